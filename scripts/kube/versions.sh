@@ -1,0 +1,3 @@
+# Pinned versions of the local control plane; the TypeScript helper reads the same file.
+KUBE_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
