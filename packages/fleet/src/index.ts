@@ -1,0 +1,24 @@
+// The public door of @ringmaster/fleet: model, load, validate, render, plan. Pure: files and Git only.
+export { API_VERSION, AppSchema, ClusterSchema, FleetFileSchema, InstanceSchema, DOCUMENT_SCHEMAS } from './model.ts';
+export type { AppSpec, ClusterSpec, Delivery, FleetFile, InstanceSpec, Region, Ring, RingPolicy, DocumentKind } from './model.ts';
+export { FleetValidationError, GitError, RenderToolError, RingmasterError, formatIssue } from './errors.ts';
+export type { FleetIssue, SourceLocation } from './errors.ts';
+export type { KubeObject, Value, Values } from './types.ts';
+export { openSource } from './source.ts';
+export type { FleetSource } from './source.ts';
+export { git, resolveRevision } from './git.ts';
+export { FLEET_FILE, loadFleet, loadFleetFrom } from './load.ts';
+export type { App, Cluster, Fleet, Instance } from './load.ts';
+export { LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_ROLE, Renderer, instanceInputs, renderFleet } from './render.ts';
+export type { InstanceInputs, RenderedInstance, RenderedObject } from './render.ts';
+export { groupOf, imagesOf, isClusterScoped, kindRank, objectFileName, objectKey } from './objects.ts';
+export { sortKeys, toYaml } from './serialize.ts';
+export { validateFleet } from './validate.ts';
+export type { ValidationResult } from './validate.ts';
+export { writeRendered } from './write.ts';
+export { planFleets, planHasChanges, planRevisions, unifiedDiff } from './plan.ts';
+export type { Action, Plan, PlanInstance, PlanObject, PlanOptions } from './plan.ts';
+export { formatPlanMarkdown, formatPlanText } from './plan-format.ts';
+export { cacheDir, findTool } from './tools.ts';
+export { mergeValues, getPath } from './merge.ts';
+export { substituteDocument, substituteValue } from './substitute.ts';

@@ -1,0 +1,233 @@
+import { posix } from 'node:path';
+import { FleetValidationError, type FleetIssue } from './errors.ts';
+import {
+  AppSchema,
+  ClusterSchema,
+  FleetFileSchema,
+  InstanceSchema,
+  type AppSpec,
+  type ClusterSpec,
+  type FleetFile,
+  type InstanceSpec,
+  type Region,
+  type Ring,
+} from './model.ts';
+import { openSource, type FleetSource } from './source.ts';
+import { checkSchema, locate, parseYamlFile, type ParsedDocument } from './yaml-source.ts';
+
+export const FLEET_FILE = 'ringmaster.yaml';
+
+export interface Cluster extends ClusterSpec {
+  origin: ParsedDocument;
+}
+export interface App extends AppSpec {
+  origin: ParsedDocument;
+  /** Folder of the app file, relative to the repo root. */
+  dir: string;
+  /** The source folder (manifests, kustomize) or chart folder, relative to the repo root. */
+  sourceDir: string;
+}
+export interface Instance extends InstanceSpec {
+  origin: ParsedDocument;
+}
+
+/** A fleet repo read at one revision (or from disk), checked against the schema and for references. */
+export interface Fleet {
+  source: FleetSource;
+  name: string;
+  rings: Ring[];
+  regions: Map<string, Region>;
+  clusters: Map<string, Cluster>;
+  apps: Map<string, App>;
+  instances: Map<string, Instance>;
+  origin: ParsedDocument;
+}
+
+const isYaml = (p: string) => p.endsWith('.yaml') || p.endsWith('.yml');
+
+/** Loads and checks a fleet repo; throws FleetValidationError listing every problem found. */
+export async function loadFleet(repo: string, rev?: string): Promise<Fleet> {
+  return loadFleetFrom(await openSource(repo, rev));
+}
+
+/** Loads a fleet from an opened source (lets callers share one source between load and render). */
+export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
+  const files = source.files();
+  const issues: FleetIssue[] = [];
+  if (!files.includes(FLEET_FILE)) {
+    throw new FleetValidationError([
+      {
+        code: 'missing-file',
+        message: `${FLEET_FILE} not found at the root of ${source.root}${source.revision ? ` (revision ${source.revision.slice(0, 12)})` : ''}`,
+        hint: 'a fleet repo declares its rings in ringmaster.yaml; see examples/fleet and docs/fleet-format.md',
+        location: { file: FLEET_FILE, line: 1, column: 1 },
+      },
+    ]);
+  }
+  const clusterFiles = files.filter((f) => f.startsWith('clusters/') && isYaml(f));
+  const appFiles = files.filter((f) => /^apps\/[^/]+\/app\.ya?ml$/.test(f));
+  const instanceFiles = files.filter((f) => f.startsWith('instances/') && isYaml(f));
+  const texts = await source.read([FLEET_FILE, ...clusterFiles, ...appFiles, ...instanceFiles]);
+
+  const docsOf = (file: string): ParsedDocument[] => {
+    const { docs, issues: syntax } = parseYamlFile(file, texts.get(file)!);
+    issues.push(...syntax);
+    return docs;
+  };
+  const expectKind = (pd: ParsedDocument, kind: string): boolean => {
+    const actual = pd.doc.get('kind');
+    if (actual === kind) return true;
+    issues.push({
+      code: 'wrong-kind',
+      message: actual === undefined ? `document has no "kind" (expected kind: ${kind})` : `kind "${String(actual)}" does not belong in ${pd.file} (expected kind: ${kind})`,
+      hint: `files under ${pd.file.split('/')[0]}/ hold ${kind} documents; see docs/fleet-format.md`,
+      location: actual === undefined ? pd.location : locate(pd, ['kind']),
+    });
+    return false;
+  };
+
+  // ringmaster.yaml
+  let fleetFile: FleetFile | undefined;
+  const fleetDocs = docsOf(FLEET_FILE);
+  const fleetDoc = fleetDocs[0];
+  if (fleetDocs.length > 1) issues.push({ code: 'extra-document', message: `${FLEET_FILE} must hold one document`, location: fleetDocs[1]!.location });
+  if (fleetDoc && expectKind(fleetDoc, 'Fleet')) {
+    const r = checkSchema(fleetDoc, FleetFileSchema, 'Fleet');
+    issues.push(...r.issues);
+    fleetFile = r.value;
+  }
+  const rings = fleetFile?.rings ?? [];
+  const regions = new Map<string, Region>();
+  if (fleetFile && fleetDoc) {
+    checkUnique(fleetFile.rings.map((r, i) => ({ name: r.name, at: locate(fleetDoc, ['rings', i, 'name']) })), 'ring', issues);
+    checkUnique((fleetFile.regions ?? []).map((r, i) => ({ name: r.name, at: locate(fleetDoc, ['regions', i, 'name']) })), 'region', issues);
+    for (const r of fleetFile.regions ?? []) regions.set(r.name, r);
+  }
+
+  const clusters = new Map<string, Cluster>();
+  for (const file of clusterFiles) {
+    for (const pd of docsOf(file)) {
+      if (!expectKind(pd, 'Cluster')) continue;
+      const r = checkSchema(pd, ClusterSchema, 'Cluster');
+      issues.push(...r.issues);
+      if (r.value) addUnique(clusters, { ...r.value, origin: pd }, 'cluster', issues);
+    }
+  }
+
+  const apps = new Map<string, App>();
+  for (const file of appFiles) {
+    for (const pd of docsOf(file)) {
+      if (!expectKind(pd, 'App')) continue;
+      const r = checkSchema(pd, AppSchema, 'App');
+      issues.push(...r.issues);
+      if (!r.value) continue;
+      const dir = posix.dirname(file);
+      const rel = r.value.source.type === 'helm' ? r.value.source.chart : r.value.source.path;
+      const field = r.value.source.type === 'helm' ? 'chart' : 'path';
+      const sourceDir = posix.normalize(posix.join(dir, rel)).replace(/\/$/, '');
+      if (posix.isAbsolute(rel) || sourceDir === '..' || sourceDir.startsWith('../')) {
+        issues.push({
+          code: 'path-escapes',
+          message: `source.${field} "${rel}" points outside the fleet repository`,
+          hint: `keep the app's sources inside the repo, e.g. under ${dir}/`,
+          location: locate(pd, ['source', field]),
+        });
+        continue;
+      }
+      if (!files.some((f) => f.startsWith(sourceDir + '/'))) {
+        issues.push({
+          code: 'missing-file',
+          message: `source.${field} "${rel}" (${sourceDir}) does not exist or is empty`,
+          hint: `create ${sourceDir}/ or fix the path (relative to ${file})`,
+          location: locate(pd, ['source', field]),
+        });
+      }
+      if (posix.basename(dir) !== r.value.name) {
+        issues.push({
+          code: 'name-mismatch',
+          message: `app "${r.value.name}" is declared in ${dir}/`,
+          hint: `rename the folder to apps/${r.value.name}/ or the app to "${posix.basename(dir)}"`,
+          location: locate(pd, ['name']),
+        });
+      }
+      addUnique(apps, { ...r.value, origin: pd, dir, sourceDir }, 'app', issues);
+    }
+  }
+
+  const instances = new Map<string, Instance>();
+  for (const file of instanceFiles) {
+    for (const pd of docsOf(file)) {
+      if (!expectKind(pd, 'Instance')) continue;
+      const r = checkSchema(pd, InstanceSchema, 'Instance');
+      issues.push(...r.issues);
+      if (r.value) addUnique(instances, { ...r.value, origin: pd }, 'instance', issues);
+    }
+  }
+
+  // References.
+  const ringNames = new Set(rings.map((r) => r.name));
+  for (const c of clusters.values()) {
+    if (fleetFile && !ringNames.has(c.ring)) {
+      issues.push(missingRef(c.origin, ['ring'], `cluster "${c.name}"`, 'ring', c.ring, [...ringNames], FLEET_FILE));
+    }
+    if (fleetFile?.regions && !regions.has(c.region)) {
+      issues.push(missingRef(c.origin, ['region'], `cluster "${c.name}"`, 'region', c.region, [...regions.keys()], FLEET_FILE));
+    }
+  }
+  for (const i of instances.values()) {
+    if (!apps.has(i.app)) issues.push(missingRef(i.origin, ['app'], `instance "${i.name}"`, 'app', i.app, [...apps.keys()], 'apps/<name>/app.yaml'));
+    if (!clusters.has(i.cluster)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
+  }
+
+  if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));
+  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, origin: fleetDoc! };
+}
+
+function missingRef(pd: ParsedDocument, path: string[], who: string, what: string, name: string, known: string[], where: string): FleetIssue {
+  const close = known.filter((k) => k.startsWith(name.slice(0, 3)) || name.startsWith(k.slice(0, 3)));
+  return {
+    code: 'missing-reference',
+    message: `${who} refers to ${what} "${name}", which does not exist`,
+    hint: `declare it in ${where} or use one of: ${(close.length ? close : known).slice(0, 8).join(', ') || '(none declared)'}`,
+    location: locate(pd, path),
+  };
+}
+
+function addUnique<T extends { name: string; origin: ParsedDocument }>(map: Map<string, T>, item: T, what: string, issues: FleetIssue[]): void {
+  const first = map.get(item.name);
+  if (first) {
+    issues.push({
+      code: 'duplicate-name',
+      message: `${what} "${item.name}" is declared twice`,
+      hint: `first declared at ${first.origin.location.file}:${first.origin.location.line}:${first.origin.location.column}; rename or remove one`,
+      location: locate(item.origin, ['name']),
+    });
+    return;
+  }
+  map.set(item.name, item);
+}
+
+function checkUnique(items: { name: string; at: FleetIssue['location'] }[], what: string, issues: FleetIssue[]): void {
+  const seen = new Map<string, FleetIssue['location']>();
+  for (const it of items) {
+    const first = seen.get(it.name);
+    if (first) {
+      issues.push({
+        code: 'duplicate-name',
+        message: `${what} "${it.name}" is declared twice`,
+        hint: `first declared at ${first.file}:${first.line}:${first.column}`,
+        location: it.at,
+      });
+    } else seen.set(it.name, it.at);
+  }
+}
+
+/** Orders issues by file and position so output is stable and reads top to bottom. */
+export function sortIssues(issues: FleetIssue[]): FleetIssue[] {
+  return [...issues].sort((a, b) => {
+    const fa = a.location?.file ?? '';
+    const fb = b.location?.file ?? '';
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    return (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0);
+  });
+}

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+/**
+ * The fleet format: one schema per kind of fleet file. Types, validation and the JSON Schema files
+ * in schemas/ all derive from these definitions (see scripts/gen-schemas.ts).
+ */
+
+export const API_VERSION = 'ringmaster.dev/v1alpha1';
+
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A name used in object names and folder names: a DNS-1123 label (lower case, digits, '-'). */
+export const NameSchema = z
+  .string()
+  .max(63)
+  .regex(dns1123Label, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit');
+
+/** A duration such as "30s", "10m", "1h30m". */
+export const DurationSchema = z
+  .string()
+  .regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "90s", "10m" or "1h30m"')
+  .refine((s) => s.length > 0, 'must not be empty');
+
+const ValuesSchema = z.record(z.string(), z.unknown()).describe('Configuration values (maps merge, lists replace, null deletes a key)');
+
+/** A Kustomize-style patch: strategic merge (`patch`) or JSON 6902 (`ops`), optionally targeted. */
+export const PatchSchema = z
+  .strictObject({
+    target: z
+      .strictObject({
+        group: z.string().optional(),
+        version: z.string().optional(),
+        kind: z.string().optional(),
+        name: z.string().optional().describe('object name, or a regular expression'),
+        namespace: z.string().optional(),
+        labelSelector: z.string().optional().describe('equality-based selector such as "a=b,c!=d"'),
+      })
+      .optional(),
+    patch: z.union([z.record(z.string(), z.unknown()), z.string()]).optional().describe('strategic merge patch (map or YAML text)'),
+    ops: z.array(z.record(z.string(), z.unknown())).optional().describe('RFC 6902 JSON patch operations'),
+  })
+  .refine((p) => (p.patch === undefined) !== (p.ops === undefined), {
+    message: 'a patch needs exactly one of "patch" (strategic merge) or "ops" (JSON 6902)',
+  });
+
+/** How a ring splits its clusters into waves. */
+export const WavesSchema = z.union([
+  z.strictObject({ size: z.number().int().positive().describe('clusters per wave') }),
+  z.strictObject({ byLabel: z.string().min(1).describe('cluster label whose values define the waves, in sorted order') }),
+]);
+
+/** Per-ring rollout policy (used by flighting). */
+export const RingPolicySchema = z.strictObject({
+  waves: WavesSchema.optional(),
+  maxInFlight: z.number().int().positive().optional().describe('clusters promoted at once inside a wave'),
+  maxFailures: z.number().int().nonnegative().optional().describe('failed clusters allowed before the rollout halts'),
+  soak: DurationSchema.optional().describe('time a wave must stay healthy before the next starts'),
+  approval: z.enum(['auto', 'manual']).optional().describe('manual: an approver must approve before the ring starts'),
+  autoRollback: z.boolean().optional().describe('roll back every touched cluster when the ring halts'),
+  progressDeadline: DurationSchema.optional().describe('time a wave has to become healthy'),
+});
+
+export const RingSchema = z.strictObject({
+  name: NameSchema,
+  description: z.string().optional(),
+  values: ValuesSchema.optional(),
+  policy: RingPolicySchema.optional(),
+});
+
+export const RegionSchema = z.strictObject({
+  name: NameSchema,
+  values: ValuesSchema.optional(),
+});
+
+/** ringmaster.yaml at the root of the fleet repo: rings in promotion order, regions. */
+export const FleetFileSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Fleet'),
+  name: NameSchema.describe('name of the fleet'),
+  rings: z.array(RingSchema).min(1).describe('rings in promotion order'),
+  regions: z.array(RegionSchema).optional(),
+});
+
+export const DeliverySchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('argocd'),
+    argocd: z
+      .strictObject({
+        namespace: z.string().optional().describe('namespace of the Argo CD Applications (default argocd)'),
+        project: z.string().optional().describe('Argo CD project (default "default")'),
+        destination: z.string().optional().describe('destination cluster name or server URL as registered in Argo CD'),
+      })
+      .optional(),
+  }),
+  z.strictObject({
+    mode: z.literal('direct'),
+    direct: z
+      .strictObject({
+        context: z.string().optional().describe('kubeconfig context used to reach the cluster'),
+        server: z.string().optional().describe('API server URL (informational when a context is given)'),
+      })
+      .optional(),
+  }),
+]);
+
+/** clusters/*.yaml: one or more Cluster documents. */
+export const ClusterSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Cluster'),
+  name: NameSchema,
+  ring: NameSchema,
+  region: NameSchema,
+  labels: z.record(z.string(), z.string()).optional(),
+  delivery: DeliverySchema,
+  values: ValuesSchema.optional(),
+});
+
+export const SourceSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('manifests'), path: z.string().min(1).describe('folder of plain manifests, relative to the app file') }),
+  z.strictObject({ type: z.literal('kustomize'), path: z.string().min(1).describe('Kustomize folder, relative to the app file') }),
+  z.strictObject({
+    type: z.literal('helm'),
+    chart: z.string().min(1).describe('chart folder, relative to the app file'),
+    releaseName: z.string().optional().describe('helm release name; default: the instance name'),
+  }),
+]);
+
+/** apps/<name>/app.yaml: the app, its source, its default values and roles. */
+export const AppSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('App'),
+  name: NameSchema,
+  team: z.string().optional(),
+  owners: z.array(z.string()).optional().describe('who to contact (e-mail or handle)'),
+  source: SourceSchema,
+  namespace: z.string().optional().describe('namespace of namespaced objects; may use ${...}; default: the instance name'),
+  roles: z.array(NameSchema).optional().describe('node roles in start order, e.g. [synchronizer, backend, frontend]'),
+  values: ValuesSchema.optional(),
+  patches: z.array(PatchSchema).optional(),
+  secrets: z.strictObject({ allowLiteral: z.boolean() }).optional().describe('allow Secrets with literal data (off by default)'),
+});
+
+/** instances/*.yaml: one or more Instance documents (an app on a cluster). */
+export const InstanceSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Instance'),
+  name: NameSchema,
+  app: NameSchema,
+  cluster: NameSchema,
+  namespace: z.string().optional(),
+  values: ValuesSchema.optional(),
+  patches: z.array(PatchSchema).optional(),
+});
+
+export type FleetFile = z.infer<typeof FleetFileSchema>;
+export type Ring = z.infer<typeof RingSchema>;
+export type RingPolicy = z.infer<typeof RingPolicySchema>;
+export type Region = z.infer<typeof RegionSchema>;
+export type ClusterSpec = z.infer<typeof ClusterSchema>;
+export type AppSpec = z.infer<typeof AppSchema>;
+export type InstanceSpec = z.infer<typeof InstanceSchema>;
+export type PatchSpecInput = z.infer<typeof PatchSchema>;
+export type Delivery = z.infer<typeof DeliverySchema>;
+
+/** Every kind of fleet document, by its `kind` field. */
+export const DOCUMENT_SCHEMAS = {
+  Fleet: FleetFileSchema,
+  Cluster: ClusterSchema,
+  App: AppSchema,
+  Instance: InstanceSchema,
+} as const;
+
+export type DocumentKind = keyof typeof DOCUMENT_SCHEMAS;

@@ -1,0 +1,137 @@
+import type { FleetIssue, SourceLocation } from './errors.ts';
+import type { KubeObject } from './types.ts';
+
+/** Built-in kinds that have no namespace. Custom resources are assumed namespaced unless listed. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'CustomResourceDefinition',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PriorityClass',
+  'IngressClass',
+  'RuntimeClass',
+  'CSIDriver',
+  'CSINode',
+  'VolumeAttachment',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'APIService',
+  'CertificateSigningRequest',
+  'ClusterIssuer',
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED.has(kind);
+}
+
+/** The API group of an apiVersion ("" for the core group). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}
+
+/** A key identifying one object in a cluster: group/kind/namespace/name (versions do not matter). */
+export function objectKey(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
+  return `${groupOf(o.apiVersion)}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
+}
+
+/** The file an object is written to inside its instance folder: unique per group, kind, namespace and name. */
+export function objectFileName(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
+  const group = groupOf(o.apiVersion);
+  return `${o.kind.toLowerCase()}${group ? '.' + group : ''}_${o.namespace ? o.namespace + '_' : ''}${o.name}.yaml`;
+}
+
+/** Order in which objects are applied: CRDs and Namespaces first, then what may use them. */
+export function kindRank(kind: string): number {
+  switch (kind) {
+    case 'CustomResourceDefinition':
+      return 0;
+    case 'Namespace':
+      return 1;
+    case 'ServiceAccount':
+    case 'ClusterRole':
+    case 'Role':
+      return 2;
+    case 'ClusterRoleBinding':
+    case 'RoleBinding':
+      return 3;
+    case 'ConfigMap':
+    case 'Secret':
+    case 'PersistentVolumeClaim':
+    case 'StorageClass':
+      return 4;
+    case 'Service':
+      return 5;
+    default:
+      return 6;
+  }
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Kinds whose names must be DNS-1123 labels (they become DNS names or path segments). */
+const LABEL_NAMED = new Set(['Namespace', 'Service']);
+
+/** Checks the basics every Kubernetes object needs; returns issues located at `origin`. */
+export function checkObject(o: unknown, origin: SourceLocation, allowSecretLiterals: boolean): FleetIssue[] {
+  const issues: FleetIssue[] = [];
+  const at = (message: string, hint: string, code = 'invalid-object'): void => {
+    issues.push({ code, message, hint, location: origin });
+  };
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    at('a manifest document must be a map (a Kubernetes object)', 'remove the document or write apiVersion, kind and metadata');
+    return issues;
+  }
+  const obj = o as Partial<KubeObject>;
+  if (typeof obj.apiVersion !== 'string' || obj.apiVersion === '') at('object has no apiVersion', 'add e.g. "apiVersion: apps/v1"');
+  if (typeof obj.kind !== 'string' || obj.kind === '') at('object has no kind', 'add e.g. "kind: Deployment"');
+  const name = obj.metadata?.name;
+  if (typeof name !== 'string' || name === '') {
+    at(`${obj.kind ?? 'object'} has no metadata.name`, 'add metadata.name (it may use ${instance.name})');
+  } else {
+    const label = LABEL_NAMED.has(String(obj.kind));
+    const re = label ? DNS1123_LABEL : DNS1123_SUBDOMAIN;
+    if (!re.test(name) || name.length > (label ? 63 : 253)) {
+      at(
+        `${obj.kind} name "${name}" is not a valid DNS-1123 ${label ? 'label' : 'subdomain'}`,
+        `use lower-case letters, digits and "-"${label ? '' : ' (and ".")'}, starting and ending with a letter or digit, at most ${label ? 63 : 253} characters`,
+      );
+    }
+  }
+  const ns = obj.metadata?.namespace;
+  if (ns !== undefined && (typeof ns !== 'string' || !DNS1123_LABEL.test(ns))) {
+    at(`namespace "${String(ns)}" of ${obj.kind} "${String(name)}" is not a valid DNS-1123 label`, 'use lower-case letters, digits and "-"');
+  }
+  if (obj.kind === 'Secret' && !allowSecretLiterals) {
+    const data = (obj as Record<string, unknown>).data;
+    const stringData = (obj as Record<string, unknown>).stringData;
+    const has = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v).length > 0;
+    if (has(data) || has(stringData)) {
+      at(
+        `Secret "${String(name)}" holds literal data, which would be written in clear text to the manifest repo`,
+        'reference the secret from a secret store (e.g. an ExternalSecret or SealedSecret), or set secrets.allowLiteral: true in the app if this data is not secret',
+        'secret-literal',
+      );
+    }
+  }
+  return issues;
+}
+
+/** Container images referenced by an object's pod templates (containers, initContainers, ephemeralContainers). */
+export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(o)) {
+    for (const x of o) imagesOf(x, into);
+  } else if (o !== null && typeof o === 'object') {
+    for (const [k, v] of Object.entries(o)) {
+      if ((k === 'containers' || k === 'initContainers' || k === 'ephemeralContainers') && Array.isArray(v)) {
+        for (const c of v) if (c && typeof c === 'object' && typeof (c as { image?: unknown }).image === 'string') into.add((c as { image: string }).image);
+      } else if (v !== null && typeof v === 'object') imagesOf(v, into);
+    }
+  }
+  return into;
+}

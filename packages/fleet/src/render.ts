@@ -1,0 +1,414 @@
+import { createHash } from 'node:crypto';
+import { Scalar, visit, type Document } from 'yaml';
+import { FleetValidationError, RenderToolError, type FleetIssue, type SourceLocation } from './errors.ts';
+import type { App, Fleet, Instance } from './load.ts';
+import { sortIssues } from './load.ts';
+import { mergeValues } from './merge.ts';
+import { checkObject, imagesOf, isClusterScoped, kindRank, objectFileName } from './objects.ts';
+import { applyPatches, type PatchSpec } from './patch.ts';
+import { sortKeys, toYaml } from './serialize.ts';
+import { substituteDocument, substituteValue } from './substitute.ts';
+import { runTool } from './tools.ts';
+import type { KubeObject, Values } from './types.ts';
+import { parseYamlFile, type ParsedDocument } from './yaml-source.ts';
+
+/** Bump when rendering output changes for the same inputs, so cached hashes stop matching. */
+const RENDER_VERSION = '1';
+
+/** Stable labels on every rendered object: app and instance, never anything that changes per commit. */
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_APP = 'ringmaster.dev/app';
+export const LABEL_INSTANCE = 'ringmaster.dev/instance';
+/** Label a manifest sets to place an object in one of the app's roles (synchronizer, backend…). */
+export const LABEL_ROLE = 'ringmaster.dev/role';
+
+export interface RenderedObject {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  role?: string;
+  /** File name inside the instance folder. */
+  file: string;
+  object: KubeObject;
+  /** Deterministic YAML of the object. */
+  yaml: string;
+}
+
+export interface RenderedInstance {
+  instance: string;
+  app: string;
+  cluster: string;
+  ring: string;
+  region: string;
+  namespace: string;
+  /** Hash of everything the output depends on: equal hashes render equal output. */
+  inputHash: string;
+  /** Objects in apply order (CRDs, Namespaces, … then by role order, kind, name). */
+  objects: RenderedObject[];
+  /** Container images referenced by the instance's objects, sorted. */
+  images: string[];
+}
+
+/** What an instance's output depends on, computed without rendering. */
+export interface InstanceInputs {
+  instance: Instance;
+  app: App;
+  values: Values;
+  namespace: string;
+  patches: PatchSpec[];
+  hash: string;
+}
+
+/** Layers values (app → ring → region → cluster → instance) and adds the built-in keys. */
+export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
+  const instance = fleet.instances.get(name);
+  if (!instance) throw new FleetValidationError([{ code: 'missing-reference', message: `instance "${name}" does not exist`, hint: `known instances: ${[...fleet.instances.keys()].slice(0, 10).join(', ')}` }]);
+  const app = fleet.apps.get(instance.app)!;
+  const cluster = fleet.clusters.get(instance.cluster)!;
+  const ring = fleet.rings.find((r) => r.name === cluster.ring);
+  const region = fleet.regions.get(cluster.region);
+  let values: Values = {};
+  for (const layer of [app.values, ring?.values, region?.values, cluster.values, instance.values]) {
+    if (layer) values = mergeValues(values, layer as Values);
+  }
+  const builtins: Values = {
+    app: { name: app.name, team: app.team ?? null },
+    cluster: { name: cluster.name, ring: cluster.ring, region: cluster.region, labels: cluster.labels ?? {} },
+    ring: { name: cluster.ring },
+    region: { name: cluster.region },
+    instance: { name: instance.name },
+  };
+  values = mergeValues(values, builtins);
+  const nsTemplate = instance.namespace ?? app.namespace ?? '${instance.name}';
+  const namespace = String(substituteValue(nsTemplate, values, `namespace of instance "${instance.name}"`));
+  values = mergeValues(values, { instance: { name: instance.name, namespace } });
+  const patches = [...(app.patches ?? []), ...(instance.patches ?? [])] as PatchSpec[];
+  const hash = createHash('sha256')
+    .update(
+      JSON.stringify([
+        RENDER_VERSION,
+        stripOrigin(app),
+        fleet.source.folderHash(app.dir),
+        app.sourceDir.startsWith(app.dir + '/') ? '' : fleet.source.folderHash(app.sourceDir),
+        sortKeys(values),
+        patches,
+        namespace,
+      ]),
+    )
+    .digest('hex');
+  return { instance, app, values, namespace, patches, hash };
+}
+
+function stripOrigin(app: App): unknown {
+  const { origin: _o, ...rest } = app;
+  return sortKeys(rest);
+}
+
+/** A value that must become a string: it was quoted (or tagged !!str) in the manifest. */
+class ForcedString {
+  constructor(readonly text: string) {}
+}
+
+interface Template {
+  pd: ParsedDocument;
+  tree: unknown;
+}
+
+/** Renders instances of one fleet; caches what instances of the same app share. */
+export class Renderer {
+  private readonly manifestTemplates = new Map<string, Promise<Template[]>>();
+  private readonly kustomizeOutputs = new Map<string, Promise<{ objects: unknown[]; file: string }>>();
+  private readonly helmOutputs = new Map<string, Promise<unknown[]>>();
+
+  constructor(readonly fleet: Fleet) {}
+
+  /** Renders one instance; throws FleetValidationError with located issues. */
+  async render(name: string): Promise<RenderedInstance> {
+    const inputs = instanceInputs(this.fleet, name);
+    const { instance, app, values, namespace } = inputs;
+    const cluster = this.fleet.clusters.get(instance.cluster)!;
+    const issues: FleetIssue[] = [];
+    let raw: { object: unknown; origin: SourceLocation }[];
+    if (app.source.type === 'manifests') raw = await this.fromManifests(app, values, issues);
+    else if (app.source.type === 'kustomize') raw = await this.fromKustomize(app, values, issues);
+    else raw = await this.fromHelm(app, instance, values, namespace);
+
+    const objects: KubeObject[] = [];
+    const origins: SourceLocation[] = [];
+    for (const { object, origin } of raw) {
+      const found = checkObject(object, origin, app.secrets?.allowLiteral === true);
+      if (found.length) {
+        issues.push(...found);
+        continue;
+      }
+      const o = object as KubeObject;
+      if (!isClusterScoped(o.kind) && !o.metadata.namespace) o.metadata = { ...o.metadata, namespace };
+      if (isClusterScoped(o.kind) && o.metadata.namespace !== undefined) {
+        const { namespace: _drop, ...meta } = o.metadata;
+        o.metadata = meta as KubeObject['metadata'];
+      }
+      objects.push(o);
+      origins.push(origin);
+    }
+    if (issues.length) throw new FleetValidationError(sortIssues(issues));
+
+    let patched = objects;
+    if (inputs.patches.length) {
+      try {
+        const specs = substituteValue(inputs.patches, values, `patches of instance "${instance.name}"`) as PatchSpec[];
+        patched = applyPatches(objects, specs);
+      } catch (e) {
+        const where = instance.patches?.length ? instance.origin.location : app.origin.location;
+        if (e instanceof FleetValidationError) throw new FleetValidationError(e.issues.map((i) => ({ ...i, location: i.location ?? where })));
+        throw new FleetValidationError([{ code: 'patch-failed', message: (e as Error).message, hint: 'fix the patch target or operations', location: where }]);
+      }
+    }
+
+    const roles = app.roles ?? [];
+    const rendered: RenderedObject[] = [];
+    const seen = new Map<string, number>();
+    const images = new Set<string>();
+    patched.forEach((o, i) => {
+      const labels = { ...(o.metadata.labels ?? {}), [LABEL_MANAGED_BY]: 'ringmaster', [LABEL_APP]: app.name, [LABEL_INSTANCE]: instance.name };
+      const object = sortKeys({ ...o, metadata: { ...o.metadata, labels } }) as KubeObject;
+      const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: object.metadata.namespace, name: o.metadata.name };
+      const file = objectFileName(ref);
+      if (seen.has(file)) {
+        issues.push({
+          code: 'duplicate-object',
+          message: `${o.kind} "${ref.namespace ? ref.namespace + '/' : ''}${ref.name}" is rendered twice for instance "${instance.name}"`,
+          hint: 'give the objects different names (e.g. with ${instance.name}) or remove one',
+          location: origins[i] ?? app.origin.location,
+        });
+        return;
+      }
+      seen.set(file, i);
+      imagesOf(object, images);
+      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, object, yaml: toYaml(object) });
+    });
+    if (issues.length) throw new FleetValidationError(sortIssues(issues));
+    const roleRank = (r?: string) => (r === undefined ? -1 : roles.indexOf(r));
+    rendered.sort(
+      (a, b) =>
+        Math.min(kindRank(a.kind), 2) - Math.min(kindRank(b.kind), 2) ||
+        roleRank(a.role) - roleRank(b.role) ||
+        kindRank(a.kind) - kindRank(b.kind) ||
+        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0),
+    );
+    return {
+      instance: instance.name,
+      app: app.name,
+      cluster: cluster.name,
+      ring: cluster.ring,
+      region: cluster.region,
+      namespace,
+      inputHash: inputs.hash,
+      objects: rendered,
+      images: [...images].sort(),
+    };
+  }
+
+  private async fromManifests(app: App, values: Values, issues: FleetIssue[]): Promise<{ object: unknown; origin: SourceLocation }[]> {
+    const key = this.fleet.source.folderHash(app.sourceDir);
+    let templates = this.manifestTemplates.get(key);
+    if (!templates) {
+      templates = this.loadManifestTemplates(app);
+      this.manifestTemplates.set(key, templates);
+    }
+    const out: { object: unknown; origin: SourceLocation }[] = [];
+    for (const t of await templates) {
+      const problems: string[] = [];
+      const object = instantiate(t.tree, values, problems);
+      if (problems.length) {
+        // Slow path, only on error: substitute on the YAML tree to point at file:line:column.
+        issues.push(...substituteDocument(t.pd.doc.clone(), values, t.pd.file, t.pd.lineCounter));
+        continue;
+      }
+      out.push({ object, origin: t.pd.location });
+    }
+    return out;
+  }
+
+  private async loadManifestTemplates(app: App): Promise<Template[]> {
+    const prefix = app.sourceDir + '/';
+    const files = this.fleet.source.files().filter((f) => f.startsWith(prefix) && /\.(ya?ml|json)$/.test(f));
+    const texts = await this.fleet.source.read(files);
+    const issues: FleetIssue[] = [];
+    const templates: Template[] = [];
+    for (const file of files) {
+      const { docs, issues: syntax } = parseYamlFile(file, texts.get(file)!);
+      issues.push(...syntax);
+      for (const pd of docs) templates.push({ pd, tree: compile(pd.doc) });
+    }
+    if (issues.length) throw new FleetValidationError(issues);
+    return templates;
+  }
+
+  private async fromKustomize(app: App, values: Values, issues: FleetIssue[]): Promise<{ object: unknown; origin: SourceLocation }[]> {
+    const key = this.fleet.source.folderHash(app.dir) + ':' + app.sourceDir;
+    let built = this.kustomizeOutputs.get(key);
+    if (!built) {
+      built = this.buildKustomize(app);
+      this.kustomizeOutputs.set(key, built);
+    }
+    const { objects, file } = await built;
+    const origin = { file, line: 1, column: 1 };
+    const out: { object: unknown; origin: SourceLocation }[] = [];
+    for (const o of objects) {
+      try {
+        out.push({ object: substituteValue(o, values, `${file} (kustomize output)`), origin });
+      } catch (e) {
+        if (e instanceof FleetValidationError) issues.push(...e.issues.map((i) => ({ ...i, location: origin })));
+        else throw e;
+      }
+    }
+    return out;
+  }
+
+  private async buildKustomize(app: App): Promise<{ objects: unknown[]; file: string }> {
+    const dir = await this.fleet.source.materialize(app.sourceDir);
+    const kfile = this.fleet.source.files().find((f) => f.startsWith(app.sourceDir + '/') && /\/(kustomization\.ya?ml|Kustomization)$/.test(f)) ?? `${app.sourceDir}/kustomization.yaml`;
+    const res = await runTool('kubectl', ['kustomize', dir], { envVar: 'RINGMASTER_KUBECTL', what: 'kubectl (for Kustomize sources)' });
+    if (res.code !== 0) {
+      throw new FleetValidationError([
+        { code: 'kustomize-failed', message: `kubectl kustomize failed for app "${app.name}": ${res.stderr.trim().split('\n').slice(-3).join(' ')}`, hint: `check ${kfile}`, location: { file: kfile, line: 1, column: 1 } },
+      ]);
+    }
+    return { objects: parseStream(res.stdout, kfile), file: kfile };
+  }
+
+  private async fromHelm(app: App, instance: Instance, values: Values, namespace: string): Promise<{ object: unknown; origin: SourceLocation }[]> {
+    const source = app.source as { type: 'helm'; chart: string; releaseName?: string };
+    const release = source.releaseName ? String(substituteValue(source.releaseName, values, 'source.releaseName')) : instance.name;
+    const key = createHash('sha256').update(JSON.stringify([this.fleet.source.folderHash(app.sourceDir), sortKeys(values), release, namespace])).digest('hex');
+    let out = this.helmOutputs.get(key);
+    if (!out) {
+      out = this.runHelm(app, release, values, namespace);
+      this.helmOutputs.set(key, out);
+    }
+    const origin = { file: `${app.sourceDir}/Chart.yaml`, line: 1, column: 1 };
+    return (await out).map((object) => ({ object: structuredClone(object), origin }));
+  }
+
+  private async runHelm(app: App, release: string, values: Values, namespace: string): Promise<unknown[]> {
+    const chart = await this.fleet.source.materialize(app.sourceDir);
+    const res = await runTool('helm', ['template', release, chart, '--namespace', namespace, '--values', '-'], {
+      envVar: 'RINGMASTER_HELM',
+      what: 'helm (for Helm chart sources)',
+      input: JSON.stringify(values),
+    });
+    if (res.code !== 0) {
+      throw new FleetValidationError([
+        { code: 'helm-failed', message: `helm template failed for app "${app.name}": ${res.stderr.trim().split('\n').slice(-3).join(' ')}`, hint: `check the chart in ${app.sourceDir}/ and the app's values`, location: { file: `${app.sourceDir}/Chart.yaml`, line: 1, column: 1 } },
+      ]);
+    }
+    return parseStream(res.stdout, `${app.sourceDir}/Chart.yaml`);
+  }
+}
+
+function parseStream(text: string, file: string): unknown[] {
+  const { docs, issues } = parseYamlFile(file, text);
+  if (issues.length) throw new RenderToolError(`renderer output for ${file} is not valid YAML: ${issues[0]!.message}`);
+  return docs.map((d) => d.doc.toJS()).filter((o) => o !== null && o !== undefined);
+}
+
+/** Turns a parsed manifest into plain data, marking quoted `${…}` scalars that must stay strings. */
+function compile(doc: Document): unknown {
+  const forced = new Set<unknown>();
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('${')) {
+        const isForced = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str';
+        if (isForced) forced.add(node);
+      }
+    },
+  });
+  if (forced.size === 0) return doc.toJS({ maxAliasCount: 100 });
+  // Replace forced scalars with a marker before conversion; a clone keeps the parsed tree intact for error reporting.
+  const copy = doc.clone();
+  visit(copy, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('${') && (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str')) {
+        (node as Scalar<unknown>).value = new ForcedString(node.value);
+      }
+    },
+  });
+  return copy.toJS({ maxAliasCount: 100 });
+}
+
+/** Builds one instance's copy of a compiled template; substitution problems go to `problems`. */
+function instantiate(t: unknown, values: Values, problems: string[]): unknown {
+  if (typeof t === 'string') {
+    if (!t.includes('${')) return t;
+    try {
+      return substituteValue(t, values, '');
+    } catch (e) {
+      problems.push((e as Error).message);
+      return t;
+    }
+  }
+  if (t instanceof ForcedString) {
+    try {
+      const v = substituteValue(t.text, values, '');
+      return typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
+    } catch (e) {
+      problems.push((e as Error).message);
+      return t.text;
+    }
+  }
+  if (Array.isArray(t)) return t.map((x) => instantiate(x, values, problems));
+  if (t !== null && typeof t === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(t)) out[k] = instantiate((t as Record<string, unknown>)[k], values, problems);
+    return out;
+  }
+  return t;
+}
+
+/** Renders every instance (or the named ones); collects the issues of all instances before failing. */
+export async function renderFleet(fleet: Fleet, names?: string[], renderer = new Renderer(fleet)): Promise<RenderedInstance[]> {
+  const wanted = names ?? [...fleet.instances.keys()].sort();
+  const issues: FleetIssue[] = [];
+  for (const n of wanted) {
+    if (!fleet.instances.has(n)) issues.push({ code: 'missing-reference', message: `instance "${n}" does not exist`, hint: `known instances: ${[...fleet.instances.keys()].sort().slice(0, 12).join(', ')}` });
+  }
+  if (issues.length) throw new FleetValidationError(issues);
+  const results = await mapLimit(wanted, 4, async (n) => {
+    try {
+      return await renderer.render(n);
+    } catch (e) {
+      if (e instanceof FleetValidationError) {
+        issues.push(...e.issues);
+        return undefined;
+      }
+      throw e;
+    }
+  });
+  if (issues.length) throw new FleetValidationError(dedupe(sortIssues(issues)));
+  return results as RenderedInstance[];
+}
+
+function dedupe(issues: FleetIssue[]): FleetIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = JSON.stringify(i);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Maps with at most `limit` promises in flight (renderers that run helm or kubectl). */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

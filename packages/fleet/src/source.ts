@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { GitError } from './errors.ts';
+import { git, listTree, readBlobs, resolveRevision, type TreeEntry } from './git.ts';
+
+/**
+ * Where fleet files come from: the files of a folder as they are on disk, or one Git revision read
+ * straight from the object database (the work tree is never touched).
+ */
+export interface FleetSource {
+  /** The repository folder, for messages. */
+  readonly root: string;
+  /** The commit SHA when reading a revision. */
+  readonly revision?: string;
+  /** Every file path in the source, posix-style and relative to the root, sorted. */
+  files(): string[];
+  /** Reads files by path (all at once: one git call for a revision). */
+  read(paths: string[]): Promise<Map<string, string>>;
+  /** A hash of a folder's whole content: equal hashes mean equal content. */
+  folderHash(dir: string): string;
+  /** A real folder on disk holding the source's content at `dir` (for kubectl kustomize and helm). */
+  materialize(dir: string): Promise<string>;
+}
+
+const SKIP = new Set(['.git', 'node_modules']);
+
+/** Opens a fleet repo: a revision when `rev` is given, otherwise the folder as it is on disk. */
+export async function openSource(repo: string, rev?: string): Promise<FleetSource> {
+  const root = resolve(repo);
+  try {
+    if (!(await stat(root)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new GitError(`fleet repo ${repo} does not exist or is not a folder`);
+  }
+  if (rev === undefined) return WorkTreeSource.open(root);
+  return GitRevisionSource.open(root, rev);
+}
+
+class WorkTreeSource implements FleetSource {
+  private constructor(
+    readonly root: string,
+    private readonly list: string[],
+    private readonly hashes: Map<string, string>,
+  ) {}
+
+  static async open(root: string): Promise<WorkTreeSource> {
+    const list: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(join(root, dir), { withFileTypes: true });
+      for (const e of entries) {
+        if (SKIP.has(e.name)) continue;
+        const rel = dir ? `${dir}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(rel);
+        else if (e.isFile()) list.push(rel);
+      }
+    };
+    await walk('');
+    list.sort();
+    const hashes = new Map<string, string>();
+    await Promise.all(list.map(async (p) => hashes.set(p, createHash('sha256').update(await readFile(join(root, p))).digest('hex'))));
+    return new WorkTreeSource(root, list, hashes);
+  }
+
+  files(): string[] {
+    return this.list;
+  }
+
+  async read(paths: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    await Promise.all(paths.map(async (p) => out.set(p, await readFile(join(this.root, p), 'utf8'))));
+    return out;
+  }
+
+  folderHash(dir: string): string {
+    const h = createHash('sha256');
+    const prefix = dir === '' || dir === '.' ? '' : dir.replace(/\/$/, '') + '/';
+    for (const p of this.list) if (p.startsWith(prefix)) h.update(p).update('\0').update(this.hashes.get(p)!).update('\0');
+    return h.digest('hex');
+  }
+
+  async materialize(dir: string): Promise<string> {
+    return join(this.root, dir);
+  }
+}
+
+class GitRevisionSource implements FleetSource {
+  private constructor(
+    readonly root: string,
+    readonly revision: string,
+    private readonly tree: Map<string, TreeEntry>,
+    private readonly list: string[],
+    private readonly rootTree: string,
+  ) {}
+
+  static async open(root: string, rev: string): Promise<GitRevisionSource> {
+    const sha = await resolveRevision(root, rev);
+    const tree = await listTree(root, sha);
+    const list = [...tree].filter(([, e]) => e.type === 'blob').map(([p]) => p).sort();
+    const rootTree = (await git(root, ['rev-parse', `${sha}^{tree}`])).toString().trim();
+    return new GitRevisionSource(root, sha, tree, list, rootTree);
+  }
+
+  files(): string[] {
+    return this.list;
+  }
+
+  async read(paths: string[]): Promise<Map<string, string>> {
+    const shas = paths.map((p) => {
+      const e = this.tree.get(p);
+      if (!e || e.type !== 'blob') throw new GitError(`${p} does not exist at revision ${this.revision.slice(0, 12)}`);
+      return e.sha;
+    });
+    const blobs = await readBlobs(this.root, shas);
+    const out = new Map<string, string>();
+    paths.forEach((p, i) => out.set(p, blobs.get(shas[i]!)!.toString('utf8')));
+    return out;
+  }
+
+  folderHash(dir: string): string {
+    const clean = posix.normalize(dir).replace(/\/$/, '');
+    if (clean === '' || clean === '.') return this.rootTree;
+    const e = this.tree.get(clean);
+    return e ? e.sha : 'missing:' + clean;
+  }
+
+  async materialize(dir: string): Promise<string> {
+    // Content-addressed by the repository's root tree, so every revision with the same content
+    // shares one extraction and nothing is ever extracted twice.
+    const base = join(tmpdir(), 'ringmaster-trees', this.rootTree);
+    try {
+      await stat(base);
+    } catch {
+      const partial = `${base}.partial-${process.pid}-${Date.now()}`;
+      await mkdir(partial, { recursive: true });
+      await extract(this.root, this.revision, partial);
+      try {
+        await rename(partial, base);
+      } catch {
+        await rm(partial, { recursive: true, force: true }); // another process won the race
+      }
+    }
+    return join(base, dir);
+  }
+}
+
+function extract(repo: string, rev: string, into: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const archive = spawn('git', ['archive', '--format=tar', rev], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['-x', '-C', into], { stdio: ['pipe', 'ignore', 'pipe'] });
+    archive.stdout.pipe(tar.stdin);
+    let err = '';
+    archive.stderr.on('data', (d) => (err += d));
+    tar.stderr.on('data', (d) => (err += d));
+    tar.on('close', (code) => (code === 0 ? resolvePromise() : reject(new GitError(`cannot extract ${rev} of ${repo}: ${err.trim()}`))));
+    archive.on('error', reject);
+    tar.on('error', reject);
+  });
+}
