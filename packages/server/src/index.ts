@@ -1,0 +1,13 @@
+export { createServer, startServer, type ServerOptions, type StartOptions, type RingmasterServer } from './http/server.ts';
+export { openStorage, redactUrl, type Storage, type StorageOptions, type Dialect } from './storage/storage.ts';
+export type { Database } from './storage/schema.ts';
+export { ROLES, requireRole, isRole, type Role, type Principal, type Scope } from './auth/roles.ts';
+export { createToken, listTokens, revokeToken, hashToken, TokenAuthenticator, type TokenInfo, type CreateTokenInput } from './auth/tokens.ts';
+export { writeAudit, listAudit, type AuditRecord, type AuditEntry } from './auth/audit.ts';
+export { EVENT_KINDS, eventInputSchema, eventBatchSchema, type EventKind, type EventInput, type JourneyEvent } from './ingest/event-schema.ts';
+export { recordEvents, STAGES, type Stage, type RecordOptions, type RecordResult } from './journey/record.ts';
+export { loadSettings, saveSettings, type JourneySettings } from './journey/settings.ts';
+export { planImageIntroductions, type ImageIntroduction, type ImageIntroductionFinder, type PlanRevisions } from './journey/introduction.ts';
+export { TRAILERS, parseTrailers, formatTrailers, type ManifestTrailers } from './journey/trailers.ts';
+export { ServerError, InputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, StorageError } from './errors.ts';
+export { toHttpError, type ErrorBody } from './http/errors.ts';

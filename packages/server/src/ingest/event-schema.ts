@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/** Every kind of journey event the server understands. */
+export const EVENT_KINDS = [
+  'commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed',
+  'release', 'promotion.step', 'sync', 'health',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+const name = z.string().trim().min(1).max(200);
+const sha = z.string().regex(/^[0-9a-fA-F]{7,64}$/, 'must be a hexadecimal Git commit SHA (7 to 64 characters)').transform((s) => s.toLowerCase());
+const statusByKind: Partial<Record<EventKind, readonly string[]>> = {
+  'build.finished': ['succeeded', 'failed', 'cancelled'],
+  'promotion.step': ['started', 'waiting', 'approved', 'succeeded', 'failed', 'rolled_back', 'aborted'],
+  sync: ['Synced', 'OutOfSync', 'Unknown'],
+  health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
+};
+const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
+  commit: ['commit'],
+  'pr.merged': ['commit'],
+  'build.started': ['buildId'],
+  'build.finished': ['buildId', 'status'],
+  'image.pushed': ['image'],
+  release: ['release'],
+  'promotion.step': ['release', 'ring', 'status'],
+  sync: ['cluster', 'status'],
+  health: ['cluster', 'status'],
+};
+
+const eventBase = z.object({
+  kind: z.enum(EVENT_KINDS),
+  app: name.optional(),
+  team: name.optional(),
+  repository: z.string().trim().min(1).max(300).optional(),
+  commit: sha.optional(),
+  previousCommit: sha.optional(),
+  branch: z.string().min(1).max(300).optional(),
+  author: z.string().min(1).max(300).optional(),
+  authorEmail: z.string().max(300).optional(),
+  message: z.string().max(65_536).optional(),
+  buildId: z.string().min(1).max(200).optional(),
+  buildUrl: z.url().max(2000).optional(),
+  image: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must be an image reference without spaces').optional(),
+  imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
+  release: z.string().min(1).max(200).optional(),
+  ring: name.optional(),
+  cluster: name.optional(),
+  instance: name.optional(),
+  status: z.string().min(1).max(40).optional(),
+  url: z.url().max(2000).optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+}).strict();
+type EventInputBase = z.infer<typeof eventBase>;
+
+/** One journey event as posted to /api/v1/events; per-kind required fields and statuses are checked too. */
+export const eventInputSchema = eventBase.superRefine((ev, ctx) => {
+  for (const field of requiredByKind[ev.kind]) {
+    if (ev[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required for kind "${ev.kind}"` });
+  }
+  const allowed = statusByKind[ev.kind];
+  if (allowed && ev.status !== undefined && !allowed.includes(ev.status)) {
+    ctx.addIssue({ code: 'custom', path: ['status'], message: `must be one of ${allowed.join(', ')} for kind "${ev.kind}"` });
+  }
+});
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+export const MAX_BATCH = 5000;
+export const eventBatchSchema = z.object({
+  events: z.array(eventInputSchema).min(1).max(MAX_BATCH),
+}).strict();
+
+/** An event after validation, with the fields the server adds. */
+export interface JourneyEvent extends EventInput {
+  /** api, github, gitlab, azure, ringmaster (promotions recorded in-process). */
+  source: string;
+  deliveryId?: string;
+}

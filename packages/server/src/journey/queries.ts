@@ -1,0 +1,248 @@
+import type { Storage } from '../storage/storage.ts';
+import type { ChangesTable } from '../storage/schema.ts';
+import { InputError, NotFoundError } from '../errors.ts';
+
+export interface ChangeFilter {
+  app?: string;
+  team?: string;
+  ring?: string;
+  cluster?: string;
+  author?: string;
+  branch?: string;
+  status?: string;
+  /** committed at or after (epoch ms) */
+  from?: number;
+  /** committed before (epoch ms) */
+  to?: number;
+}
+
+export interface ChangeSummary {
+  id: string;
+  app: string | null;
+  team: string | null;
+  repository: string | null;
+  commit: string;
+  title: string | null;
+  author: string | null;
+  authorEmail: string | null;
+  branch: string | null;
+  stage: string;
+  status: string;
+  committedAt: string;
+  updatedAt: string;
+  buildId: string | null;
+  buildUrl: string | null;
+  image: string | null;
+  imageDigest: string | null;
+  fleetRevision: string | null;
+  release: string | null;
+  failedAt: string | null;
+  /** Rings this change has reached (healthy on at least one cluster), with when. */
+  rings: Array<{ ring: string; reachedAt: string }>;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function summarize(c: ChangesTable, rings: Array<{ ring: string; reachedAt: string }>): ChangeSummary {
+  return {
+    id: c.id, app: c.app, team: c.team, repository: c.repository, commit: c.commit_sha, title: c.title, author: c.author,
+    authorEmail: c.author_email, branch: c.branch, stage: c.stage, status: c.status, committedAt: iso(c.committed_at)!,
+    updatedAt: iso(c.updated_at)!, buildId: c.build_id, buildUrl: c.build_url, image: c.image, imageDigest: c.image_digest,
+    fleetRevision: c.fleet_revision, release: c.release_id, failedAt: iso(c.failed_at), rings,
+  };
+}
+
+/** Cursor = the sort key of the last row seen, opaque to clients. */
+function encodeCursor(at: number, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new InputError('cursor is not one this server returned', 'cursor');
+}
+
+/** Newest first, keyset-paginated: the cost of a page does not grow with how deep it is. */
+export async function listChanges(storage: Storage, filter: ChangeFilter, page: { limit: number; cursor?: string }): Promise<{ items: ChangeSummary[]; nextCursor: string | null }> {
+  let q = storage.db.selectFrom('changes').selectAll('changes');
+  if (filter.app) q = q.where('changes.app', '=', filter.app);
+  if (filter.team) q = q.where('changes.team', '=', filter.team);
+  if (filter.author) q = q.where((eb) => eb.or([eb('changes.author', '=', filter.author!), eb('changes.author_email', '=', filter.author!)]));
+  if (filter.branch) q = q.where('changes.branch', '=', filter.branch);
+  if (filter.status) q = q.where('changes.status', '=', filter.status);
+  if (filter.from !== undefined) q = q.where('changes.committed_at', '>=', filter.from);
+  if (filter.to !== undefined) q = q.where('changes.committed_at', '<', filter.to);
+  if (filter.ring) q = q.where((eb) => eb.exists(eb.selectFrom('change_targets as t').select('t.change_id').whereRef('t.change_id', '=', 'changes.id').where('t.ring', '=', filter.ring!)));
+  if (filter.cluster) q = q.where((eb) => eb.exists(eb.selectFrom('change_targets as t').select('t.change_id').whereRef('t.change_id', '=', 'changes.id').where('t.cluster', '=', filter.cluster!)));
+  if (page.cursor) {
+    const [at, id] = decodeCursor(page.cursor);
+    q = q.where((eb) => eb.or([eb('changes.committed_at', '<', at), eb.and([eb('changes.committed_at', '=', at), eb('changes.id', '<', id)])]));
+  }
+  const rows = await q.orderBy('changes.committed_at', 'desc').orderBy('changes.id', 'desc').limit(page.limit + 1).execute();
+  const more = rows.length > page.limit;
+  const pageRows = more ? rows.slice(0, page.limit) : rows;
+  const rings = await ringsOf(storage, pageRows.map((r) => r.id));
+  const last = pageRows[pageRows.length - 1];
+  return {
+    items: pageRows.map((r) => summarize(r, rings.get(r.id) ?? [])),
+    nextCursor: more && last ? encodeCursor(last.committed_at, last.id) : null,
+  };
+}
+
+async function ringsOf(storage: Storage, ids: string[]): Promise<Map<string, Array<{ ring: string; reachedAt: string }>>> {
+  const out = new Map<string, Array<{ ring: string; reachedAt: string }>>();
+  if (ids.length === 0) return out;
+  const rows = await storage.db.selectFrom('change_rings').select(['change_id', 'ring', 'reached_at']).where('change_id', 'in', ids).orderBy('reached_at').execute();
+  for (const r of rows) {
+    const list = out.get(r.change_id) ?? [];
+    list.push({ ring: r.ring, reachedAt: iso(r.reached_at)! });
+    out.set(r.change_id, list);
+  }
+  return out;
+}
+
+export interface TimelineEntry {
+  id: number;
+  kind: string;
+  source: string;
+  occurredAt: string;
+  repository: string | null;
+  commit: string | null;
+  buildId: string | null;
+  image: string | null;
+  release: string | null;
+  ring: string | null;
+  cluster: string | null;
+  instance: string | null;
+  status: string | null;
+  url: string | null;
+  author: string | null;
+  message: string | null;
+}
+
+export interface TargetState {
+  cluster: string;
+  instance: string;
+  app: string | null;
+  ring: string | null;
+  state: string;
+  manifestCommit: string | null;
+  release: string | null;
+  syncedAt: string | null;
+  healthyAt: string | null;
+  updatedAt: string;
+}
+
+export interface ChangeDetail extends ChangeSummary {
+  timeline: TimelineEntry[];
+  targets: TargetState[];
+}
+
+const TIMELINE_LIMIT = 2000;
+
+export async function getChange(storage: Storage, id: string): Promise<ChangeDetail> {
+  const row = await storage.db.selectFrom('changes').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no change with id "${id}"`);
+  const [rings, events, targets] = await Promise.all([
+    ringsOf(storage, [row.id]),
+    storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id').selectAll('e')
+      .where('ec.change_id', '=', row.id).orderBy('e.occurred_at').orderBy('e.id').limit(TIMELINE_LIMIT).execute(),
+    storage.db.selectFrom('change_targets').selectAll().where('change_id', '=', row.id).orderBy('ring').orderBy('cluster').orderBy('instance').execute(),
+  ]);
+  return {
+    ...summarize(row, rings.get(row.id) ?? []),
+    timeline: events.map((e) => ({
+      id: e.id, kind: e.kind, source: e.source, occurredAt: iso(e.occurred_at)!, repository: e.repository, commit: e.commit_sha,
+      buildId: e.build_id, image: e.image, release: e.release_id, ring: e.ring, cluster: e.cluster, instance: e.instance,
+      status: e.status, url: e.url ?? e.build_url, author: e.author, message: e.message,
+    })),
+    targets: targets.map((t) => ({
+      cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, state: t.state, manifestCommit: t.manifest_commit,
+      release: t.release_id, syncedAt: iso(t.synced_at), healthyAt: iso(t.healthy_at), updatedAt: iso(t.updated_at)!,
+    })),
+  };
+}
+
+export interface FleetInstance {
+  cluster: string;
+  instance: string;
+  app: string | null;
+  ring: string | null;
+  release: string | null;
+  image: string | null;
+  revision: string | null;
+  change: string | null;
+  sync: string | null;
+  health: string | null;
+  updatedAt: string;
+}
+
+/** The fleet now, one row per instance, keyset-paginated by (cluster, instance). */
+export async function listFleet(storage: Storage, filter: { ring?: string; cluster?: string; app?: string; health?: string }, page: { limit: number; cursor?: string }) {
+  let q = storage.db.selectFrom('fleet_state').selectAll();
+  if (filter.ring) q = q.where('ring', '=', filter.ring);
+  if (filter.cluster) q = q.where('cluster', '=', filter.cluster);
+  if (filter.app) q = q.where('app', '=', filter.app);
+  if (filter.health) q = q.where('health', '=', filter.health);
+  if (page.cursor) {
+    let c: [string, string];
+    try {
+      c = JSON.parse(Buffer.from(page.cursor, 'base64url').toString()) as [string, string];
+    } catch {
+      throw new InputError('cursor is not one this server returned', 'cursor');
+    }
+    q = q.where((eb) => eb.or([eb('cluster', '>', c[0]), eb.and([eb('cluster', '=', c[0]), eb('instance', '>', c[1])])]));
+  }
+  const rows = await q.orderBy('cluster').orderBy('instance').limit(page.limit + 1).execute();
+  const more = rows.length > page.limit;
+  const items = (more ? rows.slice(0, page.limit) : rows).map((r): FleetInstance => ({
+    cluster: r.cluster, instance: r.instance, app: r.app, ring: r.ring, release: r.release_id, image: r.image, revision: r.revision,
+    change: r.change_id, sync: r.sync, health: r.health, updatedAt: iso(r.updated_at)!,
+  }));
+  const last = items[items.length - 1];
+  return { items, nextCursor: more && last ? Buffer.from(JSON.stringify([last.cluster, last.instance])).toString('base64url') : null };
+}
+
+/** Per ring and cluster: how many instances, how many synced/healthy/degraded, and how many distinct releases. */
+export async function fleetSummary(storage: Storage, filter: { ring?: string; app?: string }) {
+  let q = storage.db.selectFrom('fleet_state').select((eb) => [
+    'ring', 'cluster', eb.fn.countAll<number>().as('instances'),
+    eb.fn.sum<number>(eb.case().when('health', '=', 'Healthy').then(1).else(0).end()).as('healthy'),
+    eb.fn.sum<number>(eb.case().when('health', '=', 'Degraded').then(1).else(0).end()).as('degraded'),
+    eb.fn.sum<number>(eb.case().when('sync', '=', 'Synced').then(1).else(0).end()).as('synced'),
+    eb.fn.count<number>('release_id').distinct().as('releases'),
+  ]).groupBy(['ring', 'cluster']);
+  if (filter.ring) q = q.where('ring', '=', filter.ring);
+  if (filter.app) q = q.where('app', '=', filter.app);
+  const rows = await q.orderBy('ring').orderBy('cluster').execute();
+  return rows.map((r) => ({
+    ring: r.ring, cluster: r.cluster, instances: Number(r.instances), healthy: Number(r.healthy ?? 0),
+    degraded: Number(r.degraded ?? 0), synced: Number(r.synced ?? 0), releases: Number(r.releases),
+  }));
+}
+
+/** Who to call about what reached a ring in a window: authors grouped, with their apps, teams and changes. */
+export async function contacts(storage: Storage, input: { ring: string; from: number; to: number; limit: number }) {
+  const rows = await storage.db.selectFrom('change_rings as cr').innerJoin('changes as c', 'c.id', 'cr.change_id')
+    .leftJoin('apps as a', 'a.app', 'c.app')
+    .select(['c.id', 'c.author', 'c.author_email', 'c.app', 'c.team', 'c.title', 'cr.reached_at', 'a.contacts'])
+    .where('cr.ring', '=', input.ring).where('cr.reached_at', '>=', input.from).where('cr.reached_at', '<', input.to)
+    .orderBy('cr.reached_at', 'desc').limit(5000).execute();
+  const byAuthor = new Map<string, { author: string | null; email: string | null; apps: Set<string>; teams: Set<string>; changes: Array<{ id: string; title: string | null; reachedAt: string }>; teamContacts: Set<string> }>();
+  for (const r of rows) {
+    const key = r.author_email ?? r.author ?? '(unknown)';
+    let g = byAuthor.get(key);
+    if (!g) byAuthor.set(key, (g = { author: r.author, email: r.author_email, apps: new Set(), teams: new Set(), changes: [], teamContacts: new Set() }));
+    if (r.app) g.apps.add(r.app);
+    if (r.team) g.teams.add(r.team);
+    if (r.contacts) for (const c of JSON.parse(r.contacts) as string[]) g.teamContacts.add(c);
+    if (g.changes.length < 20) g.changes.push({ id: r.id, title: r.title, reachedAt: iso(r.reached_at)! });
+  }
+  return [...byAuthor.values()].slice(0, input.limit).map((g) => ({
+    author: g.author, email: g.email, apps: [...g.apps], teams: [...g.teams], teamContacts: [...g.teamContacts], changes: g.changes,
+  }));
+}

@@ -1,0 +1,391 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, ChangesTable } from '../storage/schema.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { JourneyEvent } from '../ingest/event-schema.ts';
+import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
+import { parseTrailers } from './trailers.ts';
+import type { JourneySettings } from './settings.ts';
+
+/** How far a change has travelled, in order; a change only moves forward. */
+export const STAGES = ['commit', 'build', 'image', 'config', 'release', 'deploy', 'healthy'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface RecordOptions {
+  /** A webhook delivery: when (source, id) was seen before, nothing is stored. */
+  delivery?: { source: string; id: string };
+  settings: JourneySettings;
+  finder?: ImageIntroductionFinder;
+  /** Called when finding image introductions fails; the event is stored regardless. */
+  onFinderError?: (err: unknown) => void;
+  now?: number;
+}
+
+export interface RecordResult {
+  /** True when the delivery was seen before and nothing was stored. */
+  duplicateDelivery: boolean;
+  stored: number;
+  duplicates: number;
+  events: Array<{ id: number; changes: string[] } | { duplicate: true }>;
+}
+
+type Trx = Transaction<Database> | Kysely<Database>;
+
+/**
+ * Stores journey events and joins each to the changes it belongs to, all in one transaction:
+ * a batch is stored entirely or not at all.
+ */
+export async function recordEvents(storage: Storage, events: JourneyEvent[], options: RecordOptions): Promise<RecordResult> {
+  const now = options.now ?? Date.now();
+  const settings = options.settings;
+  // Planning renders the fleet and may take a while; do it before the transaction so it holds no lock meanwhile.
+  const introductions = new Map<string, ImageIntroduction[]>();
+  if (options.finder && settings.fleetRepository) {
+    for (const ev of events) {
+      if (ev.kind === 'commit' && ev.repository === settings.fleetRepository && ev.commit && ev.previousCommit) {
+        try {
+          introductions.set(ev.commit, await options.finder.find({ from: ev.previousCommit, to: ev.commit }));
+        } catch (err) {
+          options.onFinderError?.(err);
+        }
+      }
+    }
+  }
+  return storage.db.transaction().execute(async (trx) => {
+    if (options.delivery) {
+      const inserted = await trx.insertInto('deliveries')
+        .values({ source: options.delivery.source, delivery_id: options.delivery.id, received_at: now, events: events.length })
+        .onConflict((oc) => oc.columns(['source', 'delivery_id']).doNothing())
+        .returning('delivery_id').executeTakeFirst();
+      if (!inserted) return { duplicateDelivery: true, stored: 0, duplicates: events.length, events: events.map(() => ({ duplicate: true as const })) };
+    }
+    const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
+    const j = new JourneyWriter(trx, settings, introductions, now);
+    for (const ev of events) {
+      const id = await j.insertEvent(ev);
+      if (id === undefined) {
+        result.duplicates++;
+        result.events.push({ duplicate: true });
+        continue;
+      }
+      const changes = [...new Set(await j.correlate(ev))];
+      if (changes.length > 0) {
+        await trx.insertInto('event_changes').values(changes.map((change_id) => ({ event_id: id, change_id })))
+          .onConflict((oc) => oc.doNothing()).execute();
+      }
+      result.stored++;
+      result.events.push({ id, changes });
+    }
+    return result;
+  });
+}
+
+class JourneyWriter {
+  constructor(
+    private readonly trx: Trx,
+    private readonly settings: JourneySettings,
+    private readonly introductions: Map<string, ImageIntroduction[]>,
+    private readonly now: number,
+  ) {}
+
+  private at(ev: JourneyEvent): number {
+    return ev.occurredAt ? Date.parse(ev.occurredAt) : this.now;
+  }
+
+  async insertEvent(ev: JourneyEvent): Promise<number | undefined> {
+    const row = await this.trx.insertInto('events').values({
+      kind: ev.kind, source: ev.source, delivery_id: ev.deliveryId ?? null, idempotency_key: ev.idempotencyKey ?? null,
+      app: ev.app ?? null, team: ev.team ?? null, repository: ev.repository ?? null, commit_sha: ev.commit ?? null,
+      previous_commit: ev.previousCommit ?? null, branch: ev.branch ?? null, author: ev.author ?? null,
+      author_email: ev.authorEmail ?? null, message: ev.message ?? null, build_id: ev.buildId ?? null,
+      build_url: ev.buildUrl ?? null, image: ev.image ?? null, image_digest: ev.imageDigest ?? null,
+      release_id: ev.release ?? null, ring: ev.ring ?? null, cluster: ev.cluster ?? null, instance: ev.instance ?? null,
+      status: ev.status ?? null, url: ev.url ?? null, occurred_at: this.at(ev), received_at: this.now,
+      data: ev.data ? JSON.stringify(ev.data) : null,
+    }).onConflict((oc) => oc.column('idempotency_key').doNothing()).returning('id').executeTakeFirst();
+    return row?.id;
+  }
+
+  async correlate(ev: JourneyEvent): Promise<string[]> {
+    if (ev.app && ev.team) await this.rememberTeam(ev.app, ev.team);
+    switch (ev.kind) {
+      case 'commit': {
+        const trailers = parseTrailers(ev.message);
+        if ((this.settings.manifestRepository && ev.repository === this.settings.manifestRepository) || trailers.release) {
+          return this.manifestCommit(ev);
+        }
+        if (this.settings.fleetRepository && ev.repository === this.settings.fleetRepository) return this.fleetCommit(ev);
+        return [await this.sourceCommit(ev)];
+      }
+      case 'pr.merged':
+        return [await this.sourceCommit(ev)];
+      case 'build.started':
+      case 'build.finished': {
+        const ids = ev.commit ? [await this.ensureChange(ev, ev.commit)] : await this.findChanges([['build', ev.buildId!]]);
+        for (const id of ids) {
+          await this.addKeys(id, [['build', ev.buildId!]]);
+          const failed = ev.kind === 'build.finished' && ev.status === 'failed';
+          await this.updateChange(id, { build_id: ev.buildId ?? null, ...(ev.buildUrl ? { build_url: ev.buildUrl } : {}) }, 'build', failed ? this.at(ev) : undefined);
+        }
+        return ids;
+      }
+      case 'image.pushed': {
+        const keys = imageKeys(ev.image, ev.imageDigest);
+        const ids = ev.commit
+          ? [await this.ensureChange(ev, ev.commit)]
+          : await this.findChanges([...(ev.buildId ? [['build', ev.buildId] as [string, string]] : []), ...keys]);
+        for (const id of ids) {
+          await this.addKeys(id, keys);
+          await this.updateChange(id, { image: ev.image ?? null, ...(ev.imageDigest ? { image_digest: ev.imageDigest } : {}) }, 'image');
+        }
+        return ids;
+      }
+      case 'release': {
+        const keys: Array<[string, string]> = [['release', ev.release!], ...imageKeys(ev.image, ev.imageDigest)];
+        if (ev.commit) keys.push(['fleet', ev.commit]);
+        const ids = await this.findChanges(keys);
+        for (const id of ids) {
+          await this.addKeys(id, [['release', ev.release!]]);
+          await this.updateChange(id, { release_id: ev.release! }, 'release');
+        }
+        return ids;
+      }
+      case 'promotion.step': {
+        const ids = await this.findChanges([['release', ev.release!]]);
+        for (const id of ids) {
+          if (ev.cluster) {
+            const state = ev.status === 'succeeded' ? 'promoted' : ev.status === 'started' ? 'promoting' : ev.status!;
+            await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, state, release_id: ev.release! });
+          }
+          const failed = ev.status === 'failed' || ev.status === 'rolled_back';
+          await this.updateChange(id, { release_id: ev.release! }, 'release', failed ? this.at(ev) : undefined);
+        }
+        return ids;
+      }
+      case 'sync':
+      case 'health':
+        return this.clusterState(ev);
+    }
+  }
+
+  private async sourceCommit(ev: JourneyEvent): Promise<string> {
+    const id = await this.ensureChange(ev, ev.commit!);
+    const patch: Partial<ChangesTable> = {};
+    if (ev.kind === 'commit' && ev.occurredAt) patch.committed_at = this.at(ev);
+    if (ev.branch) patch.branch = ev.branch;
+    if (ev.author) patch.author = ev.author;
+    if (ev.authorEmail) patch.author_email = ev.authorEmail;
+    if (ev.message) patch.title = ev.message.split('\n')[0]!.slice(0, 1000);
+    if (ev.repository) patch.repository = ev.repository;
+    await this.updateChange(id, patch, 'commit');
+    return id;
+  }
+
+  /** A fleet-repo commit: each image it introduces (per the rendered plan) links it to the change that built the image. */
+  private async fleetCommit(ev: JourneyEvent): Promise<string[]> {
+    const intro = this.introductions.get(ev.commit!) ?? [];
+    const found = new Set<string>();
+    for (const inst of intro) {
+      for (const image of inst.imagesAdded) {
+        for (const id of await this.findChanges(imageKeys(image))) {
+          found.add(id);
+          await this.addKeys(id, [['fleet', ev.commit!]]);
+          await this.updateChange(id, { fleet_revision: ev.commit! }, 'config');
+          await this.upsertTargets(id, inst.cluster, inst.instance, { ring: inst.ring, app: inst.app, state: 'planned' });
+        }
+      }
+    }
+    return [...found];
+  }
+
+  /** A manifest-repo commit: the trailers name the release, the source revision, the ring and the cluster. */
+  private async manifestCommit(ev: JourneyEvent): Promise<string[]> {
+    const t = parseTrailers(ev.message);
+    const release = t.release ?? ev.release;
+    const cluster = t.cluster ?? ev.cluster;
+    const ring = t.ring ?? ev.ring ?? null;
+    const keys: Array<[string, string]> = [];
+    if (release) keys.push(['release', release]);
+    if (t.sourceRevision) keys.push(['commit', t.sourceRevision], ['fleet', t.sourceRevision]);
+    const ids = await this.findChanges(keys);
+    for (const id of ids) {
+      await this.addKeys(id, [['manifest', ev.commit!], ...(release ? [['release', release] as [string, string]] : [])]);
+      await this.updateChange(id, release ? { release_id: release } : {}, 'release');
+      if (cluster) {
+        await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'committed', manifest_commit: ev.commit!, release_id: release ?? null }, ['planned', 'promoting', 'promoted']);
+      }
+    }
+    return ids;
+  }
+
+  /** Argo CD (or direct mode) reports sync and health per cluster/instance. */
+  private async clusterState(ev: JourneyEvent): Promise<string[]> {
+    const cluster = ev.cluster!;
+    const instance = ev.instance ?? ev.app ?? '';
+    const at = this.at(ev);
+    const keys: Array<[string, string]> = [];
+    if (ev.commit) keys.push(['manifest', ev.commit]);
+    if (ev.release) keys.push(['release', ev.release]);
+    let ids = keys.length > 0 ? await this.findChanges(keys) : [];
+    const current = await this.trx.selectFrom('fleet_state').selectAll().where('cluster', '=', cluster).where('instance', '=', instance).executeTakeFirst();
+    if (ids.length === 0 && current?.change_id && !ev.commit) ids = [current.change_id];
+
+    let ring = ev.ring ?? null;
+    for (const id of ids) {
+      const target = await this.trx.selectFrom('change_targets').select(['ring']).where('change_id', '=', id).where('cluster', '=', cluster).executeTakeFirst();
+      ring = ring ?? target?.ring ?? null;
+    }
+    ring = ring ?? current?.ring ?? null;
+    const latest = ids.length > 0 ? await this.trx.selectFrom('changes').select(['id', 'image', 'release_id', 'app']).where('id', 'in', ids).orderBy('committed_at', 'desc').executeTakeFirst() : undefined;
+
+    if (ev.kind === 'sync') {
+      for (const id of ids) {
+        if (ev.status === 'Synced') {
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'synced', synced_at: at }, ['planned', 'promoting', 'promoted', 'committed', 'out_of_sync']);
+          await this.updateChange(id, {}, 'deploy');
+        } else if (ev.status === 'OutOfSync') {
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'out_of_sync' }, ['synced', 'committed']);
+        }
+      }
+    } else {
+      for (const id of ids) {
+        if (ev.status === 'Healthy') {
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'healthy', healthy_at: at }, ['planned', 'promoting', 'promoted', 'committed', 'synced', 'degraded', 'out_of_sync']);
+          await this.updateChange(id, {}, 'healthy');
+          if (ring) await this.reachRing(id, ring, at);
+        } else if (ev.status === 'Degraded') {
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'degraded' }, undefined);
+          await this.updateChange(id, {}, 'deploy', at);
+        }
+      }
+      await this.trackIncident(ev, cluster, instance, ring, latest?.id ?? current?.change_id ?? null, at);
+    }
+
+    const app = ev.app ?? latest?.app ?? current?.app ?? null;
+    const patch = {
+      app, ring,
+      release_id: latest?.release_id ?? ev.release ?? current?.release_id ?? null,
+      image: latest?.image ?? current?.image ?? null,
+      revision: ev.commit ?? current?.revision ?? null,
+      change_id: latest?.id ?? current?.change_id ?? null,
+      sync: ev.kind === 'sync' ? ev.status! : current?.sync ?? null,
+      health: ev.kind === 'health' ? ev.status! : current?.health ?? null,
+      updated_at: at,
+    };
+    await this.trx.insertInto('fleet_state').values({ cluster, instance, ...patch })
+      .onConflict((oc) => oc.columns(['cluster', 'instance']).doUpdateSet(patch)).execute();
+    return ids;
+  }
+
+  /** Degraded opens an incident on the instance; the next Healthy closes it (time to restore). */
+  private async trackIncident(ev: JourneyEvent, cluster: string, instance: string, ring: string | null, changeId: string | null, at: number) {
+    const open = await this.trx.selectFrom('incidents').select('id').where('cluster', '=', cluster).where('instance', '=', instance)
+      .where('restored_at', 'is', null).executeTakeFirst();
+    if (ev.status === 'Degraded' && !open) {
+      const app = ev.app ?? (changeId ? (await this.trx.selectFrom('changes').select(['app']).where('id', '=', changeId).executeTakeFirst())?.app : null) ?? null;
+      const team = app ? await this.teamOf(app) : null;
+      await this.trx.insertInto('incidents').values({ app, team, ring, cluster, instance, change_id: changeId, started_at: at, restored_at: null }).execute();
+    } else if (ev.status === 'Healthy' && open) {
+      await this.trx.updateTable('incidents').set({ restored_at: at }).where('id', '=', open.id).execute();
+    }
+  }
+
+  private async reachRing(id: string, ring: string, at: number) {
+    const change = await this.trx.selectFrom('changes').select(['app', 'team', 'committed_at']).where('id', '=', id).executeTakeFirstOrThrow();
+    await this.trx.insertInto('change_rings').values({ change_id: id, app: change.app, team: change.team, ring, reached_at: at, lead_ms: Math.max(0, at - change.committed_at) })
+      .onConflict((oc) => oc.columns(['change_id', 'ring']).doNothing()).execute();
+    const rings = this.settings.rings;
+    if (rings.length > 0 && ring === rings[rings.length - 1]) {
+      await this.trx.updateTable('changes').set({ status: 'succeeded', updated_at: this.now }).where('id', '=', id).where('status', '=', 'in_progress').execute();
+    }
+  }
+
+  /**
+   * Sets the state of a change's target rows on a cluster. Without an instance, every row of that
+   * cluster is updated (a manifest commit covers the whole cluster); a row is created if none exists.
+   * `from` lists the states that may move to the new state, so an older event cannot undo a newer one.
+   */
+  private async upsertTargets(changeId: string, cluster: string, instance: string | undefined,
+    patch: { ring?: string | null; app?: string | null; state: string; manifest_commit?: string; release_id?: string | null; synced_at?: number; healthy_at?: number },
+    from?: string[]) {
+    let q = this.trx.selectFrom('change_targets').selectAll().where('change_id', '=', changeId).where('cluster', '=', cluster);
+    if (instance !== undefined) q = q.where('instance', '=', instance);
+    const rows = await q.execute();
+    if (rows.length === 0) {
+      await this.trx.insertInto('change_targets').values({
+        change_id: changeId, cluster, instance: instance ?? '', app: patch.app ?? null, ring: patch.ring ?? null, state: patch.state,
+        manifest_commit: patch.manifest_commit ?? null, release_id: patch.release_id ?? null,
+        synced_at: patch.synced_at ?? null, healthy_at: patch.healthy_at ?? null, updated_at: this.now,
+      }).onConflict((oc) => oc.doNothing()).execute();
+      return;
+    }
+    for (const row of rows) {
+      const set: Record<string, unknown> = { updated_at: this.now };
+      if (!from || from.includes(row.state)) set.state = patch.state;
+      if (patch.ring && !row.ring) set.ring = patch.ring;
+      if (patch.app && !row.app) set.app = patch.app;
+      if (patch.manifest_commit) set.manifest_commit = patch.manifest_commit;
+      if (patch.release_id) set.release_id = patch.release_id;
+      if (patch.synced_at && !row.synced_at) set.synced_at = patch.synced_at;
+      if (patch.healthy_at && !row.healthy_at) set.healthy_at = patch.healthy_at;
+      await this.trx.updateTable('change_targets').set(set).where('change_id', '=', changeId).where('cluster', '=', cluster)
+        .where('instance', '=', row.instance).execute();
+    }
+  }
+
+  private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
+    const existing = await this.trx.selectFrom('changes').select('id').where('id', '=', sha).executeTakeFirst();
+    if (existing) return existing.id;
+    const app = ev.app ?? (ev.repository ? await this.appOfRepository(ev.repository) : null) ?? null;
+    const team = ev.team ?? (app ? await this.teamOf(app) : null);
+    await this.trx.insertInto('changes').values({
+      id: sha, app, team, repository: ev.repository ?? null, commit_sha: sha, branch: ev.branch ?? null,
+      author: ev.author ?? null, author_email: ev.authorEmail ?? null, title: ev.message ? ev.message.split('\n')[0]!.slice(0, 1000) : null,
+      committed_at: this.at(ev), updated_at: this.now, stage: 'commit', status: 'in_progress', build_id: null, build_url: null,
+      image: null, image_digest: null, fleet_revision: null, release_id: null, failed_at: null,
+    }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    await this.addKeys(sha, [['commit', sha]]);
+    return sha;
+  }
+
+  private async updateChange(id: string, patch: Partial<ChangesTable>, stage: Stage, failedAt?: number) {
+    const row = await this.trx.selectFrom('changes').select(['stage', 'status', 'app']).where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    const set: Partial<ChangesTable> = { ...patch, updated_at: this.now };
+    if (STAGES.indexOf(stage) > STAGES.indexOf(row.stage as Stage)) set.stage = stage;
+    if (failedAt !== undefined && row.status !== 'failed') {
+      set.status = 'failed';
+      set.failed_at = failedAt;
+    }
+    await this.trx.updateTable('changes').set(set).where('id', '=', id).execute();
+  }
+
+  private async findChanges(keys: Array<[string, string]>): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.trx.selectFrom('change_keys').select('change_id')
+      .where((eb) => eb.or(keys.map(([kind, value]) => eb.and([eb('kind', '=', kind), eb('value', '=', value)]))))
+      .execute();
+    return [...new Set(rows.map((r) => r.change_id))];
+  }
+
+  private async addKeys(changeId: string, keys: Array<[string, string]>) {
+    if (keys.length === 0) return;
+    await this.trx.insertInto('change_keys').values(keys.map(([kind, value]) => ({ kind, value, change_id: changeId })))
+      .onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  private async appOfRepository(repository: string): Promise<string | null> {
+    const row = await this.trx.selectFrom('app_repositories').select('app').where('repository', '=', repository).executeTakeFirst();
+    return row?.app ?? null;
+  }
+
+  private async teamOf(app: string): Promise<string | null> {
+    const row = await this.trx.selectFrom('apps').select('team').where('app', '=', app).executeTakeFirst();
+    return row?.team ?? null;
+  }
+
+  /** An event naming both app and team teaches the mapping, unless one was set already. */
+  private async rememberTeam(app: string, team: string) {
+    await this.trx.insertInto('apps').values({ app, team, contacts: null, updated_at: this.now })
+      .onConflict((oc) => oc.column('app').doNothing()).execute();
+  }
+}

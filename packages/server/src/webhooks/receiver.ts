@@ -1,0 +1,48 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { EventInput } from '../ingest/event-schema.ts';
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** A Git host or CI webhook: authenticates a delivery, names it, and translates it into journey events. */
+export interface WebhookReceiver {
+  source: 'github' | 'gitlab' | 'azure';
+  /** Throws UnauthenticatedError for a missing or forged signature/secret. */
+  verify(headers: Headers, rawBody: Buffer): void;
+  /** The host's delivery id, the unit of idempotency. */
+  deliveryId(headers: Headers, payload: any): string;
+  /** Events this delivery carries; an event type Ringmaster does not follow gives none. */
+  translate(headers: Headers, payload: any): EventInput[];
+}
+
+export function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Constant-time string comparison; different lengths are compared against a same-length dummy. */
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ab.length !== bb.length) {
+    timingSafeEqual(ab, ab);
+    return false;
+  }
+  return timingSafeEqual(ab, bb);
+}
+
+export function hmacSha256Hex(secret: string, body: Buffer): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Keeps only defined fields, so translated events validate like posted ones. */
+export function compact<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
+}
+
+export function isSha(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{7,64}$/i.test(v) && !/^0+$/.test(v);
+}
+
+export function branchOf(ref: unknown): string | undefined {
+  return typeof ref === 'string' && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+}
