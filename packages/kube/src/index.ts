@@ -1,0 +1,25 @@
+// The public door of @ringmaster/kube: the local control plane and the Kubernetes client layer.
+export { KubeError, KubeApiError, KubeUnreachableError, KubeObjectError, LocalKubeError, isStatus } from './errors.ts';
+export { refOf, refKey, formatRef, groupOf, jsonEqual, diffPaths } from './object.ts';
+export type { KubeObject, ObjectMeta, ManagedFieldsEntry, ObjectRef } from './object.ts';
+export { KubeClient } from './client.ts';
+export type { ResourceInfo, RequestOptions, ObjectList } from './client.ts';
+export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions } from './binaries.ts';
+export type { KubeBinaries } from './binaries.ts';
+export { startLocalKube, readLocalKubeState, stopLocalKubeAt, freePort } from './local-kube.ts';
+export type { LocalKube, LocalKubeOptions, LocalKubeState } from './local-kube.ts';
+export { argoCrds, installArgoCrds } from './crds.ts';
+export { applyObjects, sortForApply, waitForCrdEstablished, FIELD_MANAGER } from './apply.ts';
+export type { ApplyOptions, ApplyResult, ObjectResult } from './apply.ts';
+export { readInventory, inventoryObject, pruneCandidates, ownedByInventory, inventoryId, INVENTORY_ANNOTATION } from './inventory.ts';
+export type { InventoryRef } from './inventory.ts';
+export { watchObjects, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions, objectKey } from './watch.ts';
+export type { WatchEvent, WatchState, WatchStep, WatchTarget, WatchOptions, WatchHandle } from './watch.ts';
+export { assessHealth, worstHealth } from './health.ts';
+export type { Health, HealthStatus } from './health.ts';
+export { fieldOwners, fieldManagersOf, attributeField, managedPaths, detectDrift } from './attribution.ts';
+export type { FieldOwner, FieldDrift } from './attribution.ts';
+export { patchStatus } from './status.ts';
+export type { StatusPatchOptions } from './status.ts';
+export { recordEvent, listEventsFor } from './events.ts';
+export type { EventInput } from './events.ts';
