@@ -75,7 +75,8 @@ export function translateGithub(headers: Headers, p: any): EventInput[] {
       if (!image) return [];
       return [compact({
         kind: 'image.pushed' as const, repository, image: image.replace(/\s/g, ''), imageDigest: digest,
-        commit: isSha(version.target_commitish) ? version.target_commitish : undefined,
+        // the OCI revision label (set by docker/metadata-action) or the release's target names the source commit
+        commit: [version.container_metadata?.labels?.revision, version.target_oid, version.target_commitish].find(isSha),
         author: version.author?.login, occurredAt: version.created_at ?? version.updated_at, url: version.html_url,
       }) as EventInput];
     }
