@@ -22,3 +22,4 @@ export { formatPlanMarkdown, formatPlanText } from './plan-format.ts';
 export { cacheDir, findTool } from './tools.ts';
 export { mergeValues, getPath } from './merge.ts';
 export { substituteDocument, substituteValue } from './substitute.ts';
+export { fleetJsonSchemas } from './json-schema.ts';

@@ -1,0 +1,23 @@
+// `npm run bench`: every benchmark, printed as Markdown for docs/benchmarks.md.
+// Pass names to run a subset: `npm run bench -- fleet`.
+import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { benchFleet, fleetBenchMarkdown } from './fleet.ts';
+
+const wanted = new Set(process.argv.slice(2));
+const run = (name: string) => wanted.size === 0 || wanted.has(name);
+
+function machine(): string {
+  const kubectl = (() => {
+    try {
+      return execFileSync('kubectl', ['version', '--client', '-o', 'json']).toString().match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?';
+    } catch {
+      return 'not found';
+    }
+  })();
+  return `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB memory, Node.js ${process.version}, kubectl ${kubectl}; ${new Date().toISOString().slice(0, 10)}.`;
+}
+
+const sections: string[] = [machine(), ''];
+if (run('fleet')) sections.push('## Fleet: render and plan', '', fleetBenchMarkdown(await benchFleet()), '');
+process.stdout.write(sections.join('\n') + '\n');
