@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { applyPatches, parseLabelSelector } from './patch.ts';
+import { PatchError } from './patch-json6902.ts';
+import type { KubeObject } from './types.ts';
+
+const objects = (): KubeObject[] => [
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'backend', namespace: 'shop', labels: { role: 'backend', tier: 'app' } },
+    spec: { replicas: 1, template: { spec: { containers: [{ name: 'app', image: 'backend:1' }] } } },
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'frontend', namespace: 'shop', labels: { role: 'frontend', tier: 'app' } },
+    spec: { replicas: 1, template: { spec: { containers: [{ name: 'app', image: 'frontend:1' }] } } },
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'synchronizer', namespace: 'shop', labels: { role: 'synchronizer' } },
+    spec: { replicas: 3 },
+  },
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { a: '1' } },
+];
+
+function byName(list: KubeObject[], name: string): KubeObject {
+  const o = list.find((x) => x.metadata.name === name);
+  if (!o) throw new Error(`no ${name}`);
+  return o;
+}
+
+function patchError(fn: () => unknown): PatchError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PatchError) return e;
+    throw e;
+  }
+  throw new Error('expected a PatchError');
+}
+
+describe('applyPatches', () => {
+  it('applies a strategic merge patch that names its object in the body, as Kustomize does', () => {
+    const input = objects();
+    const out = applyPatches(input, [{ patch: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'backend', namespace: 'shop' }, spec: { replicas: 4 } } }]);
+    expect((byName(out, 'backend').spec as { replicas: number }).replicas).toBe(4);
+    expect((byName(out, 'frontend').spec as { replicas: number }).replicas).toBe(1);
+    expect(input).toEqual(objects());
+    expect(byName(out, 'frontend')).toBe(byName(input, 'frontend'));
+  });
+
+  it('reads a YAML string patch, and a YAML list string as JSON 6902 ops', () => {
+    const out = applyPatches(objects(), [
+      { target: { kind: 'Deployment', name: 'frontend' }, patch: 'spec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: frontend:2\n' },
+      { target: { kind: 'ConfigMap' }, patch: '- op: add\n  path: /data/b\n  value: "2"\n' },
+    ]);
+    expect(JSON.stringify(byName(out, 'frontend'))).toContain('frontend:2');
+    expect(byName(out, 'settings').data).toEqual({ a: '1', b: '2' });
+  });
+
+  it('selects by regex name, group, version, namespace and label selector', () => {
+    const out = applyPatches(objects(), [
+      { target: { group: 'apps', version: 'v1', namespace: 'shop', name: '.*end', labelSelector: 'tier=app,role in (frontend, backend),!legacy' }, patch: { metadata: { annotations: { patched: 'yes' } } } },
+    ]);
+    expect(out.filter((o) => o.metadata.annotations?.patched === 'yes').map((o) => o.metadata.name)).toEqual(['backend', 'frontend']);
+  });
+
+  it('anchors name patterns so "end" does not match "backend"', () => {
+    const e = patchError(() => applyPatches(objects(), [{ target: { name: 'end' }, patch: { metadata: { labels: { x: 'y' } } } }]));
+    expect(e.message).toContain('target name=end');
+  });
+
+  it('applies JSON 6902 ops to every selected object', () => {
+    const out = applyPatches(objects(), [{ target: { kind: 'Deployment', labelSelector: 'role!=backend' }, ops: [{ op: 'replace', path: '/spec/replicas', value: 2 }] }]);
+    expect((byName(out, 'frontend').spec as { replicas: number }).replicas).toBe(2);
+    expect((byName(out, 'backend').spec as { replicas: number }).replicas).toBe(1);
+  });
+
+  it('can rename through JSON 6902, but a strategic merge body only selects', () => {
+    const out = applyPatches(objects(), [
+      { target: { kind: 'ConfigMap', name: 'settings' }, ops: [{ op: 'replace', path: '/metadata/name', value: 'settings-eu' }] },
+      { target: { kind: 'StatefulSet' }, patch: { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'other' }, spec: { replicas: 5 } } },
+    ]);
+    expect(out.map((o) => o.metadata.name)).toEqual(['backend', 'frontend', 'synchronizer', 'settings-eu']);
+    expect(byName(out, 'synchronizer').spec).toEqual({ replicas: 5 });
+  });
+
+  it('keeps identity even when the patch replaces the whole object', () => {
+    const out = applyPatches(objects(), [{ target: { kind: 'ConfigMap' }, patch: { $patch: 'replace', data: { only: 'this' } } }]);
+    expect(byName(out, 'settings')).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { only: 'this' } });
+  });
+
+  it('deletes the selected objects with a top-level $patch: delete', () => {
+    const out = applyPatches(objects(), [{ patch: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, $patch: 'delete' } }]);
+    expect(out.map((o) => o.metadata.name)).toEqual(['backend', 'frontend', 'synchronizer']);
+  });
+
+  it('applies patches in order, each seeing the previous result', () => {
+    const out = applyPatches(objects(), [
+      { target: { kind: 'ConfigMap' }, patch: { data: { b: '2' } } },
+      { target: { kind: 'ConfigMap' }, ops: [{ op: 'test', path: '/data/b', value: '2' }, { op: 'remove', path: '/data/a' }] },
+    ]);
+    expect(byName(out, 'settings').data).toEqual({ b: '2' });
+  });
+
+  it('names the target and the objects when a patch matches nothing', () => {
+    const e = patchError(() => applyPatches(objects(), [{ target: { kind: 'Deployment', name: 'web' }, patch: { spec: { replicas: 2 } } }]));
+    expect(e.code).toBe('RINGMASTER_PATCH');
+    expect(e.message).toBe(
+      'patch #0 (strategic merge, target kind=Deployment name=web) matches no object; the objects are: Deployment/shop/backend, Deployment/shop/frontend, StatefulSet/shop/synchronizer, ConfigMap/shop/settings',
+    );
+  });
+
+  it('names the patch and object when an op fails, and leaves the input untouched', () => {
+    const input = objects();
+    const e = patchError(() => applyPatches(input, [{ target: { kind: 'Deployment', name: 'backend' }, ops: [{ op: 'remove', path: '/spec/paused' }] }]));
+    expect(e.message).toBe('patch #0 (JSON 6902) on Deployment/shop/backend: JSON patch op #0 (remove /spec/paused): path "/spec/paused" does not exist');
+    expect(input).toEqual(objects());
+  });
+
+  it.each([
+    [{ patch: { spec: { replicas: 1 } } }, 'must name its object with apiVersion, kind and metadata.name'],
+    [{ ops: [] }, 'a JSON 6902 patch needs a target'],
+    [{ target: { kind: 'ConfigMap' }, patch: { data: {} }, ops: [] }, 'not both'],
+    [{ target: { kind: 'ConfigMap' } }, 'neither "patch" nor "ops"'],
+    [{ target: { kind: 'ConfigMap' }, patch: 'a: [' }, 'not valid YAML'],
+    [{ target: { kind: 'ConfigMap' }, patch: '42' }, 'must hold a map'],
+    [{ target: { name: '(' }, patch: { data: {} } }, 'not a valid regular expression'],
+    [{ target: { labelSelector: 'a=b,c d' }, patch: { data: {} } }, 'cannot read "c d"'],
+    [{ target: { kind: 'Deployment' }, patch: { metadata: { $patch: 'bogus' } } }, 'on Deployment/shop/backend: strategic merge patch at /metadata: unknown directive'],
+  ])('rejects %j', (spec, why) => {
+    expect(patchError(() => applyPatches(objects(), [spec as never])).message).toContain(why);
+  });
+
+  it('rejects a 6902 result that lost its identity', () => {
+    expect(patchError(() => applyPatches(objects(), [{ target: { kind: 'ConfigMap' }, ops: [{ op: 'remove', path: '/metadata/name' }] }])).message).toContain('must keep them');
+  });
+});
+
+describe('parseLabelSelector', () => {
+  it('reads equality- and set-based requirements', () => {
+    expect(parseLabelSelector('a=b, c==d,e!=f,g in (x, y),h notin (z),i,!j,app.kubernetes.io/name=web')).toEqual([
+      { key: 'a', op: 'eq', values: ['b'] },
+      { key: 'c', op: 'eq', values: ['d'] },
+      { key: 'e', op: 'ne', values: ['f'] },
+      { key: 'g', op: 'in', values: ['x', 'y'] },
+      { key: 'h', op: 'notin', values: ['z'] },
+      { key: 'i', op: 'exists', values: [] },
+      { key: 'j', op: 'absent', values: [] },
+      { key: 'app.kubernetes.io/name', op: 'eq', values: ['web'] },
+    ]);
+  });
+});
