@@ -23,3 +23,7 @@ export { cacheDir, findTool } from './tools.ts';
 export { mergeValues, getPath } from './merge.ts';
 export { substituteDocument, substituteValue } from './substitute.ts';
 export { fleetJsonSchemas } from './json-schema.ts';
+export { applyPatches, parseLabelSelector } from './patch.ts';
+export type { PatchSpec, PatchTarget } from './patch.ts';
+export { applyStrategicMerge } from './patch-strategic.ts';
+export { applyJson6902, PatchError } from './patch-json6902.ts';

@@ -220,7 +220,7 @@ export function substituteValue(value: unknown, values: Values, where: string): 
     if (typeof v === 'string') {
       const problems: Problem[] = [];
       const r = resolve(v, values, problems);
-      for (const p of problems) issues.push({ code: p.code, message: `${at}: ${p.message}`, hint: p.hint });
+      for (const p of problems) issues.push({ code: p.code, message: at ? `${at}: ${p.message}` : p.message, hint: p.hint });
       if (!r.changed) return v;
       return r.whole !== undefined ? cloneValue(r.whole) : r.text;
     }
@@ -228,7 +228,7 @@ export function substituteValue(value: unknown, values: Values, where: string): 
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
-        const w = walk(x, `${at}.${k}`);
+        const w = walk(x, at ? `${at}.${k}` : k);
         if (k === '__proto__') Object.defineProperty(out, k, { value: w, enumerable: true, writable: true, configurable: true });
         else out[k] = w;
       }
