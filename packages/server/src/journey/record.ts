@@ -154,7 +154,9 @@ class JourneyWriter {
         for (const id of ids) {
           if (ev.cluster) {
             const state = ev.status === 'succeeded' ? 'promoted' : ev.status === 'started' ? 'promoting' : ev.status!;
-            await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, state, release_id: ev.release! });
+            // a step's progress never overrides what the cluster itself reported (synced, healthy); its failure does
+            const from = ev.status === 'started' ? ['planned'] : ev.status === 'succeeded' ? ['planned', 'promoting', 'committed'] : ev.status === 'failed' || ev.status === 'rolled_back' || ev.status === 'aborted' ? undefined : ['planned', 'promoting'];
+            await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, state, release_id: ev.release! }, from);
           }
           const failed = ev.status === 'failed' || ev.status === 'rolled_back';
           await this.updateChange(id, { release_id: ev.release! }, 'release', failed ? this.at(ev) : undefined);

@@ -58,7 +58,7 @@ export async function startTestServer(storageOptions: { dataDir?: string; databa
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(server.url + path, { method, headers, body });
+    const res = await fetch(server.url + path, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body) });
     const text = await res.text();
     let parsed: unknown = text;
     try {
