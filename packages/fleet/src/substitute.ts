@@ -111,6 +111,21 @@ function tokenize(s: string, problems: Problem[]): Part[] {
   return parts;
 }
 
+// Templates repeat the same strings for every instance of an app: parse each once.
+const tokenCache = new Map<string, { parts: Part[]; problems: Problem[] }>();
+
+function tokenizeCached(s: string, problems: Problem[]): Part[] {
+  let hit = tokenCache.get(s);
+  if (hit === undefined) {
+    const found: Problem[] = [];
+    hit = { parts: tokenize(s, found), problems: found };
+    if (tokenCache.size >= 50_000) tokenCache.clear();
+    tokenCache.set(s, hit);
+  }
+  problems.push(...hit.problems);
+  return hit.parts;
+}
+
 function stringify(v: Value): string {
   if (typeof v === 'string') return v;
   if (v !== null && typeof v === 'object') return JSON.stringify(v);
@@ -126,7 +141,7 @@ interface Resolved {
 
 function resolve(s: string, values: Values, problems: Problem[]): Resolved {
   if (!s.includes('${')) return { text: s, changed: false };
-  const parts = tokenize(s, problems);
+  const parts = tokenizeCached(s, problems);
   const lookup = (p: Exclude<Part, { lit: string }>): Value => {
     const v = getPath(values, p.path);
     if (v !== undefined && v !== null) return v;
