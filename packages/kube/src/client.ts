@@ -222,8 +222,14 @@ export class KubeClient {
   async delete(ref: ObjectRef, opts: { dryRun?: boolean; preconditionUid?: string } = {}): Promise<boolean> {
     try {
       await this.request('DELETE', await this.objectPath(ref), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(opts.preconditionUid ? { preconditions: { uid: opts.preconditionUid } } : {}) },
-        query: { dryRun: opts.dryRun ? 'All' : undefined },
+        // with a body the server ignores query parameters, so dryRun must be in DeleteOptions
+        body: {
+          kind: 'DeleteOptions',
+          apiVersion: 'v1',
+          propagationPolicy: 'Background',
+          ...(opts.dryRun ? { dryRun: ['All'] } : {}),
+          ...(opts.preconditionUid ? { preconditions: { uid: opts.preconditionUid } } : {}),
+        },
       });
       return true;
     } catch (err) {

@@ -24,11 +24,15 @@ export interface LocalKubeOptions {
   /** Milliseconds to wait for /readyz (default 180 s: the first start on 2 cores is slow). */
   startTimeoutMs?: number;
   binaries?: KubeBinaries;
+  /** Extra kube-apiserver flags, e.g. ["--watch-cache=false"] so watches read etcd directly. */
+  apiServerArgs?: string[];
 }
 
 /** A running local control plane (etcd + kube-apiserver on loopback). */
 export interface LocalKube {
   server: string;
+  /** etcd's client URL (plain HTTP on loopback), e.g. for tests that compact history. */
+  etcdUrl: string;
   kubeconfigPath: string;
   kubeConfig: KubeConfig;
   client: KubeClient;
@@ -198,6 +202,7 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
     '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
     '--v=1',
+    ...(opts.apiServerArgs ?? []),
   ];
   let apiserver: ChildProcess | undefined;
 
@@ -265,7 +270,7 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
     await stop();
     throw err;
   }
-  return { server, kubeconfigPath, kubeConfig, client, dir, kubernetesVersion: bins.kubernetesVersion, etcdVersion: bins.etcdVersion, stopApiServer, startApiServer, stop };
+  return { server, etcdUrl, kubeconfigPath, kubeConfig, client, dir, kubernetesVersion: bins.kubernetesVersion, etcdVersion: bins.etcdVersion, stopApiServer, startApiServer, stop };
 }
 
 async function waitEtcd(url: string, child: ChildProcess, dir: string, timeoutMs: number): Promise<void> {

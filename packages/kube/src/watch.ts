@@ -112,12 +112,14 @@ export interface WatchOptions {
   onError?: (err: unknown) => void;
   /** Longest wait between retries (default 10 s); retries start at 200 ms and double. */
   maxBackoffMs?: number;
+  /** Resume from a state kept earlier (e.g. across a process restart) instead of listing first; a 410 relists. */
+  resumeFrom?: WatchState;
 }
 
 /** A running watch: its current cache and a way to stop it. */
 export interface WatchHandle {
   readonly state: WatchState;
-  /** Resolves after the first list has been delivered. */
+  /** Resolves once the cache is complete: after the first list (or, when resuming, once the watch is open). */
   readonly synced: Promise<void>;
   stop(): void;
 }
@@ -129,7 +131,7 @@ export interface WatchHandle {
  */
 export function watchObjects(client: KubeClient, target: WatchTarget, opts: WatchOptions): WatchHandle {
   const abort = new AbortController();
-  let state = initialWatchState();
+  let state = opts.resumeFrom ?? initialWatchState();
   let resolveSynced!: () => void;
   const synced = new Promise<void>((r) => (resolveSynced = r));
   const maxBackoff = opts.maxBackoffMs ?? 10_000;
@@ -157,6 +159,7 @@ export function watchObjects(client: KubeClient, target: WatchTarget, opts: Watc
       timeoutSeconds: 240 + Math.floor(Math.random() * 120),
     }, abort.signal);
     backoff = 200;
+    resolveSynced();
     const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
@@ -175,7 +178,7 @@ export function watchObjects(client: KubeClient, target: WatchTarget, opts: Watc
   };
 
   const loop = async (): Promise<void> => {
-    let needList = true;
+    let needList = !opts.resumeFrom;
     while (!abort.signal.aborted) {
       try {
         if (needList) {
