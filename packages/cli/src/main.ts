@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './errors.ts';
 import { registerFleetCommands } from './commands/fleet.ts';
+import { registerServeCommands } from './commands/serve.ts';
+import { registerTokenCommands } from './commands/token.ts';
 
 /** Builds the `ringmaster` command tree; each commands/*.ts file registers one group of commands. */
 export function buildProgram(): Command {
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerFleetCommands(program);
+  registerServeCommands(program);
+  registerTokenCommands(program);
   return program;
 }
 

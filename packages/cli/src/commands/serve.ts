@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { loadFleetFrom, openSource, planRevisions } from '@ringmaster/fleet';
+import { planImageIntroductions, startServer, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
+
+const run = promisify(execFile);
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  dataDir: string;
+  databaseUrl?: string;
+  fleetRepo?: string;
+  fleetRepository?: string;
+  manifestRepository?: string;
+  rings?: string[];
+  bodyLimit: string;
+  logLevel: string;
+}
+
+/** Plans over a local clone of the fleet repo, fetching first when a pushed commit is not there yet. */
+function fleetFinder(dir: string): ImageIntroductionFinder {
+  const plan = planImageIntroductions(planRevisions, dir);
+  return {
+    async find(input) {
+      const have = await run('git', ['-C', dir, 'cat-file', '-e', `${input.to}^{commit}`]).then(() => true, () => false);
+      if (!have) await run('git', ['-C', dir, 'fetch', '--quiet', '--all']);
+      return plan.find(input);
+    },
+  };
+}
+
+function webhookSecrets(env: NodeJS.ProcessEnv): ServerOptions['webhooks'] {
+  const hooks: NonNullable<ServerOptions['webhooks']> = {};
+  if (env.RINGMASTER_GITHUB_WEBHOOK_SECRET) hooks.github = { secret: env.RINGMASTER_GITHUB_WEBHOOK_SECRET };
+  if (env.RINGMASTER_GITLAB_WEBHOOK_TOKEN) hooks.gitlab = { token: env.RINGMASTER_GITLAB_WEBHOOK_TOKEN };
+  if (env.RINGMASTER_AZURE_WEBHOOK_SECRET || env.RINGMASTER_AZURE_WEBHOOK_PASSWORD) {
+    hooks.azure = {
+      secret: env.RINGMASTER_AZURE_WEBHOOK_SECRET,
+      username: env.RINGMASTER_AZURE_WEBHOOK_USERNAME ?? (env.RINGMASTER_AZURE_WEBHOOK_PASSWORD ? 'ringmaster' : undefined),
+      password: env.RINGMASTER_AZURE_WEBHOOK_PASSWORD,
+    };
+  }
+  return hooks;
+}
+
+/** `serve`: the control plane's HTTP API on SQLite (default) or PostgreSQL. */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the control plane API (events, webhooks, journey, DORA) until SIGINT/SIGTERM')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '7420')
+    .option('--data-dir <dir>', 'folder of the embedded SQLite database', '.ringmaster')
+    .option('--database-url <url>', 'postgres://… to use PostgreSQL instead of SQLite (or RINGMASTER_DATABASE_URL)')
+    .option('--fleet-repo <dir>', 'local clone of the fleet repo, to find which fleet change introduces an image')
+    .option('--fleet-repository <name>', 'name of the fleet repo as events and webhooks give it (e.g. acme/fleet)')
+    .option('--manifest-repository <name>', 'name of the manifest repo as events and webhooks give it')
+    .option('--rings <list>', 'rings in promotion order, comma-separated (default: read from --fleet-repo)', list)
+    .option('--body-limit <bytes>', 'largest accepted request body', String(1024 * 1024))
+    .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
+    .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD.')
+    .action(async (opts: ServeOptions) => {
+      const port = Number(opts.port);
+      const bodyLimit = Number(opts.bodyLimit);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port must be 0-65535 (got "${opts.port}")`);
+      if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw usage(`--body-limit must be an integer ≥ 1024 (got "${opts.bodyLimit}")`);
+      let rings = opts.rings;
+      if (!rings && opts.fleetRepo) {
+        const fleet = await loadFleetFrom(await openSource(opts.fleetRepo, 'HEAD'));
+        rings = fleet.rings.map((r) => r.name);
+      }
+      const server = await startServer({
+        host: opts.host, port, dataDir: opts.dataDir, databaseUrl: opts.databaseUrl ?? process.env.RINGMASTER_DATABASE_URL,
+        bodyLimit, logLevel: opts.logLevel as ServerOptions['logLevel'], webhooks: webhookSecrets(process.env),
+        finder: opts.fleetRepo ? fleetFinder(opts.fleetRepo) : undefined,
+        settings: { fleetRepository: opts.fleetRepository, manifestRepository: opts.manifestRepository, rings },
+      });
+      server.app.log.info({ url: server.url, database: server.storage.dialect, location: server.storage.location }, 'ringmaster serve is listening');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+    });
+}
+
+function usage(message: string): Error {
+  return Object.assign(new Error(message), { code: 'RINGMASTER_USAGE' });
+}
