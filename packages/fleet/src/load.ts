@@ -104,12 +104,19 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     for (const r of fleetFile.regions ?? []) regions.set(r.name, r);
   }
 
+  // Names of documents that failed the schema: references to them are not reported again.
+  const invalidNames = new Set<string>();
+  const noteInvalid = (pd: ParsedDocument, kind: string) => {
+    const n = pd.doc.get('name');
+    if (typeof n === 'string') invalidNames.add(`${kind}/${n}`);
+  };
   const clusters = new Map<string, Cluster>();
   for (const file of clusterFiles) {
     for (const pd of docsOf(file)) {
       if (!expectKind(pd, 'Cluster')) continue;
       const r = checkSchema(pd, ClusterSchema, 'Cluster');
       issues.push(...r.issues);
+      if (!r.value) noteInvalid(pd, 'cluster');
       if (r.value) addUnique(clusters, { ...r.value, origin: pd }, 'cluster', issues);
     }
   }
@@ -120,7 +127,10 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
       if (!expectKind(pd, 'App')) continue;
       const r = checkSchema(pd, AppSchema, 'App');
       issues.push(...r.issues);
-      if (!r.value) continue;
+      if (!r.value) {
+        noteInvalid(pd, 'app');
+        continue;
+      }
       const dir = posix.dirname(file);
       const rel = r.value.source.type === 'helm' ? r.value.source.chart : r.value.source.path;
       const field = r.value.source.type === 'helm' ? 'chart' : 'path';
@@ -175,8 +185,8 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     }
   }
   for (const i of instances.values()) {
-    if (!apps.has(i.app)) issues.push(missingRef(i.origin, ['app'], `instance "${i.name}"`, 'app', i.app, [...apps.keys()], 'apps/<name>/app.yaml'));
-    if (!clusters.has(i.cluster)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
+    if (!apps.has(i.app) && !invalidNames.has(`app/${i.app}`)) issues.push(missingRef(i.origin, ['app'], `instance "${i.name}"`, 'app', i.app, [...apps.keys()], 'apps/<name>/app.yaml'));
+    if (!clusters.has(i.cluster) && !invalidNames.has(`cluster/${i.cluster}`)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
   }
 
   if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));
@@ -199,12 +209,16 @@ function addUnique<T extends { name: string; origin: ParsedDocument }>(map: Map<
     issues.push({
       code: 'duplicate-name',
       message: `${what} "${item.name}" is declared twice`,
-      hint: `first declared at ${first.origin.location.file}:${first.origin.location.line}:${first.origin.location.column}; rename or remove one`,
+      hint: `first declared at ${where(locate(first.origin, ['name']))}; rename or remove one`,
       location: locate(item.origin, ['name']),
     });
     return;
   }
   map.set(item.name, item);
+}
+
+function where(l: { file: string; line: number; column: number }): string {
+  return `${l.file}:${l.line}:${l.column}`;
 }
 
 function checkUnique(items: { name: string; at: FleetIssue['location'] }[], what: string, issues: FleetIssue[]): void {

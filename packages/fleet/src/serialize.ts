@@ -27,7 +27,7 @@ export function sortKeys(value: unknown, top = true): unknown {
 }
 
 // Plain scalars are safe when they cannot be read as anything but this string.
-const PLAIN_SAFE = /^[A-Za-z_/$][A-Za-z0-9_ ./:=$@+(),-]*$/;
+const PLAIN_SAFE = /^[A-Za-z0-9_/$][A-Za-z0-9_ ./:=$@+(),-]*$/;
 const AMBIGUOUS = /^(true|false|yes|no|on|off|y|n|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.eE:+-]*|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
 
 function scalar(s: string): string {

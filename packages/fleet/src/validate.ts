@@ -19,19 +19,27 @@ export async function validateFleet(repo: string, rev?: string): Promise<Validat
   const rendered = await renderFleet(fleet);
   const issues: FleetIssue[] = [];
   const owners = new Map<string, string>();
+  // One issue per pair of instances that collide, listing the objects they both write.
+  const clashes = new Map<string, { cluster: string; first: string; second: string; objects: string[] }>();
   for (const inst of rendered) {
     for (const o of inst.objects) {
       const key = `${inst.cluster}|${objectKey(o)}`;
       const first = owners.get(key);
       if (first !== undefined && first !== inst.instance) {
-        issues.push({
-          code: 'duplicate-object',
-          message: `${o.kind} "${o.namespace ? o.namespace + '/' : ''}${o.name}" on cluster "${inst.cluster}" is rendered by instances "${first}" and "${inst.instance}"`,
-          hint: 'give each instance its own namespace or object names (e.g. with ${instance.name})',
-          location: fleet.instances.get(inst.instance)!.origin.location,
-        });
+        const id = `${inst.cluster}|${first}|${inst.instance}`;
+        const clash = clashes.get(id) ?? { cluster: inst.cluster, first, second: inst.instance, objects: [] };
+        clash.objects.push(`${o.kind} ${o.namespace ? o.namespace + '/' : ''}${o.name}`);
+        clashes.set(id, clash);
       } else owners.set(key, inst.instance);
     }
+  }
+  for (const c of clashes.values()) {
+    issues.push({
+      code: 'duplicate-object',
+      message: `instances "${c.first}" and "${c.second}" both write ${c.objects.length} object(s) on cluster "${c.cluster}": ${c.objects.sort().join(', ')}`,
+      hint: 'give each instance its own namespace or object names (e.g. with ${instance.name})',
+      location: fleet.instances.get(c.second)!.origin.location,
+    });
   }
   if (issues.length) throw new FleetValidationError(sortIssues(issues));
   return { fleet, rendered };

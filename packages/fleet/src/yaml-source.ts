@@ -102,7 +102,6 @@ function getAt(data: unknown, path: PropertyKey[]): unknown {
 
 function hintFor(iss: z.core.$ZodIssue): string | undefined {
   if (iss.code === 'invalid_value' && 'values' in iss) return `use one of: ${(iss.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  if (iss.code === 'invalid_union' && 'note' in iss && iss.note) return String(iss.note);
-  if (iss.code === 'invalid_type' && 'expected' in iss) return `expected ${String(iss.expected)}`;
+  if (iss.code === 'invalid_type' && 'expected' in iss) return `expected a ${String(iss.expected)}`;
   return undefined;
 }

@@ -80,6 +80,6 @@ describe('plan', () => {
     expect(md).toContain('| ring | instances | clusters |');
     expect(md).toContain('| canary | 2 | 2 |');
     expect(md).toContain('```diff');
-    expect(md).toContain('+          image: registry.us.example.net/appserver:7.5.0');
+    expect(md).toContain('+        image: registry.us.example.net/appserver:7.5.0');
   });
 });
