@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './errors.ts';
 import { registerFleetCommands } from './commands/fleet.ts';
+import { registerDevCommands } from './commands/dev.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerTokenCommands } from './commands/token.ts';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerFleetCommands(program);
+  registerDevCommands(program);
   registerServeCommands(program);
   registerTokenCommands(program);
   return program;

@@ -46,7 +46,8 @@ export function locateKubeBinaries(): KubeBinaries | undefined {
 export function ensureKubeBinaries(): KubeBinaries {
   const found = locateKubeBinaries();
   if (found) return found;
-  const run = spawnSync('bash', [buildScript], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // build progress goes to stderr so that machine-readable stdout (--output json) stays clean
+  const run = spawnSync('bash', [buildScript], { stdio: ['ignore', 2, 2] });
   const built = locateKubeBinaries();
   if (run.status !== 0 || !built) {
     throw new LocalKubeError(`building kube-apiserver and etcd failed (bash ${buildScript} exited with ${run.status ?? run.signal}); run it by hand to see the error`);

@@ -295,15 +295,25 @@ export function readLocalKubeState(dir: string): (LocalKubeState & { running: bo
   const file = join(dir, 'state.json');
   if (!existsSync(file)) return undefined;
   const state = JSON.parse(readFileSync(file, 'utf8')) as LocalKubeState;
-  return { ...state, running: isAlive(state.pids.kubeApiserver) && isAlive(state.pids.etcd) };
+  return { ...state, running: runs(state.pids.kubeApiserver, 'kube-apiserver') && runs(state.pids.etcd, 'etcd') };
 }
 
 /** Stops a detached control plane started in `dir` and removes its data; false when none was there. */
 export async function stopLocalKubeAt(dir: string): Promise<boolean> {
   const state = readLocalKubeState(dir);
   if (!state) return false;
-  await terminate(state.pids.kubeApiserver);
-  await terminate(state.pids.etcd);
+  // a pid from an old state file may belong to an unrelated process by now: check what it runs
+  if (runs(state.pids.kubeApiserver, 'kube-apiserver')) await terminate(state.pids.kubeApiserver);
+  if (runs(state.pids.etcd, 'etcd')) await terminate(state.pids.etcd);
   rmSync(dir, { recursive: true, force: true });
   return true;
+}
+
+function runs(pid: number, binary: string): boolean {
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return argv0 === binary || argv0.endsWith('/' + binary);
+  } catch {
+    return false;
+  }
 }
