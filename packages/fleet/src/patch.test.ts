@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
 import { applyPatches, parseLabelSelector } from './patch.ts';
 import { PatchError } from './patch-json6902.ts';
 import type { KubeObject } from './types.ts';
@@ -136,6 +141,47 @@ describe('applyPatches', () => {
 
   it('rejects a 6902 result that lost its identity', () => {
     expect(patchError(() => applyPatches(objects(), [{ target: { kind: 'ConfigMap' }, ops: [{ op: 'remove', path: '/metadata/name' }] }])).message).toContain('must keep them');
+  });
+});
+
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasKubectl())('applyPatches agrees with kubectl kustomize', () => {
+  it('on targets by regex and labels, body-named patches, JSON 6902 and deletion', () => {
+    const patches = [
+      { target: { kind: 'Deployment', name: '.*end', labelSelector: 'tier=app,role!=backend' }, patch: 'spec:\n  replicas: 7\n' },
+      { patch: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'backend', namespace: 'shop' }, spec: { template: { spec: { containers: [{ name: 'app', image: 'backend:2' }, { name: 'proxy', image: 'envoy:1' }] } } } } },
+      { target: { group: 'apps', kind: 'StatefulSet' }, ops: [{ op: 'add', path: '/spec/serviceName', value: 'sync' }, { op: 'replace', path: '/spec/replicas', value: 5 }] },
+      { target: { version: 'v1', kind: 'ConfigMap', name: 'settings' }, patch: { $patch: 'delete' } },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'ringmaster-patches-'));
+    try {
+      const input = objects();
+      input.forEach((o, i) => writeFileSync(join(dir, `r${i}.yaml`), stringify(o)));
+      const kPatches = patches.map((p) => {
+        if ('ops' in p) return { target: p.target, patch: stringify(p.ops) };
+        if (typeof p.patch === 'string') return { target: p.target, patch: `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ignored\n${p.patch}` };
+        const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, ...p.patch };
+        return p.target ? { target: p.target, patch: stringify(body) } : { patch: stringify(p.patch) };
+      });
+      writeFileSync(join(dir, 'kustomization.yaml'), stringify({ resources: input.map((_, i) => `r${i}.yaml`), patches: kPatches }));
+      const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS() as KubeObject);
+      const ours = applyPatches(input, patches);
+      const key = (o: KubeObject): string => `${o.kind}/${o.metadata.name}`;
+      expect(Object.fromEntries(ours.map((o) => [key(o), o]))).toEqual(Object.fromEntries(rendered.map((o) => [key(o), o])));
+      expect(ours.map(key).sort()).toEqual(['Deployment/backend', 'Deployment/frontend', 'StatefulSet/synchronizer']);
+      expect((byName(ours, 'frontend').spec as { replicas: number }).replicas).toBe(7);
+      expect(JSON.stringify(byName(ours, 'backend'))).toContain('envoy:1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
