@@ -76,6 +76,8 @@ export class KubeClient {
   /** Opens a request and hands back the response stream (used by watches; no client-side timeout). */
   async stream(path: string, query: RequestOptions['query'], signal: AbortSignal): Promise<http.IncomingMessage> {
     const res = await this.send('GET', path, { query, timeoutMs: 0 }, signal);
+    // a peer that vanished without closing the connection is noticed by TCP keepalive
+    res.socket.setKeepAlive(true, 30_000);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw apiError(status, await readBody(res), 'GET', path);
     return res;
@@ -89,6 +91,8 @@ export class KubeClient {
       headers: { Accept: 'application/json' },
     };
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);
+    // client-node makes a fresh Agent per call (one TLS handshake per request); reuse connections instead
+    reqOpts.agent = this.agentFor(reqOpts);
     let payload: string | undefined;
     if (opts.body !== undefined) {
       payload = JSON.stringify(opts.body);
@@ -104,6 +108,28 @@ export class KubeClient {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+  }
+
+  private agent: https.Agent | undefined;
+
+  private agentFor(o: https.RequestOptions): https.Agent {
+    this.agent ??= new https.Agent({
+      keepAlive: true,
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      pfx: o.pfx,
+      passphrase: o.passphrase,
+      servername: o.servername,
+      ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+    });
+    return this.agent;
+  }
+
+  /** Closes pooled connections (idle ones close by themselves; call when done with a short-lived client). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
   }
 
   /** Finds the resource serving a kind; refreshes discovery once when the kind is unknown (new CRD). */

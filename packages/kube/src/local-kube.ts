@@ -230,7 +230,9 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
     writeState();
   };
   const stopApiServer = async (): Promise<void> => {
-    if (apiserver?.pid !== undefined) await terminate(apiserver.pid);
+    // with CRDs installed kube-apiserver's graceful shutdown can hang ~10 s after it stopped listening;
+    // the data is in etcd already, so a short grace before SIGKILL loses nothing
+    if (apiserver?.pid !== undefined) await terminate(apiserver.pid, 2_000);
     rmSync(join(dir, 'kube-apiserver.pid'), { force: true });
   };
   const writeState = (): void => {
@@ -249,6 +251,7 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    client.close();
     await stopApiServer();
     if (etcd.pid !== undefined) await terminate(etcd.pid);
     if (watchdog?.pid !== undefined) {
@@ -303,7 +306,7 @@ export async function stopLocalKubeAt(dir: string): Promise<boolean> {
   const state = readLocalKubeState(dir);
   if (!state) return false;
   // a pid from an old state file may belong to an unrelated process by now: check what it runs
-  if (runs(state.pids.kubeApiserver, 'kube-apiserver')) await terminate(state.pids.kubeApiserver);
+  if (runs(state.pids.kubeApiserver, 'kube-apiserver')) await terminate(state.pids.kubeApiserver, 2_000);
   if (runs(state.pids.etcd, 'etcd')) await terminate(state.pids.etcd);
   rmSync(dir, { recursive: true, force: true });
   return true;

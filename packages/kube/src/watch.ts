@@ -149,6 +149,7 @@ export function watchObjects(client: KubeClient, target: WatchTarget, opts: Watc
 
   const watchOnce = async (): Promise<'relist' | 'resume'> => {
     const path = await client.collectionPath(target.apiVersion, target.kind, target.namespace);
+    const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
     const res = await client.stream(path, {
       watch: 1,
       resourceVersion: state.resourceVersion,
@@ -156,8 +157,10 @@ export function watchObjects(client: KubeClient, target: WatchTarget, opts: Watc
       labelSelector: target.labelSelector,
       fieldSelector: target.fieldSelector,
       // a server-side end, spread so many watchers do not reconnect at the same moment
-      timeoutSeconds: 240 + Math.floor(Math.random() * 120),
+      timeoutSeconds,
     }, abort.signal);
+    // silence well past the server's own timeout (bookmarks arrive about every minute) means a dead stream
+    res.setTimeout((timeoutSeconds + 60) * 1000, () => res.destroy(new Error(`watch received nothing for ${timeoutSeconds + 60} s`)));
     backoff = 200;
     resolveSynced();
     const lines = createInterface({ input: res, crlfDelay: Infinity });
