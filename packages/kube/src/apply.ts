@@ -23,6 +23,8 @@ export interface ApplyOptions {
   pruneContainers?: boolean;
   /** Milliseconds to wait for a CRD to become Established (default 60 s). */
   crdTimeoutMs?: number;
+  /** Namespace for namespaced objects that name none (as `kubectl apply -n` does). */
+  namespace?: string;
 }
 
 /** What happened (or, in a dry run, would happen) to one object. */
@@ -66,6 +68,22 @@ function comparable(obj: KubeObject): KubeObject {
   return { ...obj, metadata };
 }
 
+async function withNamespace(client: KubeClient, obj: KubeObject, namespace: string | undefined, all: KubeObject[]): Promise<KubeObject> {
+  if (!namespace || obj.metadata?.namespace) return obj;
+  let namespaced: boolean;
+  try {
+    namespaced = (await client.resourceFor(obj.apiVersion, obj.kind)).namespaced;
+  } catch (err) {
+    if (!(err instanceof KubeObjectError)) throw err;
+    // a custom resource whose CRD comes in this same apply: the CRD says its scope
+    const crd = all.find((c) => c.kind === 'CustomResourceDefinition' && (c.spec as { group?: string; names?: { kind?: string } } | undefined)?.group === groupOf(obj.apiVersion)
+      && (c.spec as { names?: { kind?: string } }).names?.kind === obj.kind);
+    if (!crd) throw err;
+    namespaced = (crd.spec as { scope?: string }).scope !== 'Cluster';
+  }
+  return namespaced ? { ...obj, metadata: { ...obj.metadata, namespace } } : obj;
+}
+
 function withInventory(obj: KubeObject, inv: InventoryRef | undefined): KubeObject {
   if (!inv) return obj;
   return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId(inv) } } };
@@ -93,7 +111,7 @@ export async function applyObjects(client: KubeClient, objects: KubeObject[], op
   const force = opts.force ?? true;
   const dryRun = opts.dryRun ?? false;
   const inv = opts.inventory;
-  const desired = sortForApply(objects.map((o) => withInventory(o, inv)));
+  const desired = sortForApply(await Promise.all(objects.map(async (o) => withInventory(await withNamespace(client, o, opts.namespace, objects), inv))));
   const refs = desired.map((o) => refOf(o));
   const seen = new Set<string>();
   for (const r of refs) {

@@ -55,6 +55,14 @@ export class KubeClient {
     return new KubeClient(kc);
   }
 
+  /** A client for kubeconfig text (YAML or JSON), e.g. one kept in Ringmaster's database. */
+  static fromString(kubeconfig: string, context?: string): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfig);
+    if (context) kc.setCurrentContext(context);
+    return new KubeClient(kc);
+  }
+
   /** The API server URL of the current context. */
   get server(): string {
     const cluster = this.kubeConfig.getCurrentCluster();

@@ -55,6 +55,16 @@ describe('server-side apply against a real kube-apiserver', () => {
     expect(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })).toBeUndefined();
   });
 
+  it('puts namespaced objects without a namespace into the given one, and leaves cluster-scoped ones alone', async () => {
+    const { client } = kube();
+    const ns = await freshNamespace(kube(), 'defaultns');
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `reader-${ns}` }, rules: [] };
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain' }, data: {} };
+    const result = await applyObjects(client, [role, cm], { namespace: ns });
+    expect(Object.fromEntries(result.objects.map((o) => [o.ref.kind, o.ref.namespace]))).toEqual({ ClusterRole: undefined, ConfigMap: ns });
+    expect(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'plain' })).toBeDefined();
+  });
+
   it('rejects an object without a name with a precise error', async () => {
     const { client } = kube();
     await expect(applyObjects(client, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }])).rejects.toThrow(/ConfigMap \(v1\) has no metadata.name/);
