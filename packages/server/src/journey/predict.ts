@@ -68,14 +68,27 @@ export interface DoraInput {
 /** DORA's four keys over a window, aggregated in the database (only one numeric column per metric is read). */
 export async function dora(storage: Storage, input: DoraInput, settings: JourneySettings) {
   const ring = input.ring ?? settings.rings[settings.rings.length - 1] ?? 'prod';
-  let q = storage.db.selectFrom('change_rings as cr').innerJoin('changes as c', 'c.id', 'cr.change_id')
-    .select(['cr.lead_ms', 'c.failed_at'])
-    .where('cr.ring', '=', ring).where('cr.reached_at', '>=', input.from).where('cr.reached_at', '<', input.to);
-  if (input.app) q = q.where('cr.app', '=', input.app);
-  if (input.team) q = q.where('cr.team', '=', input.team);
-  const deployments = await q.execute();
-  const leads = deployments.map((d) => d.lead_ms).sort((a, b) => a - b);
-  const failed = deployments.filter((d) => d.failed_at !== null).length;
+  const deployed = () => {
+    let q = storage.db.selectFrom('change_rings')
+      .where('ring', '=', ring).where('reached_at', '>=', input.from).where('reached_at', '<', input.to);
+    if (input.app) q = q.where('app', '=', input.app);
+    if (input.team) q = q.where('team', '=', input.team);
+    return q;
+  };
+  const totals = await deployed().select((eb) => [
+    eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('failed').as('failed'),
+  ]).executeTakeFirstOrThrow();
+  const n = Number(totals.n);
+  const failed = Number(totals.failed ?? 0);
+  // Percentiles by rank, computed in the database (portable window function), so no rows travel.
+  const rankOf = (p: number) => Math.min(n, Math.max(1, Math.ceil(p * n)));
+  const ranks = n > 0 ? [rankOf(0.5), rankOf(0.9)] : [];
+  const ranked = ranks.length === 0 ? [] : await storage.db
+    .selectFrom(deployed().select((eb) => ['lead_ms', eb.fn.agg<number>('row_number', []).over((ob) => ob.orderBy('lead_ms')).as('rn')]).as('r'))
+    .select(['r.lead_ms', 'r.rn']).where('r.rn', 'in', ranks).execute();
+  const at = (rank: number | undefined) => (rank === undefined ? null : Number(ranked.find((r) => Number(r.rn) === rank)?.lead_ms ?? null));
+  const leadMedian = at(ranks[0]);
+  const leadP90 = at(ranks[1]);
 
   let iq = storage.db.selectFrom('incidents').select(['started_at', 'restored_at'])
     .where('started_at', '>=', input.from).where('started_at', '<', input.to).where('ring', '=', ring);
@@ -87,9 +100,9 @@ export async function dora(storage: Storage, input: DoraInput, settings: Journey
   return {
     app: input.app ?? null, team: input.team ?? null, ring,
     window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString(), days },
-    deploymentFrequency: { deployments: deployments.length, perDay: days > 0 ? deployments.length / days : null },
-    leadTime: { medianMs: percentile(leads, 0.5), p90Ms: percentile(leads, 0.9), samples: leads.length },
-    changeFailureRate: { failed, deployments: deployments.length, rate: deployments.length ? failed / deployments.length : null },
+    deploymentFrequency: { deployments: n, perDay: days > 0 ? n / days : null },
+    leadTime: { medianMs: leadMedian, p90Ms: leadP90, samples: n },
+    changeFailureRate: { failed, deployments: n, rate: n ? failed / n : null },
     timeToRestore: { medianMs: percentile(restores, 0.5), p90Ms: percentile(restores, 0.9), samples: restores.length, open: incidents.length - restores.length },
   };
 }

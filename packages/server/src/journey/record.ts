@@ -60,6 +60,7 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
     }
     const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
     const j = new JourneyWriter(trx, settings, introductions, now);
+    const links: Array<{ event_id: number; change_id: string }> = [];
     for (const ev of events) {
       const id = await j.insertEvent(ev);
       if (id === undefined) {
@@ -68,12 +69,13 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
         continue;
       }
       const changes = [...new Set(await j.correlate(ev))];
-      if (changes.length > 0) {
-        await trx.insertInto('event_changes').values(changes.map((change_id) => ({ event_id: id, change_id })))
-          .onConflict((oc) => oc.doNothing()).execute();
-      }
+      for (const change_id of changes) links.push({ event_id: id, change_id });
       result.stored++;
       result.events.push({ id, changes });
+    }
+    // links are written together: one statement per 500 instead of one per event
+    for (let i = 0; i < links.length; i += 500) {
+      await trx.insertInto('event_changes').values(links.slice(i, i + 500)).onConflict((oc) => oc.doNothing()).execute();
     }
     return result;
   });
@@ -171,6 +173,7 @@ class JourneyWriter {
 
   private async sourceCommit(ev: JourneyEvent): Promise<string> {
     const id = await this.ensureChange(ev, ev.commit!);
+    if (this.created.has(id)) return id; // just inserted with every field of this event
     const patch: Partial<ChangesTable> = {};
     if (ev.kind === 'commit' && ev.occurredAt) patch.committed_at = this.at(ev);
     if (ev.branch) patch.branch = ev.branch;
@@ -292,8 +295,11 @@ class JourneyWriter {
   }
 
   private async reachRing(id: string, ring: string, at: number) {
-    const change = await this.trx.selectFrom('changes').select(['app', 'team', 'committed_at']).where('id', '=', id).executeTakeFirstOrThrow();
-    await this.trx.insertInto('change_rings').values({ change_id: id, app: change.app, team: change.team, ring, reached_at: at, lead_ms: Math.max(0, at - change.committed_at) })
+    const change = await this.trx.selectFrom('changes').select(['app', 'team', 'committed_at', 'failed_at']).where('id', '=', id).executeTakeFirstOrThrow();
+    await this.trx.insertInto('change_rings').values({
+      change_id: id, app: change.app, team: change.team, ring, reached_at: at, lead_ms: Math.max(0, at - change.committed_at),
+      failed: change.failed_at === null ? 0 : 1,
+    })
       .onConflict((oc) => oc.columns(['change_id', 'ring']).doNothing()).execute();
     const rings = this.settings.rings;
     if (rings.length > 0 && ring === rings[rings.length - 1]) {
@@ -335,17 +341,18 @@ class JourneyWriter {
   }
 
   private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
-    const existing = await this.trx.selectFrom('changes').select('id').where('id', '=', sha).executeTakeFirst();
-    if (existing) return existing.id;
     const app = ev.app ?? (ev.repository ? await this.appOfRepository(ev.repository) : null) ?? null;
     const team = ev.team ?? (app ? await this.teamOf(app) : null);
-    await this.trx.insertInto('changes').values({
+    const inserted = await this.trx.insertInto('changes').values({
       id: sha, app, team, repository: ev.repository ?? null, commit_sha: sha, branch: ev.branch ?? null,
       author: ev.author ?? null, author_email: ev.authorEmail ?? null, title: ev.message ? ev.message.split('\n')[0]!.slice(0, 1000) : null,
       committed_at: this.at(ev), updated_at: this.now, stage: 'commit', status: 'in_progress', build_id: null, build_url: null,
       image: null, image_digest: null, fleet_revision: null, release_id: null, failed_at: null,
-    }).onConflict((oc) => oc.column('id').doNothing()).execute();
-    await this.addKeys(sha, [['commit', sha]]);
+    }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+    if (inserted) {
+      this.created.add(sha);
+      await this.addKeys(sha, [['commit', sha]]);
+    }
     return sha;
   }
 
@@ -357,6 +364,7 @@ class JourneyWriter {
     if (failedAt !== undefined && row.status !== 'failed') {
       set.status = 'failed';
       set.failed_at = failedAt;
+      await this.trx.updateTable('change_rings').set({ failed: 1 }).where('change_id', '=', id).execute();
     }
     await this.trx.updateTable('changes').set(set).where('id', '=', id).execute();
   }
@@ -375,19 +383,32 @@ class JourneyWriter {
       .onConflict((oc) => oc.doNothing()).execute();
   }
 
+  // Memoised for the length of one transaction: a batch names the same few apps again and again.
+  private readonly apps = new Map<string, string | null>();
+  private readonly teams = new Map<string, string | null>();
+  /** Changes this transaction created. */
+  private readonly created = new Set<string>();
+
   private async appOfRepository(repository: string): Promise<string | null> {
+    if (this.apps.has(repository)) return this.apps.get(repository)!;
     const row = await this.trx.selectFrom('app_repositories').select('app').where('repository', '=', repository).executeTakeFirst();
+    this.apps.set(repository, row?.app ?? null);
     return row?.app ?? null;
   }
 
   private async teamOf(app: string): Promise<string | null> {
+    if (this.teams.has(app)) return this.teams.get(app)!;
     const row = await this.trx.selectFrom('apps').select('team').where('app', '=', app).executeTakeFirst();
+    this.teams.set(app, row?.team ?? null);
     return row?.team ?? null;
   }
 
   /** An event naming both app and team teaches the mapping, unless one was set already. */
   private async rememberTeam(app: string, team: string) {
+    if (this.teams.has(app)) return;
     await this.trx.insertInto('apps').values({ app, team, contacts: null, updated_at: this.now })
       .onConflict((oc) => oc.column('app').doNothing()).execute();
+    this.teams.delete(app);
+    await this.teamOf(app);
   }
 }

@@ -105,10 +105,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('ring', 'varchar(100)', (c) => c.notNull())
           .addColumn('reached_at', 'bigint', (c) => c.notNull())
           .addColumn('lead_ms', 'bigint', (c) => c.notNull())
+          .addColumn('failed', 'integer', (c) => c.notNull().defaultTo(0))
           .addPrimaryKeyConstraint('change_rings_pk', ['change_id', 'ring'])
           .execute();
-        await db.schema.createIndex('change_rings_ring_time').on('change_rings').columns(['ring', 'reached_at']).execute();
+        await db.schema.createIndex('change_rings_ring_time').on('change_rings').columns(['ring', 'reached_at', 'lead_ms', 'failed']).execute();
         await db.schema.createIndex('change_rings_app').on('change_rings').columns(['app', 'ring', 'reached_at']).execute();
+        await db.schema.createIndex('change_rings_team').on('change_rings').columns(['team', 'ring', 'reached_at']).execute();
 
         await db.schema.createTable('fleet_state')
           .addColumn('cluster', 'varchar(200)', (c) => c.notNull())

@@ -87,6 +87,8 @@ export interface ChangeRingsTable {
   ring: string;
   reached_at: number;
   lead_ms: number;
+  /** 1 once the change has failed anywhere: denormalised so DORA reads one index only. */
+  failed: number;
 }
 
 export interface FleetStateTable {

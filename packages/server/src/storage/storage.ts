@@ -64,7 +64,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   }
   const storage: Storage = { db, dialect, location, close: () => db.destroy() };
   try {
@@ -91,4 +91,28 @@ async function migrate(storage: Storage): Promise<void> {
 /** postgres://user:secret@host/db → postgres://user:***@host/db */
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/**
+ * Kysely prepares every statement anew; with SQLite, preparing costs more than running a small
+ * statement, so prepared statements are kept per SQL text (queries are parameterised, texts repeat).
+ */
+function cachingStatements(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      if (cache.size >= 1000) cache.clear();
+      stmt = sqlite.prepare(source);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
