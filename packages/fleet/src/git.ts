@@ -21,15 +21,21 @@ export function git(repo: string, args: string[], input?: string | Buffer): Prom
 
 /** Resolves a revision (branch, tag, SHA, HEAD~1…) to a full commit SHA, or fails naming the revision. */
 export async function resolveRevision(repo: string, rev: string): Promise<string> {
-  if (rev.startsWith('-')) throw new GitError(`invalid revision "${rev}"`);
+  return (await resolveCommitAndTree(repo, rev)).commit;
+}
+
+/** Resolves a revision to its commit and root tree in one git call. */
+export async function resolveCommitAndTree(repo: string, rev: string): Promise<{ commit: string; tree: string }> {
+  if (rev.startsWith('-') || rev.trim() === '') throw new GitError(`invalid revision "${rev}"`);
   try {
-    await git(repo, ['rev-parse', '--git-dir']);
-  } catch (e) {
-    throw new GitError(`${repo} is not a Git repository (or git is missing): ${(e as Error).message}`);
-  }
-  try {
-    return (await git(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).toString().trim();
+    const [commit, tree] = (await git(repo, ['rev-parse', `${rev}^{commit}`, `${rev}^{tree}`])).toString().trim().split('\n');
+    return { commit: commit!, tree: tree! };
   } catch {
+    try {
+      await git(repo, ['rev-parse', '--git-dir']);
+    } catch (e) {
+      throw new GitError(`${repo} is not a Git repository (or git is missing): ${(e as Error).message}`);
+    }
     throw new GitError(`unknown revision "${rev}" in ${repo}; list revisions with \`git -C ${repo} log --oneline\``);
   }
 }

@@ -9,7 +9,7 @@ export type { FleetSource } from './source.ts';
 export { git, resolveRevision } from './git.ts';
 export { FLEET_FILE, loadFleet, loadFleetFrom } from './load.ts';
 export type { App, Cluster, Fleet, Instance } from './load.ts';
-export { LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_ROLE, Renderer, instanceInputs, renderFleet } from './render.ts';
+export { LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_ROLE, Renderer, instanceHash, instanceInputs, renderFleet } from './render.ts';
 export type { InstanceInputs, RenderedInstance, RenderedObject } from './render.ts';
 export { groupOf, imagesOf, isClusterScoped, kindRank, objectFileName, objectKey } from './objects.ts';
 export { sortKeys, toYaml } from './serialize.ts';

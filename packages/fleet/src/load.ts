@@ -43,6 +43,20 @@ export interface Fleet {
   origin: ParsedDocument;
 }
 
+/** Parsed fleet files by path and content id; parsed documents are never modified, so sharing is safe. */
+const parseCache = new Map<string, ReturnType<typeof parseYamlFile>>();
+const PARSE_CACHE_LIMIT = 50_000;
+
+function cacheKey(source: FleetSource, file: string): string {
+  const id = source.contentId(file);
+  return id ? `${file}\0${id}` : '';
+}
+
+function remember(key: string, parsed: ReturnType<typeof parseYamlFile>): void {
+  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.delete(parseCache.keys().next().value!);
+  parseCache.set(key, parsed);
+}
+
 const isYaml = (p: string) => p.endsWith('.yaml') || p.endsWith('.yml');
 
 /** Loads and checks a fleet repo; throws FleetValidationError listing every problem found. */
@@ -67,12 +81,20 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
   const clusterFiles = files.filter((f) => f.startsWith('clusters/') && isYaml(f));
   const appFiles = files.filter((f) => /^apps\/[^/]+\/app\.ya?ml$/.test(f));
   const instanceFiles = files.filter((f) => f.startsWith('instances/') && isYaml(f));
-  const texts = await source.read([FLEET_FILE, ...clusterFiles, ...appFiles, ...instanceFiles]);
+  const allFiles = [FLEET_FILE, ...clusterFiles, ...appFiles, ...instanceFiles];
+  // Files whose content was parsed before (e.g. the unchanged files of the other revision of a plan) are not read again.
+  const toRead = allFiles.filter((f) => !parseCache.has(cacheKey(source, f)));
+  const texts = await source.read(toRead);
 
   const docsOf = (file: string): ParsedDocument[] => {
-    const { docs, issues: syntax } = parseYamlFile(file, texts.get(file)!);
-    issues.push(...syntax);
-    return docs;
+    const key = cacheKey(source, file);
+    let parsed = parseCache.get(key);
+    if (!parsed) {
+      parsed = parseYamlFile(file, texts.get(file)!);
+      if (key) remember(key, parsed);
+    }
+    issues.push(...parsed.issues);
+    return parsed.docs;
   };
   const expectKind = (pd: ParsedDocument, kind: string): boolean => {
     const actual = pd.doc.get('kind');

@@ -1,6 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import { loadFleetFrom, type Fleet } from './load.ts';
-import { instanceInputs, mapLimit, Renderer, type RenderedInstance, type RenderedObject } from './render.ts';
+import { instanceHash, mapLimit, Renderer, type RenderedInstance, type RenderedObject } from './render.ts';
 import { openSource } from './source.ts';
 
 export type Action = 'create' | 'update' | 'delete';
@@ -71,7 +71,7 @@ export async function planFleets(fromFleet: Fleet, toFleet: Fleet, only?: string
     const b = toFleet.instances.get(name);
     if (a && b && a.cluster === b.cluster) {
       // Same inputs render the same output: skip without rendering (the fast path of a one-instance change).
-      if (instanceInputs(fromFleet, name).hash === instanceInputs(toFleet, name).hash) continue;
+      if (instanceHash(fromFleet, name) === instanceHash(toFleet, name)) continue;
     }
     jobs.push({ name, before: !!a, after: !!b });
   }

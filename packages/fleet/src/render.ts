@@ -60,6 +60,35 @@ export interface InstanceInputs {
   hash: string;
 }
 
+/**
+ * The input hash of an instance without computing its values, when every document it depends on is
+ * one already seen (parsed documents are shared between loads of revisions with the same content).
+ */
+const hashMemo = new WeakMap<object, Map<string, string>>();
+
+export function instanceHash(fleet: Fleet, name: string): string {
+  const instance = fleet.instances.get(name);
+  if (!instance) return instanceInputs(fleet, name).hash;
+  const cluster = fleet.clusters.get(instance.cluster);
+  const app = fleet.apps.get(instance.app);
+  if (!cluster || !app) return instanceInputs(fleet, name).hash;
+  const key = [
+    fleet.source.contentId(cluster.origin.file) ?? '',
+    cluster.origin.location.line,
+    fleet.source.contentId(fleet.origin.file) ?? '',
+    fleet.source.folderHash(app.dir),
+    app.sourceDir.startsWith(app.dir + '/') ? '' : fleet.source.folderHash(app.sourceDir),
+  ].join('|');
+  let byKey = hashMemo.get(instance.origin);
+  if (!byKey) hashMemo.set(instance.origin, (byKey = new Map()));
+  let hash = byKey.get(key);
+  if (hash === undefined) {
+    hash = instanceInputs(fleet, name).hash;
+    byKey.set(key, hash);
+  }
+  return hash;
+}
+
 /** Layers values (app → ring → region → cluster → instance) and adds the built-in keys. */
 export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
   const instance = fleet.instances.get(name);
@@ -100,9 +129,16 @@ export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
   return { instance, app, values, namespace, patches, hash };
 }
 
-function stripOrigin(app: App): unknown {
-  const { origin: _o, ...rest } = app;
-  return sortKeys(rest);
+const appKeys = new WeakMap<App, string>();
+/** The app's definition as hashed (without its parse position), computed once per app. */
+function stripOrigin(app: App): string {
+  let k = appKeys.get(app);
+  if (k === undefined) {
+    const { origin: _o, ...rest } = app;
+    k = JSON.stringify(sortKeys(rest));
+    appKeys.set(app, k);
+  }
+  return k;
 }
 
 /** A value that must become a string: it was quoted (or tagged !!str) in the manifest. */
@@ -115,9 +151,11 @@ interface Template {
   tree: unknown;
 }
 
+/** Compiled manifest templates by folder and content hash: shared by every revision with the same sources. */
+const manifestTemplates = new Map<string, Promise<Template[]>>();
+
 /** Renders instances of one fleet; caches what instances of the same app share. */
 export class Renderer {
-  private readonly manifestTemplates = new Map<string, Promise<Template[]>>();
   private readonly kustomizeOutputs = new Map<string, Promise<{ objects: unknown[]; file: string }>>();
   private readonly helmOutputs = new Map<string, Promise<unknown[]>>();
 
@@ -171,7 +209,7 @@ export class Renderer {
     const images = new Set<string>();
     patched.forEach((o, i) => {
       const labels = { ...(o.metadata.labels ?? {}), [LABEL_MANAGED_BY]: 'ringmaster', [LABEL_APP]: app.name, [LABEL_INSTANCE]: instance.name };
-      const object = sortKeys({ ...o, metadata: { ...o.metadata, labels } }) as KubeObject;
+      const object = { ...o, metadata: { ...o.metadata, labels } } as KubeObject;
       const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: object.metadata.namespace, name: o.metadata.name };
       const file = objectFileName(ref);
       if (seen.has(file)) {
@@ -185,7 +223,7 @@ export class Renderer {
       }
       seen.set(file, i);
       imagesOf(object, images);
-      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, object, yaml: toYaml(object) });
+      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, object, yaml: toYaml(object, { sort: true }) });
     });
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
     const roleRank = (r?: string) => (r === undefined ? -1 : roles.indexOf(r));
@@ -210,16 +248,24 @@ export class Renderer {
   }
 
   private async fromManifests(app: App, values: Values, issues: FleetIssue[]): Promise<{ object: unknown; origin: SourceLocation }[]> {
-    const key = this.fleet.source.folderHash(app.sourceDir);
-    let templates = this.manifestTemplates.get(key);
+    const key = `${app.sourceDir}\0${this.fleet.source.folderHash(app.sourceDir)}`;
+    let templates = manifestTemplates.get(key);
     if (!templates) {
       templates = this.loadManifestTemplates(app);
-      this.manifestTemplates.set(key, templates);
+      templates.catch(() => manifestTemplates.delete(key));
+      if (manifestTemplates.size > 500) manifestTemplates.delete(manifestTemplates.keys().next().value!);
+      manifestTemplates.set(key, templates);
     }
     const out: { object: unknown; origin: SourceLocation }[] = [];
     for (const t of await templates) {
       const problems: string[] = [];
-      const object = instantiate(t.tree, values, problems);
+      // The top level and metadata are always copies: rendering sets namespace and labels on them.
+      const inst = instantiate(t.tree, values, problems);
+      const object = inst !== null && typeof inst === 'object' && !Array.isArray(inst) ? { ...(inst as Record<string, unknown>) } : inst;
+      if (object !== null && typeof object === 'object' && !Array.isArray(object)) {
+        const meta = (object as Record<string, unknown>).metadata;
+        if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) (object as Record<string, unknown>).metadata = { ...meta };
+      }
       if (problems.length) {
         // Slow path, only on error: substitute on the YAML tree to point at file:line:column.
         issues.push(...substituteDocument(t.pd.doc.clone(), values, t.pd.file, t.pd.lineCounter));
@@ -313,8 +359,31 @@ function parseStream(text: string, file: string): unknown[] {
   return docs.map((d) => d.doc.toJS()).filter((o) => o !== null && o !== undefined);
 }
 
+/**
+ * Subtrees of a template without any substitution are shared by every instance instead of copied:
+ * they are frozen, so a consumer that tried to change a rendered object in place would fail loudly.
+ */
+const dynamic = new WeakSet<object>();
+
+function markDynamic(t: unknown): boolean {
+  if (typeof t === 'string') return t.includes('${');
+  if (t instanceof ForcedString) return true;
+  if (t === null || typeof t !== 'object') return false;
+  let dyn = false;
+  for (const v of Array.isArray(t) ? t : Object.values(t)) if (markDynamic(v)) dyn = true;
+  if (dyn) dynamic.add(t);
+  else Object.freeze(t);
+  return dyn;
+}
+
 /** Turns a parsed manifest into plain data, marking quoted `${…}` scalars that must stay strings. */
 function compile(doc: Document): unknown {
+  const tree = compileTree(doc);
+  markDynamic(tree);
+  return tree;
+}
+
+function compileTree(doc: Document): unknown {
   const forced = new Set<unknown>();
   visit(doc, {
     Scalar(_key, node) {
@@ -357,13 +426,11 @@ function instantiate(t: unknown, values: Values, problems: string[]): unknown {
       return t.text;
     }
   }
+  if (t === null || typeof t !== 'object' || !dynamic.has(t)) return t;
   if (Array.isArray(t)) return t.map((x) => instantiate(x, values, problems));
-  if (t !== null && typeof t === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(t)) out[k] = instantiate((t as Record<string, unknown>)[k], values, problems);
-    return out;
-  }
-  return t;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(t)) out[k] = instantiate((t as Record<string, unknown>)[k], values, problems);
+  return out;
 }
 
 /** Renders every instance (or the named ones); collects the issues of all instances before failing. */

@@ -12,17 +12,8 @@ export function sortKeys(value: unknown, top = true): unknown {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v, false));
   if (value === null || typeof value !== 'object') return value;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
-  keys.sort((a, b) => {
-    if (top) {
-      const ia = TOP_ORDER.indexOf(a);
-      const ib = TOP_ORDER.indexOf(b);
-      if (ia !== -1 || ib !== -1) return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib);
-    }
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = sortKeys(obj[k], false);
+  for (const k of keysOf(obj, top)) out[k] = sortKeys(obj[k], false);
   return out;
 }
 
@@ -66,7 +57,22 @@ function num(n: number): string {
   return String(n);
 }
 
-function emit(value: unknown, indent: string, out: string[], inList: boolean): void {
+function keysOf(obj: Record<string, unknown>, top: boolean): string[] {
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+  keys.sort((a, b) => {
+    if (top) {
+      const ia = TOP_ORDER.indexOf(a);
+      const ib = TOP_ORDER.indexOf(b);
+      if (ia !== -1 || ib !== -1) return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib);
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  return keys;
+}
+
+let sorting = false;
+
+function emit(value: unknown, indent: string, out: string[], inList: boolean, top = false): void {
   if (Array.isArray(value)) {
     if (value.length === 0) {
       out.push(' []\n');
@@ -86,7 +92,8 @@ function emit(value: unknown, indent: string, out: string[], inList: boolean): v
     return;
   }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    const obj = value as Record<string, unknown>;
+    const entries: [string, unknown][] = sorting ? keysOf(obj, top).map((k) => [k, obj[k]]) : Object.entries(obj).filter(([, v]) => v !== undefined);
     if (entries.length === 0) {
       out.push(' {}\n');
       return;
@@ -113,14 +120,22 @@ function emitScalar(v: unknown, indent: string, out: string[]): void {
   else out.push(' ', JSON.stringify(String(v)), '\n');
 }
 
-/** Serializes plain JSON data as deterministic YAML (keys in the order given; use sortKeys first). */
-export function toYaml(value: unknown): string {
+/**
+ * Serializes plain JSON data as deterministic YAML. Keys keep their order, or with `sort` are
+ * ordered as sortKeys would order them (without copying the data).
+ */
+export function toYaml(value: unknown, opts: { sort?: boolean } = {}): string {
   if (value === null || typeof value !== 'object') {
     const out: string[] = [];
     emitScalar(value, '', out);
     return out.join('').slice(1);
   }
   const out: string[] = [];
-  emit(value, '', out, false);
+  sorting = opts.sort === true;
+  try {
+    emit(value, '', out, false, true);
+  } finally {
+    sorting = false;
+  }
   return out.join('').replace(/^\n/, '');
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { GitError } from './errors.ts';
-import { git, listTree, readBlobs, resolveRevision, type TreeEntry } from './git.ts';
+import { listTree, readBlobs, resolveCommitAndTree, type TreeEntry } from './git.ts';
 
 /**
  * Where fleet files come from: the files of a folder as they are on disk, or one Git revision read
@@ -19,6 +19,8 @@ export interface FleetSource {
   files(): string[];
   /** Reads files by path (all at once: one git call for a revision). */
   read(paths: string[]): Promise<Map<string, string>>;
+  /** An id of a file's content (Git blob id or content hash): equal ids mean equal content. */
+  contentId(path: string): string | undefined;
   /** A hash of a folder's whole content: equal hashes mean equal content. */
   folderHash(dir: string): string;
   /** A real folder on disk holding the source's content at `dir` (for kubectl kustomize and helm). */
@@ -68,6 +70,10 @@ class WorkTreeSource implements FleetSource {
     return this.list;
   }
 
+  contentId(path: string): string | undefined {
+    return this.hashes.get(path);
+  }
+
   async read(paths: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     await Promise.all(paths.map(async (p) => out.set(p, await readFile(join(this.root, p), 'utf8'))));
@@ -96,15 +102,18 @@ class GitRevisionSource implements FleetSource {
   ) {}
 
   static async open(root: string, rev: string): Promise<GitRevisionSource> {
-    const sha = await resolveRevision(root, rev);
-    const tree = await listTree(root, sha);
+    const { commit, tree: rootTree } = await resolveCommitAndTree(root, rev);
+    const tree = await listTree(root, commit);
     const list = [...tree].filter(([, e]) => e.type === 'blob').map(([p]) => p).sort();
-    const rootTree = (await git(root, ['rev-parse', `${sha}^{tree}`])).toString().trim();
-    return new GitRevisionSource(root, sha, tree, list, rootTree);
+    return new GitRevisionSource(root, commit, tree, list, rootTree);
   }
 
   files(): string[] {
     return this.list;
+  }
+
+  contentId(path: string): string | undefined {
+    return this.tree.get(path)?.sha;
   }
 
   async read(paths: string[]): Promise<Map<string, string>> {

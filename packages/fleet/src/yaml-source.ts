@@ -61,7 +61,19 @@ function at(pd: ParsedDocument, offset: number): SourceLocation {
 }
 
 /** Validates a document against a schema; every schema problem becomes an issue at its node. */
+const checked = new WeakMap<ParsedDocument, { value?: unknown; issues: FleetIssue[] }>();
+
 export function checkSchema<T extends z.ZodType>(pd: ParsedDocument, schema: T, what: string): { value?: z.infer<T>; issues: FleetIssue[] } {
+  // A document is checked against one schema (its kind's); parsed documents are shared between loads.
+  let r = checked.get(pd);
+  if (!r) {
+    r = checkSchemaUncached(pd, schema, what);
+    checked.set(pd, r);
+  }
+  return r as { value?: z.infer<T>; issues: FleetIssue[] };
+}
+
+function checkSchemaUncached<T extends z.ZodType>(pd: ParsedDocument, schema: T, what: string): { value?: z.infer<T>; issues: FleetIssue[] } {
   const data = pd.doc.toJS({ maxAliasCount: 100 });
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data, issues: [] };

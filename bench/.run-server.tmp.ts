@@ -1,0 +1,2 @@
+import { benchServer } from '/work/main/bench/server.ts';
+process.stdout.write(await benchServer() + '\n');
