@@ -4,8 +4,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib.sh"
+# RINGMASTER_SETUP_ONLY=helm,kube runs only the steps whose names contain one of these words.
+IFS=',' read -r -a only <<< "${RINGMASTER_SETUP_ONLY:-}"
 for step in "$here"/setup.d/*.sh; do
   [ -e "$step" ] || continue
-  if [ -n "${RINGMASTER_SETUP_ONLY:-}" ] && [[ "$(basename "$step")" != *"$RINGMASTER_SETUP_ONLY"* ]]; then continue; fi
+  if [ ${#only[@]} -gt 0 ]; then
+    keep=""
+    for word in "${only[@]}"; do [[ "$(basename "$step")" == *"$word"* ]] && keep=1; done
+    [ -n "$keep" ] || continue
+  fi
   bash "$step"
 done
