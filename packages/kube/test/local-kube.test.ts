@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { LocalKubeError, locateKubeBinaries, startLocalKube } from '../src/index.ts';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('local control plane lifecycle', () => {
+  it('serves the pinned Kubernetes version and stops without leaving processes or files', async () => {
+    const kube = await startLocalKube({ argoCrds: false });
+    let pids: number[] = [];
+    try {
+      const version = await kube.client.request<{ gitVersion: string }>('GET', '/version');
+      expect(version.gitVersion).toBe(kube.kubernetesVersion);
+      const state = JSON.parse(readFileSync(join(kube.dir, 'state.json'), 'utf8')) as { pids: { etcd: number; kubeApiserver: number } };
+      pids = [state.pids.etcd, state.pids.kubeApiserver];
+      expect(pids.every(alive)).toBe(true);
+    } finally {
+      await kube.stop();
+    }
+    expect(pids.some(alive)).toBe(false);
+    expect(existsSync(kube.dir)).toBe(false);
+  });
+
+  it('kills etcd and kube-apiserver when the Node process that started them is killed outright', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/local-kube/start-and-hang.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`fixture exited with ${code} before reporting`)));
+    });
+    const started = JSON.parse(line) as { dir: string; etcd: number; apiserver: number };
+    expect(alive(started.etcd) && alive(started.apiserver)).toBe(true);
+    child.kill('SIGKILL'); // no exit hooks run: the watchdog has to clean up
+    await eventually(() => !alive(started.etcd) && !alive(started.apiserver) && !existsSync(started.dir), 'the watchdog to reap the servers');
+  });
+
+  it('reports a control plane that cannot start with the reason from its log, and stops what it started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringmaster-kube-fail-'));
+    try {
+      const err = await startLocalKube({ dir, argoCrds: false, startTimeoutMs: 30_000, apiServerArgs: ['--no-such-flag'], binaries: locateKubeBinaries()! }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LocalKubeError);
+      expect((err as Error).message).toMatch(/kube-apiserver exited .*unknown flag: --no-such-flag/s);
+      expect(alive(Number(readFileSync(join(dir, 'etcd.pid'), 'utf8')))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
