@@ -13,7 +13,7 @@ import {
   type Ring,
 } from './model.ts';
 import { openSource, type FleetSource } from './source.ts';
-import { checkSchema, locate, parseYamlFile, type ParsedDocument } from './yaml-source.ts';
+import { checkSchema, locate, parseFleetFile, type ParsedDocument } from './yaml-source.ts';
 
 export const FLEET_FILE = 'ringmaster.yaml';
 
@@ -44,7 +44,7 @@ export interface Fleet {
 }
 
 /** Parsed fleet files by path and content id; parsed documents are never modified, so sharing is safe. */
-const parseCache = new Map<string, ReturnType<typeof parseYamlFile>>();
+const parseCache = new Map<string, ReturnType<typeof parseFleetFile>>();
 const PARSE_CACHE_LIMIT = 50_000;
 
 function cacheKey(source: FleetSource, file: string): string {
@@ -52,7 +52,12 @@ function cacheKey(source: FleetSource, file: string): string {
   return id ? `${file}\0${id}` : '';
 }
 
-function remember(key: string, parsed: ReturnType<typeof parseYamlFile>): void {
+function field(pd: ParsedDocument, name: string): unknown {
+  const d = pd.data;
+  return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>)[name] : undefined;
+}
+
+function remember(key: string, parsed: ReturnType<typeof parseFleetFile>): void {
   if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.delete(parseCache.keys().next().value!);
   parseCache.set(key, parsed);
 }
@@ -90,14 +95,14 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     const key = cacheKey(source, file);
     let parsed = parseCache.get(key);
     if (!parsed) {
-      parsed = parseYamlFile(file, texts.get(file)!);
+      parsed = parseFleetFile(file, texts.get(file)!);
       if (key) remember(key, parsed);
     }
     issues.push(...parsed.issues);
     return parsed.docs;
   };
   const expectKind = (pd: ParsedDocument, kind: string): boolean => {
-    const actual = pd.doc.get('kind');
+    const actual = field(pd, 'kind');
     if (actual === kind) return true;
     issues.push({
       code: 'wrong-kind',
@@ -129,7 +134,7 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
   // Names of documents that failed the schema: references to them are not reported again.
   const invalidNames = new Set<string>();
   const noteInvalid = (pd: ParsedDocument, kind: string) => {
-    const n = pd.doc.get('name');
+    const n = field(pd, 'name');
     if (typeof n === 'string') invalidNames.add(`${kind}/${n}`);
   };
   const clusters = new Map<string, Cluster>();

@@ -356,7 +356,7 @@ export class Renderer {
 function parseStream(text: string, file: string): unknown[] {
   const { docs, issues } = parseYamlFile(file, text);
   if (issues.length) throw new RenderToolError(`renderer output for ${file} is not valid YAML: ${issues[0]!.message}`);
-  return docs.map((d) => d.doc.toJS()).filter((o) => o !== null && o !== undefined);
+  return docs.map((d) => d.data).filter((o) => o !== null && o !== undefined);
 }
 
 /**

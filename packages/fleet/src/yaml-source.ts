@@ -1,3 +1,4 @@
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { Document, isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { FleetIssue, SourceLocation } from './errors.ts';
@@ -5,16 +6,25 @@ import type { FleetIssue, SourceLocation } from './errors.ts';
 /** One YAML document of a file, kept with what is needed to point at any of its nodes. */
 export interface ParsedDocument {
   file: string;
-  doc: Document.Parsed;
-  lineCounter: LineCounter;
+  /** The document as plain data. */
+  readonly data: unknown;
+  /** The YAML tree with positions (fleet files parse it only when a problem must be located). */
+  readonly doc: Document.Parsed;
+  readonly lineCounter: LineCounter;
   /** Where the document starts. */
-  location: SourceLocation;
+  readonly location: SourceLocation;
 }
 
-/** Parses a (multi-document) YAML file; syntax errors become issues with their position. */
-export function parseYamlFile(file: string, text: string): { docs: ParsedDocument[]; issues: FleetIssue[] } {
+interface FullParse {
+  docs: { doc: Document.Parsed; location: SourceLocation }[];
+  lineCounter: LineCounter;
+  issues: FleetIssue[];
+}
+
+/** Parses with positions; documents that are empty or null are dropped (they hold nothing to load). */
+function parseFull(file: string, text: string): FullParse {
   const lineCounter = new LineCounter();
-  const docs: ParsedDocument[] = [];
+  const docs: FullParse['docs'] = [];
   const issues: FleetIssue[] = [];
   for (const doc of parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true })) {
     if (!(doc instanceof Document)) continue;
@@ -28,12 +38,71 @@ export function parseYamlFile(file: string, text: string): { docs: ParsedDocumen
       });
     }
     if (doc.errors.length > 0) continue;
-    if (doc.contents === null) continue; // empty document (e.g. a trailing ---)
-    const start = doc.contents.range?.[0] ?? 0;
-    const pos = lineCounter.linePos(start);
-    docs.push({ file, doc, lineCounter, location: { file, line: pos.line, column: pos.col } });
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
+    const pos = lineCounter.linePos(doc.contents.range?.[0] ?? 0);
+    docs.push({ doc, location: { file, line: pos.line, column: pos.col } });
   }
-  return { docs, issues };
+  return { docs, lineCounter, issues };
+}
+
+/** Parses a (multi-document) YAML file with positions; syntax errors become issues with their position. */
+export function parseYamlFile(file: string, text: string): { docs: ParsedDocument[]; issues: FleetIssue[] } {
+  const full = parseFull(file, text);
+  const docs = full.docs.map(({ doc, location }): ParsedDocument => {
+    let data: unknown;
+    let converted = false;
+    return {
+      file,
+      doc,
+      lineCounter: full.lineCounter,
+      location,
+      get data() {
+        if (!converted) {
+          data = doc.toJS({ maxAliasCount: 100 });
+          converted = true;
+        }
+        return data;
+      },
+    };
+  });
+  return { docs, issues: full.issues };
+}
+
+/**
+ * Parses a fleet file for loading: plain data first with a fast parser (loading a fleet parses
+ * thousands of documents), the tree with positions only when an issue has to be located. YAML
+ * 1.2 core schema on both paths; a syntax error takes the slow path, which locates it.
+ */
+export function parseFleetFile(file: string, text: string): { docs: ParsedDocument[]; issues: FleetIssue[] } {
+  let values: unknown[];
+  try {
+    values = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: file }).filter((v) => v !== null && v !== undefined);
+  } catch {
+    return parseYamlFile(file, text);
+  }
+  let full: FullParse | undefined;
+  const positioned = (i: number) => {
+    full ??= parseFull(file, text);
+    const d = full.docs[i];
+    if (!d) throw new Error(`internal: document ${i} of ${file} not found when locating an issue`);
+    return { doc: d.doc, location: d.location, lineCounter: full.lineCounter };
+  };
+  const docs = values.map(
+    (data, i): ParsedDocument => ({
+      file,
+      data,
+      get doc() {
+        return positioned(i).doc;
+      },
+      get lineCounter() {
+        return positioned(i).lineCounter;
+      },
+      get location() {
+        return positioned(i).location;
+      },
+    }),
+  );
+  return { docs, issues: [] };
 }
 
 /** The position of the node at `path` (or of the nearest existing parent) inside a document. */
@@ -74,7 +143,7 @@ export function checkSchema<T extends z.ZodType>(pd: ParsedDocument, schema: T, 
 }
 
 function checkSchemaUncached<T extends z.ZodType>(pd: ParsedDocument, schema: T, what: string): { value?: z.infer<T>; issues: FleetIssue[] } {
-  const data = pd.doc.toJS({ maxAliasCount: 100 });
+  const data = pd.data;
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data, issues: [] };
   const issues: FleetIssue[] = [];
