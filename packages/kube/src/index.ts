@@ -23,3 +23,5 @@ export { patchStatus } from './status.ts';
 export type { StatusPatchOptions } from './status.ts';
 export { recordEvent, listEventsFor } from './events.ts';
 export type { EventInput } from './events.ts';
+export { observeObjects } from './observe.ts';
+export type { Observation, ObservedObject } from './observe.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyObjects, assessHealth, listEventsFor, patchStatus, recordEvent, refOf, type KubeObject } from '../src/index.ts';
-import { freshNamespace, useLocalKube } from './helpers.ts';
+import { applyObjects, assessHealth, listEventsFor, observeObjects, patchStatus, recordEvent, refOf, type KubeObject } from '../src/index.ts';
+import { freshNamespace, useLocalKube, webApp } from './helpers.ts';
 
 const widgetCrd: KubeObject = {
   apiVersion: 'apiextensions.k8s.io/v1',
@@ -72,6 +72,24 @@ describe('custom resources, status subresource and events against a real kube-ap
     const live = (await client.get(refOf(app)))!;
     expect(live.status).toMatchObject({ sync: { status: 'Synced', revision: 'abc123' } });
     expect(assessHealth(live)).toEqual({ status: 'Degraded', reason: 'Argo CD reports Degraded: Deployment shop has 0 available replicas' });
+  });
+
+  it('observes an instance as Progressing until its Deployment reports a finished rollout, then Healthy and in sync', async () => {
+    const { client } = kube();
+    const ns = await freshNamespace(kube(), 'observe');
+    const desired = webApp(ns);
+    expect((await observeObjects(client, desired)).health.status).toBe('Missing');
+    await applyObjects(client, desired);
+    // no controllers run here: the Deployment stays without status until someone writes it
+    const first = await observeObjects(client, desired);
+    expect(first.health).toEqual({ status: 'Progressing', reason: 'Deployment web: 0 of 2 replicas updated' });
+    expect(first.inSync).toBe(true);
+
+    const dep = desired.find((o) => o.kind === 'Deployment')!;
+    await patchStatus(client, refOf(dep), { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 }, { fieldManager: 'kube-controller-manager' });
+    const done = await observeObjects(client, desired);
+    expect(done.health.status).toBe('Healthy');
+    expect(done.objects.map((o) => o.health.status)).toEqual(['Healthy', 'Healthy', 'Healthy']);
   });
 
   it('records a Kubernetes Event about an object and finds it again', async () => {
