@@ -89,14 +89,30 @@ function withInventory(obj: KubeObject, inv: InventoryRef | undefined): KubeObje
   return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId(inv) } } };
 }
 
-/** Waits until a CustomResourceDefinition reports Established=True. */
+/** Waits until a CustomResourceDefinition reports Established=True and discovery serves its kind. */
 export async function waitForCrdEstablished(client: KubeClient, name: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  const timeout = () => new KubeError('RINGMASTER_KUBE_TIMEOUT', `CustomResourceDefinition ${name} was not Established after ${timeoutMs} ms`);
+  let crd: KubeObject | undefined;
   for (;;) {
-    const crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name });
+    crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name });
     const conds = ((crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions) ?? [];
-    if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    if (Date.now() > until) throw new KubeError('RINGMASTER_KUBE_TIMEOUT', `CustomResourceDefinition ${name} was not Established after ${timeoutMs} ms`);
+    if (conds.some((c) => c.type === 'Established' && c.status === 'True')) break;
+    if (Date.now() > until) throw timeout();
+    await sleep(100);
+  }
+  // discovery can trail the Established condition by a moment; applying a custom resource needs it
+  const spec = crd?.spec as { group?: string; names?: { kind?: string }; versions?: { name: string; served?: boolean }[] } | undefined;
+  const version = spec?.versions?.find((v) => v.served !== false)?.name;
+  if (!spec?.group || !spec.names?.kind || !version) return;
+  for (;;) {
+    try {
+      await client.resourceFor(`${spec.group}/${version}`, spec.names.kind);
+      return;
+    } catch (err) {
+      if (!(err instanceof KubeObjectError)) throw err;
+    }
+    if (Date.now() > until) throw timeout();
     await sleep(100);
   }
 }
@@ -169,8 +185,8 @@ export async function applyObjects(client: KubeClient, objects: KubeObject[], op
     const rv = after.metadata.resourceVersion;
     results.push({ ref, action: !live ? 'create' : live.metadata.resourceVersion === rv ? 'unchanged' : 'update', ...(rv ? { resourceVersion: rv } : {}) });
     if (obj.kind === 'CustomResourceDefinition' && obj.apiVersion.startsWith('apiextensions.k8s.io/')) {
-      await waitForCrdEstablished(client, ref.name, opts.crdTimeoutMs);
       client.invalidateDiscovery();
+      await waitForCrdEstablished(client, ref.name, opts.crdTimeoutMs);
     }
   }
 

@@ -28,7 +28,7 @@ export async function recordEvent(client: KubeClient, input: EventInput): Promis
   const event: KubeObject = {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { name: `${r.metadata.name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`, namespace },
+    metadata: { name: `${String(r.metadata.name).slice(0, 200)}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`, namespace },
     eventTime,
     type: input.type ?? 'Normal',
     reason: input.reason,
