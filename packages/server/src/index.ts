@@ -1,9 +1,10 @@
 export { createServer, startServer, type ServerOptions, type StartOptions, type RingmasterServer } from './http/server.ts';
 export { openStorage, redactUrl, type Storage, type StorageOptions, type Dialect } from './storage/storage.ts';
 export type { Database } from './storage/schema.ts';
+export { WriteQueue, type TransactionRunner } from './storage/write-queue.ts';
 export { ROLES, requireRole, isRole, type Role, type Principal, type Scope } from './auth/roles.ts';
 export { createToken, listTokens, revokeToken, hashToken, TokenAuthenticator, type TokenInfo, type CreateTokenInput } from './auth/tokens.ts';
-export { writeAudit, listAudit, type AuditRecord, type AuditEntry } from './auth/audit.ts';
+export { writeAudit, writeAuditIn, listAudit, type AuditRecord, type AuditEntry } from './auth/audit.ts';
 export { EVENT_KINDS, eventInputSchema, eventBatchSchema, type EventKind, type EventInput, type JourneyEvent } from './ingest/event-schema.ts';
 export { recordEvents, STAGES, type Stage, type RecordOptions, type RecordResult } from './journey/record.ts';
 export { loadSettings, saveSettings, type JourneySettings } from './journey/settings.ts';

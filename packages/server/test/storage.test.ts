@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openStorage, recordEvents, writeAudit } from '../src/index.ts';
 import { BACKENDS, useBackends } from './helpers/harness.ts';
+import { migrations } from '../src/storage/migrations.ts';
 
 const backends = useBackends();
 
@@ -13,7 +14,8 @@ describe.each(BACKENDS)('storage on %s', (backend) => {
     const second = await openStorage(options);
     try {
       const rows = await sql<{ name: string }>`select name from ringmaster_migrations`.execute(second.db);
-      expect(rows.rows.map((r) => r.name)).toEqual(['0001_initial']);
+      expect(rows.rows.map((r) => r.name)).toEqual(Object.keys(migrations(backend)).sort());
+      expect(rows.rows[0]!.name).toBe('0001_initial');
       expect(second.dialect).toBe(backend);
     } finally {
       await second.close();

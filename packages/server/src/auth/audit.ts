@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/schema.ts';
 import type { Storage } from '../storage/storage.ts';
 
 export interface AuditRecord {
@@ -19,7 +21,12 @@ export interface AuditEntry extends Omit<AuditRecord, 'at'> {
 
 /** Appends one audit record; the table refuses updates and deletes (database triggers). */
 export async function writeAudit(storage: Storage, record: AuditRecord): Promise<void> {
-  await storage.db.insertInto('audit').values({
+  await writeAuditIn(storage.db, record);
+}
+
+/** Appends one audit record inside a transaction the caller holds. */
+export async function writeAuditIn(db: Kysely<Database>, record: AuditRecord): Promise<void> {
+  await db.insertInto('audit').values({
     at: record.at ?? Date.now(), actor: record.actor, action: record.action, target: record.target ?? null,
     ip: record.ip ?? null, result: record.result, status: record.status,
     details: record.details === undefined ? null : JSON.stringify(record.details),

@@ -8,7 +8,8 @@ import { contacts, fleetSummary, getChange, listChanges, listFleet } from '../jo
 import { dora, predictChange } from '../journey/predict.ts';
 import { requireRole, type Principal } from '../auth/roles.ts';
 import { createToken, listTokens, revokeToken, TokenAuthenticator } from '../auth/tokens.ts';
-import { listAudit, writeAudit } from '../auth/audit.ts';
+import { listAudit, writeAuditIn } from '../auth/audit.ts';
+import { WriteQueue } from '../storage/write-queue.ts';
 import { githubReceiver } from '../webhooks/github.ts';
 import { gitlabReceiver } from '../webhooks/gitlab.ts';
 import { azureReceiver, type AzureWebhookAuth } from '../webhooks/azure.ts';
@@ -60,6 +61,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
   const metrics = createMetrics();
   const auth = new TokenAuthenticator(storage);
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const writes = new WriteQueue(storage);
 
   let settings = await loadSettings(storage.db);
   if (options.settings) {
@@ -87,7 +89,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
 
   const record = async (events: JourneyEvent[], delivery?: { source: string; id: string }) => {
     const result = await recordEvents(storage, events, {
-      settings: await currentSettings(), finder: options.finder, delivery,
+      settings: await currentSettings(), finder: options.finder, delivery, transaction: writes.run,
       onFinderError: (err) => app.log.warn({ err: (err as Error).message }, 'finding image introductions in the fleet repo failed'),
     });
     events.forEach((ev, i) => {
@@ -138,7 +140,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
         }
       }
       try {
-        await writeAudit(storage, {
+        const record = {
           actor: req.principal?.name ?? req.audit?.actor ?? 'anonymous',
           action: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
           target: req.audit?.target ?? req.url.split('?')[0]!,
@@ -146,7 +148,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
           result: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'invalid' : 'error',
           status,
           details,
-        });
+        } as const;
+        await writes.run((trx) => writeAuditIn(trx, record));
       } catch (err) {
         req.log.error({ err }, 'writing the audit record failed');
         throw err;

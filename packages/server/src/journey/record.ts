@@ -1,6 +1,7 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database, ChangesTable } from '../storage/schema.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { TransactionRunner } from '../storage/write-queue.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
 import { parseTrailers } from './trailers.ts';
@@ -18,6 +19,8 @@ export interface RecordOptions {
   /** Called when finding image introductions fails; the event is stored regardless. */
   onFinderError?: (err: unknown) => void;
   now?: number;
+  /** Runs the write transaction; default: a transaction of its own. The server passes its group-commit queue. */
+  transaction?: TransactionRunner;
 }
 
 export interface RecordResult {
@@ -29,6 +32,29 @@ export interface RecordResult {
 }
 
 type Trx = Transaction<Database> | Kysely<Database>;
+type EventsRow = Omit<Database['events'], 'id'>;
+
+const EVENT_COLUMNS: Array<keyof EventsRow> = [
+  'kind', 'source', 'delivery_id', 'idempotency_key', 'app', 'team', 'repository', 'commit_sha', 'previous_commit', 'branch',
+  'author', 'author_email', 'message', 'build_id', 'build_url', 'image', 'image_digest', 'release_id', 'ring', 'cluster',
+  'instance', 'status', 'url', 'occurred_at', 'received_at', 'data',
+];
+const eventInsertByDialect = new Map<string, string>();
+
+/**
+ * The event insert is the hottest statement; building it through the query builder for every event
+ * costs more than running it, so its SQL is compiled once per dialect and reused with new parameters.
+ */
+function eventInsertSql(trx: Trx): string {
+  const adapter = trx.getExecutor().adapter.constructor.name;
+  let text = eventInsertByDialect.get(adapter);
+  if (!text) {
+    const sample = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, null])) as unknown as EventsRow;
+    text = trx.insertInto('events').values(sample).onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing()).returning('id').compile().sql;
+    eventInsertByDialect.set(adapter, text);
+  }
+  return text;
+}
 
 /**
  * Stores journey events and joins each to the changes it belongs to, all in one transaction:
@@ -50,7 +76,8 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
       }
     }
   }
-  return storage.db.transaction().execute(async (trx) => {
+  const transaction: TransactionRunner = options.transaction ?? ((fn) => storage.db.transaction().execute(fn));
+  return transaction(async (trx) => {
     if (options.delivery) {
       const inserted = await trx.insertInto('deliveries')
         .values({ source: options.delivery.source, delivery_id: options.delivery.id, received_at: now, events: events.length })
@@ -94,7 +121,7 @@ class JourneyWriter {
   }
 
   async insertEvent(ev: JourneyEvent): Promise<number | undefined> {
-    const row = await this.trx.insertInto('events').values({
+    const row: EventsRow = {
       kind: ev.kind, source: ev.source, delivery_id: ev.deliveryId ?? null, idempotency_key: ev.idempotencyKey ?? null,
       app: ev.app ?? null, team: ev.team ?? null, repository: ev.repository ?? null, commit_sha: ev.commit ?? null,
       previous_commit: ev.previousCommit ?? null, branch: ev.branch ?? null, author: ev.author ?? null,
@@ -103,8 +130,9 @@ class JourneyWriter {
       release_id: ev.release ?? null, ring: ev.ring ?? null, cluster: ev.cluster ?? null, instance: ev.instance ?? null,
       status: ev.status ?? null, url: ev.url ?? null, occurred_at: this.at(ev), received_at: this.now,
       data: ev.data ? JSON.stringify(ev.data) : null,
-    }).onConflict((oc) => oc.column('idempotency_key').doNothing()).returning('id').executeTakeFirst();
-    return row?.id;
+    };
+    const res = await this.trx.executeQuery<{ id: number }>(CompiledQuery.raw(eventInsertSql(this.trx), EVENT_COLUMNS.map((c) => row[c])));
+    return res.rows[0]?.id;
   }
 
   async correlate(ev: JourneyEvent): Promise<string[]> {
@@ -349,10 +377,8 @@ class JourneyWriter {
       committed_at: this.at(ev), updated_at: this.now, stage: 'commit', status: 'in_progress', build_id: null, build_url: null,
       image: null, image_digest: null, fleet_revision: null, release_id: null, failed_at: null,
     }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
-    if (inserted) {
-      this.created.add(sha);
-      await this.addKeys(sha, [['commit', sha]]);
-    }
+    // a change's id is its commit SHA, so finding it by commit needs no key row
+    if (inserted) this.created.add(sha);
     return sha;
   }
 
@@ -370,11 +396,19 @@ class JourneyWriter {
   }
 
   private async findChanges(keys: Array<[string, string]>): Promise<string[]> {
-    if (keys.length === 0) return [];
-    const rows = await this.trx.selectFrom('change_keys').select('change_id')
-      .where((eb) => eb.or(keys.map(([kind, value]) => eb.and([eb('kind', '=', kind), eb('value', '=', value)]))))
-      .execute();
-    return [...new Set(rows.map((r) => r.change_id))];
+    const commits = keys.filter(([kind]) => kind === 'commit').map(([, value]) => value);
+    const others = keys.filter(([kind]) => kind !== 'commit');
+    const found: string[] = [];
+    if (commits.length > 0) {
+      found.push(...(await this.trx.selectFrom('changes').select('id').where('id', 'in', commits).execute()).map((r) => r.id));
+    }
+    if (others.length > 0) {
+      const rows = await this.trx.selectFrom('change_keys').select('change_id')
+        .where((eb) => eb.or(others.map(([kind, value]) => eb.and([eb('kind', '=', kind), eb('value', '=', value)]))))
+        .execute();
+      found.push(...rows.map((r) => r.change_id));
+    }
+    return [...new Set(found)];
   }
 
   private async addKeys(changeId: string, keys: Array<[string, string]>) {

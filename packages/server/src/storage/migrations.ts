@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './storage.ts';
 
 /**
@@ -7,6 +7,8 @@ import type { Dialect } from './storage.ts';
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  // SQLite stores a pure link table twice (rows and primary-key index) unless told WITHOUT ROWID
+  const withoutRowid = <T extends CreateTableBuilder<any, any>>(b: T): T => (dialect === 'sqlite' ? (b.modifyEnd(sql`without rowid`) as T) : b);
   return {
     '0001_initial': {
       async up(db: Kysely<any>) {
@@ -15,7 +17,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('kind', 'varchar(40)', (c) => c.notNull())
           .addColumn('source', 'varchar(20)', (c) => c.notNull())
           .addColumn('delivery_id', 'varchar(200)')
-          .addColumn('idempotency_key', 'varchar(300)', (c) => c.unique())
+          .addColumn('idempotency_key', 'varchar(300)')
           .addColumn('app', 'varchar(200)')
           .addColumn('team', 'varchar(200)')
           .addColumn('repository', 'varchar(300)')
@@ -39,13 +41,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('received_at', 'bigint', (c) => c.notNull())
           .addColumn('data', 'text')
           .execute();
-        await db.schema.createIndex('events_occurred').on('events').columns(['occurred_at']).execute();
-        await db.schema.createIndex('events_commit').on('events').columns(['commit_sha']).execute();
+        // events are read through event_changes (the timeline); more indexes would only slow ingestion
+        // most events carry no idempotency key: a partial index keeps them out of it
+        await db.schema.createIndex('events_idempotency').on('events').column('idempotency_key').unique()
+          .where(sql.ref('idempotency_key'), 'is not', null).execute();
 
         await db.schema.createTable('event_changes')
           .addColumn('event_id', 'bigint', (c) => c.notNull())
           .addColumn('change_id', 'varchar(64)', (c) => c.notNull())
           .addPrimaryKeyConstraint('event_changes_pk', ['change_id', 'event_id'])
+          .$call(withoutRowid)
           .execute();
 
         await db.schema.createTable('changes')
@@ -79,6 +84,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('value', 'varchar(1000)', (c) => c.notNull())
           .addColumn('change_id', 'varchar(64)', (c) => c.notNull())
           .addPrimaryKeyConstraint('change_keys_pk', ['kind', 'value', 'change_id'])
+          .$call(withoutRowid)
           .execute();
 
         await db.schema.createTable('change_targets')

@@ -64,6 +64,11 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
+    // A journey database grows to millions of rows; a 64 MiB page cache and memory-mapped reads keep
+    // index inserts and lookups off the file system.
+    sqlite.pragma('cache_size = -65536');
+    sqlite.pragma('mmap_size = 1073741824');
+    sqlite.pragma('temp_store = MEMORY');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   }
   const storage: Storage = { db, dialect, location, close: () => db.destroy() };

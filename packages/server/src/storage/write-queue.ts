@@ -1,0 +1,69 @@
+import type { Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import type { Storage } from './storage.ts';
+
+export type TransactionRunner = <T>(fn: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
+
+interface Job {
+  fn: (trx: Transaction<Database>) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for SQLite. SQLite has one writer, so concurrent requests queue anyway; instead of one
+ * transaction (and one WAL commit) each, the requests waiting at a moment share one transaction, each in
+ * its own savepoint: a request that fails is rolled back alone, and each is still stored entirely or not
+ * at all. PostgreSQL runs transactions side by side, so there each job simply gets its own.
+ */
+export class WriteQueue {
+  private readonly queue: Job[] = [];
+  private draining = false;
+
+  constructor(private readonly storage: Storage, private readonly maxGroup = 256) {}
+
+  readonly run: TransactionRunner = <T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> => {
+    if (this.storage.dialect !== 'sqlite') return this.storage.db.transaction().execute(fn);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  };
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, this.maxGroup);
+        const settle: Array<() => void> = [];
+        let trx: Awaited<ReturnType<ReturnType<Storage['db']['startTransaction']>['execute']>> | undefined;
+        try {
+          trx = await this.storage.db.startTransaction().execute();
+          for (const job of group) {
+            const sp = await trx.savepoint('job').execute();
+            try {
+              const value = await job.fn(sp);
+              await sp.releaseSavepoint('job').execute();
+              settle.push(() => job.resolve(value));
+            } catch (err) {
+              await sp.rollbackToSavepoint('job').execute();
+              await sp.releaseSavepoint('job').execute();
+              settle.push(() => job.reject(err));
+            }
+          }
+          await trx.commit().execute();
+          for (const s of settle) s();
+        } catch (err) {
+          try {
+            await trx?.rollback().execute();
+          } catch {
+            // the transaction is gone already; every job of the group fails below
+          }
+          for (const job of group) job.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
