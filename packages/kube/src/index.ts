@@ -13,7 +13,7 @@ export { applyObjects, sortForApply, waitForCrdEstablished, FIELD_MANAGER } from
 export type { ApplyOptions, ApplyResult, ObjectResult } from './apply.ts';
 export { readInventory, inventoryObject, pruneCandidates, ownedByInventory, inventoryId, INVENTORY_ANNOTATION } from './inventory.ts';
 export type { InventoryRef } from './inventory.ts';
-export { watchObjects, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions, objectKey } from './watch.ts';
+export { watchObjects, keepInformerRunning, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions, objectKey } from './watch.ts';
 export type { WatchEvent, WatchState, WatchStep, WatchTarget, WatchOptions, WatchHandle } from './watch.ts';
 export { assessHealth, worstHealth } from './health.ts';
 export type { Health, HealthStatus } from './health.ts';

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Informer, KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
 import { KubeApiError, isStatus } from './errors.ts';
 import type { KubeObject } from './object.ts';
@@ -209,5 +210,37 @@ export function watchObjects(client: KubeClient, target: WatchTarget, opts: Watc
     },
     synced,
     stop: () => abort.abort(),
+  };
+}
+
+/**
+ * client-node informers stop for good on any error other than 410; this restarts one with
+ * exponential backoff (200 ms doubling to `maxBackoffMs`, reset by the next event) until the
+ * returned stop function is called, which also stops the informer.
+ */
+export function keepInformerRunning<T extends KubernetesObject>(informer: Informer<T>, opts: { maxBackoffMs?: number; onError?: (err: unknown) => void } = {}): () => Promise<void> {
+  const max = opts.maxBackoffMs ?? 10_000;
+  let backoff = 200;
+  let timer: NodeJS.Timeout | undefined;
+  let active = true;
+  const onError = (err?: unknown): void => {
+    if (!active || timer) return;
+    opts.onError?.(err);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (active) informer.start().catch(onError);
+    }, backoff);
+    backoff = Math.min(backoff * 2, max);
+  };
+  const reset = (): void => {
+    backoff = 200;
+  };
+  informer.on('error', onError);
+  for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, reset);
+  return async () => {
+    active = false;
+    if (timer) clearTimeout(timer);
+    informer.off('error', onError);
+    await informer.stop();
   };
 }

@@ -1,5 +1,6 @@
+import { CoreV1Api, makeInformer, type V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { watchObjects, type KubeObject, type WatchHandle } from '../src/index.ts';
+import { keepInformerRunning, watchObjects, type KubeObject, type WatchHandle } from '../src/index.ts';
 import { freshNamespace, useLocalKube } from './helpers.ts';
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
@@ -66,6 +67,29 @@ describe('watch against a real kube-apiserver', () => {
       expect(watch.state.objects.get(`${ns}/x`)?.data).toEqual({ value: '1' });
     } finally {
       watch.stop();
+    }
+  });
+
+  it('restarts a client-node informer that stopped on a connection error', async () => {
+    const k = kube();
+    const ns = await freshNamespace(k, 'informer');
+    const api = k.kubeConfig.makeApiClient(CoreV1Api);
+    const informer = makeInformer<V1ConfigMap>(k.kubeConfig, `/api/v1/namespaces/${ns}/configmaps`, () => api.listNamespacedConfigMap({ namespace: ns }));
+    const added: string[] = [];
+    let errors = 0;
+    informer.on('add', (cm) => added.push(cm.metadata!.name!));
+    const stop = keepInformerRunning(informer, { maxBackoffMs: 300, onError: () => errors++ });
+    try {
+      await informer.start();
+      await k.client.create(configMap(ns, 'first', '1'));
+      await eventually(() => added.includes('first'), 'the first add');
+      await k.stopApiServer();
+      await eventually(() => errors > 0, 'the informer to fail');
+      await k.startApiServer();
+      await k.client.create(configMap(ns, 'second', '1'));
+      await eventually(() => added.includes('second'), 'an add after the informer was restarted');
+    } finally {
+      await stop();
     }
   });
 });
