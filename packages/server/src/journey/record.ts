@@ -39,19 +39,28 @@ const EVENT_COLUMNS: Array<keyof EventsRow> = [
   'author', 'author_email', 'message', 'build_id', 'build_url', 'image', 'image_digest', 'release_id', 'ring', 'cluster',
   'instance', 'status', 'url', 'occurred_at', 'received_at', 'data',
 ];
-const eventInsertByDialect = new Map<string, string>();
+const CHANGE_COLUMNS: Array<keyof ChangesTable> = [
+  'id', 'app', 'team', 'repository', 'commit_sha', 'branch', 'author', 'author_email', 'title', 'committed_at', 'updated_at',
+  'stage', 'status', 'build_id', 'build_url', 'image', 'image_digest', 'fleet_revision', 'release_id', 'failed_at',
+];
+const templates = new Map<string, string>();
 
 /**
- * The event insert is the hottest statement; building it through the query builder for every event
- * costs more than running it, so its SQL is compiled once per dialect and reused with new parameters.
+ * The event and change inserts are the hottest statements; building them through the query builder for
+ * every event costs more than running them, so their SQL is compiled once per dialect and reused.
  */
-function eventInsertSql(trx: Trx): string {
-  const adapter = trx.getExecutor().adapter.constructor.name;
-  let text = eventInsertByDialect.get(adapter);
+function template(trx: Trx, name: 'event' | 'change'): string {
+  const key = `${trx.getExecutor().adapter.constructor.name}:${name}`;
+  let text = templates.get(key);
   if (!text) {
-    const sample = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, null])) as unknown as EventsRow;
-    text = trx.insertInto('events').values(sample).onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing()).returning('id').compile().sql;
-    eventInsertByDialect.set(adapter, text);
+    if (name === 'event') {
+      const sample = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, null])) as unknown as EventsRow;
+      text = trx.insertInto('events').values(sample).onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing()).returning('id').compile().sql;
+    } else {
+      const sample = Object.fromEntries(CHANGE_COLUMNS.map((c) => [c, null])) as unknown as ChangesTable;
+      text = trx.insertInto('changes').values(sample).onConflict((oc) => oc.column('id').doNothing()).returning('id').compile().sql;
+    }
+    templates.set(key, text);
   }
   return text;
 }
@@ -131,7 +140,7 @@ class JourneyWriter {
       status: ev.status ?? null, url: ev.url ?? null, occurred_at: this.at(ev), received_at: this.now,
       data: ev.data ? JSON.stringify(ev.data) : null,
     };
-    const res = await this.trx.executeQuery<{ id: number }>(CompiledQuery.raw(eventInsertSql(this.trx), EVENT_COLUMNS.map((c) => row[c])));
+    const res = await this.trx.executeQuery<{ id: number }>(CompiledQuery.raw(template(this.trx, 'event'), EVENT_COLUMNS.map((c) => row[c])));
     return res.rows[0]?.id;
   }
 
@@ -371,12 +380,13 @@ class JourneyWriter {
   private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
     const app = ev.app ?? (ev.repository ? await this.appOfRepository(ev.repository) : null) ?? null;
     const team = ev.team ?? (app ? await this.teamOf(app) : null);
-    const inserted = await this.trx.insertInto('changes').values({
+    const row: ChangesTable = {
       id: sha, app, team, repository: ev.repository ?? null, commit_sha: sha, branch: ev.branch ?? null,
       author: ev.author ?? null, author_email: ev.authorEmail ?? null, title: ev.message ? ev.message.split('\n')[0]!.slice(0, 1000) : null,
       committed_at: this.at(ev), updated_at: this.now, stage: 'commit', status: 'in_progress', build_id: null, build_url: null,
       image: null, image_digest: null, fleet_revision: null, release_id: null, failed_at: null,
-    }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+    };
+    const inserted = (await this.trx.executeQuery<{ id: string }>(CompiledQuery.raw(template(this.trx, 'change'), CHANGE_COLUMNS.map((c) => row[c])))).rows[0];
     // a change's id is its commit SHA, so finding it by commit needs no key row
     if (inserted) this.created.add(sha);
     return sha;
