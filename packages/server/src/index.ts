@@ -12,3 +12,13 @@ export { planImageIntroductions, type ImageIntroduction, type ImageIntroductionF
 export { TRAILERS, parseTrailers, formatTrailers, type ManifestTrailers } from './journey/trailers.ts';
 export { ServerError, InputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, StorageError } from './errors.ts';
 export { toHttpError, type ErrorBody } from './http/errors.ts';
+export { startFlighting, registerReleaseRoutes, type Flighting } from './flighting/routes.ts';
+export type { FlightingOptions, FlightingContext } from './flighting/context.ts';
+export { FlightEngine, startRollback, type EngineStats } from './flighting/engine.ts';
+export { createRelease, getRelease, listReleases, approveRing, pauseRelease, resumeRelease, abortRelease, rollbackRelease, wavesOf, createReleaseBody, type ReleaseView, type StepView } from './flighting/releases.ts';
+export { STATES as FLIGHT_STATES, resolvePolicy, parseDuration, type FlightState, type ResolvedPolicy, type ImageOverride } from './flighting/model.ts';
+export { ReleaseRenderer, applyImageOverride, digestOf } from './flighting/render.ts';
+export { ManifestRepo, STEP_TRAILER, type ManifestRepoOptions, type ManifestWrite } from './delivery/manifest-repo.ts';
+export { ClusterClients, type ClusterAccessOptions } from './delivery/clusters.ts';
+export { applicationFor, applicationName, applicationVerdict } from './delivery/argocd.ts';
+export { stagesOf, inventoryFor } from './delivery/direct.ts';

@@ -18,6 +18,8 @@ import { InputError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import { parseInput, toHttpError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import * as s from './schemas.ts';
+import { registerReleaseRoutes } from '../flighting/routes.ts';
+import type { FlightingOptions } from '../flighting/context.ts';
 
 export interface ServerOptions extends StorageOptions {
   /** An already open storage (the server then does not close it). */
@@ -33,6 +35,8 @@ export interface ServerOptions extends StorageOptions {
   settings?: Partial<JourneySettings>;
   /** Honour X-Forwarded-For for the audit's client address (behind a reverse proxy). */
   trustProxy?: boolean;
+  /** Releases and delivery (docs/flighting.md); without it the release API answers 404. */
+  flighting?: FlightingOptions;
 }
 
 export interface RingmasterServer {
@@ -318,6 +322,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       const q = parseInput(s.auditQuery, req.query, ['query']);
       return { entries: await listAudit(storage, q) };
     });
+    await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository });
   }, { prefix: '/api/v1' });
 
   const receivers: Record<string, WebhookReceiver | undefined> = {

@@ -1,5 +1,6 @@
 import { sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './storage.ts';
+import { flightingMigrations } from '../flighting/migration.ts';
 
 /**
  * The one list of migrations for SQLite and PostgreSQL. Only the auto-increment key and the
@@ -209,5 +210,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    ...flightingMigrations(dialect),
   };
 }

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { FlightingTables } from '../flighting/tables.ts';
 
 /** Times are milliseconds since the epoch in BIGINT columns, so both dialects sort and subtract them alike. */
 export interface EventsTable {
@@ -165,7 +166,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database {
+export interface Database extends FlightingTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

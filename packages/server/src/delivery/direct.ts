@@ -1,0 +1,55 @@
+import { applyObjects, assessHealth, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import type { RenderedInstance, RenderedObject } from '@ringmaster/fleet';
+
+/** Kinds whose health is waited for before the next role starts. */
+const WATCHED = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod', 'PersistentVolumeClaim']);
+
+/** Where the record of an instance's applied objects lives (prune deletes only what it lists). */
+export function inventoryFor(instance: string, namespace: string): InventoryRef {
+  return { namespace, name: `ringmaster-inventory-${instance}`.slice(0, 253) };
+}
+
+/**
+ * The apply stages of an instance: first everything without a role (CRDs, Namespaces, config), then
+ * one stage per role in the app's declared order (the render already sorts objects that way).
+ */
+export function stagesOf(inst: RenderedInstance): RenderedObject[][] {
+  const stages: RenderedObject[][] = [[]];
+  let current: string | undefined;
+  for (const o of inst.objects) {
+    if (o.role === undefined) {
+      stages[0]!.push(o);
+      continue;
+    }
+    if (o.role !== current) {
+      stages.push([]);
+      current = o.role;
+    }
+    stages[stages.length - 1]!.push(o);
+  }
+  return stages;
+}
+
+const copy = (o: RenderedObject): KubeObject => structuredClone(o.object) as KubeObject;
+
+/** Server-side applies one stage, recording it in the inventory without pruning (later stages are still to come). */
+export async function applyStage(client: KubeClient, inst: RenderedInstance, stage: number): Promise<void> {
+  const objs = stagesOf(inst)[stage];
+  if (!objs?.length) return;
+  await applyObjects(client, objs.map(copy), { inventory: inventoryFor(inst.instance, inst.namespace), prune: false });
+}
+
+/** The worst health of a stage's workloads (Healthy when it has none). */
+export async function stageHealth(client: KubeClient, inst: RenderedInstance, stage: number): Promise<Health> {
+  const objs = (stagesOf(inst)[stage] ?? []).filter((o) => WATCHED.has(o.kind));
+  const verdicts = await Promise.all(objs.map(async (o) => {
+    const h = assessHealth(await client.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name }));
+    return { status: h.status, reason: `${o.kind} ${o.namespace ? o.namespace + '/' : ''}${o.name}: ${h.reason}` };
+  }));
+  return worstHealth(verdicts);
+}
+
+/** Applies the whole instance once more and prunes what this release removed; `null` removes the instance. */
+export async function finishInstance(client: KubeClient, instance: string, namespace: string, inst: RenderedInstance | null): Promise<void> {
+  await applyObjects(client, inst ? inst.objects.map(copy) : [], { inventory: inventoryFor(instance, namespace), prune: true });
+}

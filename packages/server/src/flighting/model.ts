@@ -1,0 +1,73 @@
+import type { RingPolicy } from '@ringmaster/fleet';
+
+/** States a release, ring, wave or cluster step can be in. */
+export const STATES = [
+  'pending', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
+  'succeeded', 'failed', 'halted', 'aborted', 'rolled_back',
+] as const;
+export type FlightState = (typeof STATES)[number];
+
+export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+export const isTerminal = (s: string): boolean => TERMINAL.has(s);
+
+/** A ring policy with every default filled in, as the engine applies it. */
+export interface ResolvedPolicy {
+  waves: { size: number } | { byLabel: string } | { all: true };
+  maxInFlight: number | null;
+  maxFailures: number;
+  soakMs: number;
+  approval: 'auto' | 'manual';
+  autoRollback: boolean;
+  progressDeadlineMs: number;
+}
+
+export const DEFAULT_PROGRESS_DEADLINE_MS = 10 * 60_000;
+
+/** "1h30m" → 5400000; the fleet schema has already checked the syntax. */
+export function parseDuration(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m) throw new Error(`invalid duration "${text}"`);
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}
+
+/** Fills the defaults of a ring policy: one wave, no in-flight limit, no failure allowed, no soak, auto approval. */
+export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
+  return {
+    waves: policy?.waves ?? { all: true },
+    maxInFlight: policy?.maxInFlight ?? null,
+    maxFailures: policy?.maxFailures ?? 0,
+    soakMs: parseDuration(policy?.soak) ?? 0,
+    approval: policy?.approval ?? 'auto',
+    autoRollback: policy?.autoRollback ?? false,
+    progressDeadlineMs: parseDuration(policy?.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,
+  };
+}
+
+/** Sets one app's image for a release: the value at `path` (default "image") in the app's values. */
+export interface ImageOverride {
+  app: string;
+  image: string;
+  /** Dotted path of the image value in the app's values (default "image"). */
+  path?: string;
+}
+
+/** How a cluster receives releases, copied from the fleet at release time. */
+export type StepDelivery =
+  | { mode: 'argocd'; namespace: string; project: string; destination: string }
+  | { mode: 'direct'; context?: string };
+
+/** One instance inside a cluster step. */
+export interface StepInstance {
+  instance: string;
+  app: string;
+  namespace: string;
+  action: 'create' | 'update' | 'delete';
+  /** Digest of the rendered files delivered by this step ('' for a delete). */
+  digest: string;
+  /** What the manifest repo held before: the release whose render it was, and its digest (null: nothing). */
+  previousRelease: string | null;
+  previousDigest: string | null;
+}
+
+export type StepKind = 'deliver' | 'rollback';

@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import type { EventInput } from '../ingest/event-schema.ts';
+import type { Storage } from '../storage/storage.ts';
+import { requireRole } from '../auth/roles.ts';
+import { NotFoundError } from '../errors.ts';
+import { parseInput } from '../http/errors.ts';
+import { createContext, type FlightingContext, type FlightingOptions, type Logger } from './context.ts';
+import { FlightEngine } from './engine.ts';
+import {
+  abortRelease, actionBody, approveBody, approveRing, createRelease, createReleaseBody, getRelease, listReleases, listReleasesQuery,
+  pauseRelease, resumeRelease, rollbackRelease,
+} from './releases.ts';
+
+/** Flighting as the server runs it: the shared context and the engine loop. */
+export interface Flighting {
+  ctx: FlightingContext;
+  engine: FlightEngine;
+}
+
+/** Starts flighting on an open storage (the engine loop runs unless options.engine is false). */
+export function startFlighting(storage: Storage, options: FlightingOptions, record: (events: EventInput[]) => Promise<unknown>, log: Logger, manifestRepository?: string): Flighting {
+  const ctx = createContext(storage, options, record, log, manifestRepository);
+  const engine = new FlightEngine(ctx);
+  if (options.engine !== false) engine.start();
+  return { ctx, engine };
+}
+
+export interface ReleaseRouteDeps {
+  storage: Storage;
+  options?: FlightingOptions;
+  record: (events: EventInput[]) => Promise<unknown>;
+  manifestRepository?: string;
+}
+
+/**
+ * The release API under /api/v1 (register inside the authenticated scope). Without flighting options,
+ * the routes answer 404 with how to enable flighting.
+ */
+export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
+  const flighting = deps.options ? startFlighting(deps.storage, deps.options, deps.record, api.log, deps.manifestRepository) : undefined;
+  api.addHook('onClose', async () => {
+    await flighting?.engine.stop();
+    flighting?.ctx.clients.close();
+  });
+  const need = (): Flighting => {
+    if (!flighting) throw new NotFoundError('flighting is not configured on this server: start it with a fleet repo and a manifest repo (see docs/flighting.md)');
+    return flighting;
+  };
+  const act = async (fn: (ctx: FlightingContext) => Promise<unknown>) => {
+    const f = need();
+    const out = await fn(f.ctx);
+    f.engine.wake();
+    return out;
+  };
+
+  api.post('/releases', async (req, reply) => {
+    requireRole(req.principal!, 'deployer');
+    const body = parseInput(createReleaseBody, req.body);
+    req.audit = { target: `release@${body.revision}`, details: { revision: body.revision, image: body.image } };
+    const f = need();
+    const rel = await createRelease(f.ctx, body, req.principal!);
+    req.audit = { target: `release/${rel.id}`, details: { revision: rel.revision, image: rel.image, summary: rel.summary } };
+    f.engine.wake();
+    return reply.status(201).send(rel);
+  });
+  api.get('/releases', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    return listReleases(need().ctx, parseInput(listReleasesQuery, req.query, ['query']));
+  });
+  api.get<{ Params: { id: string } }>('/releases/:id', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    return getRelease(need().ctx, req.params.id);
+  });
+  api.post<{ Params: { id: string } }>('/releases/:id/approve', async (req) => {
+    const body = parseInput(approveBody, req.body ?? {});
+    req.audit = { target: `release/${req.params.id}`, details: { ring: body.ring } };
+    return act((ctx) => approveRing(ctx, req.params.id, req.principal!, body.ring, body.comment));
+  });
+  for (const [action, fn] of [['pause', pauseRelease], ['resume', resumeRelease]] as const) {
+    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, async (req) => {
+      req.audit = { target: `release/${req.params.id}` };
+      return act((ctx) => fn(ctx, req.params.id, req.principal!));
+    });
+  }
+  for (const [action, fn] of [['abort', abortRelease], ['rollback', rollbackRelease]] as const) {
+    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, async (req) => {
+      const body = parseInput(actionBody, req.body ?? {});
+      req.audit = { target: `release/${req.params.id}`, details: body.reason ? { reason: body.reason } : undefined };
+      return act((ctx) => fn(ctx, req.params.id, req.principal!, body.reason));
+    });
+  }
+}

@@ -1,0 +1,265 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startLocalKube, type LocalKube } from '@ringmaster/kube';
+import { startTestServer, type TestServer } from './helpers/harness.ts';
+import { FakeControllers, FleetRepo, git, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+import type { FlightingOptions } from '../src/index.ts';
+
+let kube: LocalKube;
+const cleanup: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  kube = await startLocalKube();
+}, 240_000);
+
+afterAll(async () => {
+  for (const fn of cleanup.reverse()) {
+    try {
+      await fn();
+    } catch {
+      // keep cleaning up
+    }
+  }
+  await kube?.stop();
+}, 60_000);
+
+let seq = 0;
+
+interface Setup {
+  server: TestServer;
+  fleet: FleetRepo;
+  remote: string;
+  fake: FakeControllers;
+  prefix: string;
+}
+
+async function setup(opts: { rings?: ReturnType<typeof rings>; flighting?: Partial<FlightingOptions> } = {}): Promise<Setup> {
+  const prefix = `t${process.pid % 1000}x${++seq}`;
+  const fleet = new FleetRepo(prefix, opts.rings);
+  fleet.commit('initial fleet');
+  const remote = manifestRemote();
+  const work = tempDir('work');
+  const data = tempDir('data');
+  const server = await startTestServer({ dataDir: data }, {
+    flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: work, access: { kubeconfig: kube.kubeconfigPath }, timeScale: 0.1, pollIntervalMs: 100, ...opts.flighting },
+  });
+  const fake = new FakeControllers(kube.client, remote, prefix);
+  fake.start();
+  cleanup.push(async () => {
+    await fake.stop();
+    await server.close();
+    for (const d of [fleet.dir, remote, work, data]) rmSync(d, { recursive: true, force: true });
+  });
+  return { server, fleet, remote, fake, prefix };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(100);
+  }
+}
+
+async function waitState(s: Setup, id: string, states: string[], timeoutMs = 60_000): Promise<any> {
+  let last: any;
+  try {
+    return await waitFor(`release ${id} to be ${states.join('|')}`, async () => {
+      last = (await s.server.call('GET', `/api/v1/releases/${id}`)).body;
+      return states.includes(last.state) ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify({ state: last?.state, reason: last?.reason, rings: last?.rings?.map((r: any) => [r.ring, r.state, r.waves.map((w: any) => w.clusters.map((c: any) => [c.cluster, c.state, c.phase, c.reason]))]) })}`);
+  }
+}
+
+const clustersOf = (rel: any) => rel.rings.flatMap((r: any) => r.waves.flatMap((w: any) => w.clusters));
+
+describe('flighting', () => {
+  it('promotes a release through three rings, one manifest commit per cluster, and delivers only what changed next time', async () => {
+    const s = await setup();
+    const created = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', message: 'first' } });
+    expect(created.status).toBe(201);
+    expect(created.body.summary).toMatchObject({ instances: 6, clusters: 6, rings: { dev: 1, canary: 2, prod: 3 } });
+    expect(created.body.rings.map((r: any) => [r.ring, r.waves.map((w: any) => w.clusters.map((c: any) => c.cluster))])).toEqual([
+      ['dev', [['dev-1']]], ['canary', [['canary-1', 'canary-2']]], ['prod', [['prod-1', 'prod-2'], ['prod-3']]],
+    ]);
+    expect(created.body.rings[2].waves.map((w: any) => w.label)).toEqual(['wave=1', 'wave=2']);
+
+    const done = await waitState(s, created.body.id, ['succeeded', 'halted', 'failed', 'rolled_back']);
+    expect(done.state).toBe('succeeded');
+    expect(clustersOf(done).map((c: any) => c.state)).toEqual(Array(6).fill('succeeded'));
+    expect(done.rings.every((r: any) => r.state === 'succeeded' && r.waves.every((w: any) => w.state === 'succeeded' && w.soakUntil))).toBe(true);
+
+    const commits = manifestCommits(s.remote).filter((c) => c.release === done.id);
+    expect(commits.map((c) => `${c.step}/${c.cluster}`).sort()).toEqual(['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3'].map((c) => `deliver/${c}`));
+    // the ring order shows in the manifest history: dev first, prod last
+    expect(commits.reverse().map((c) => c.ring)).toEqual(['dev', 'canary', 'canary', 'prod', 'prod', 'prod']);
+    for (const c of clustersOf(done)) expect(commits.some((m) => m.sha === c.manifestCommit)).toBe(true);
+
+    // direct mode: objects applied on the cluster in role order; argocd mode: an Application per instance
+    const backend = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
+    expect((backend?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+    const app = await kube.client.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: `canary-1--${s.prefix}-canary-1` });
+    expect((app?.spec as any).source).toEqual({ repoURL: s.remote, targetRevision: 'main', path: `canary-1/${s.prefix}-canary-1` });
+
+    // the journey holds every step
+    const events = await s.server.storage.db.selectFrom('events').select(['kind', 'cluster', 'ring', 'status']).where('release_id', '=', done.id).execute();
+    for (const c of ['dev-1', 'canary-1', 'canary-2', 'prod-1', 'prod-2', 'prod-3']) {
+      expect(events.filter((e) => e.kind === 'promotion.step' && e.cluster === c).map((e) => e.status).sort()).toEqual(['started', 'succeeded']);
+      expect(events.some((e) => e.kind === 'commit' && e.cluster === c)).toBe(true);
+    }
+    expect(events.filter((e) => e.kind === 'promotion.step' && !e.cluster).map((e) => `${e.ring}:${e.status}`).sort()).toEqual(
+      ['canary:started', 'canary:succeeded', 'dev:started', 'dev:succeeded', 'prod:started', 'prod:succeeded']);
+
+    // a second release with an image override touches every instance; a third of the same revision and image touches none
+    const second = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.1.0' } } });
+    expect(second.status).toBe(201);
+    expect(second.body.summary.actions).toEqual({ create: 0, update: 6, delete: 0 });
+    expect((await waitState(s, second.body.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
+    const text = git(s.remote, 'grep', '-h', 'image:', 'main', '--', `prod-2/${s.prefix}-prod-2`);
+    expect(text).toContain('appserver:1.1.0');
+    const third = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.1.0' } } });
+    expect(third.body.summary.instances).toBe(0);
+    expect((await waitState(s, third.body.id, ['succeeded'])).progress.clusters).toBe(0);
+    expect(manifestCommits(s.remote).filter((c) => c.release === third.body.id)).toEqual([]);
+
+    const list = await s.server.call('GET', '/api/v1/releases?limit=2');
+    expect(list.body.releases.map((r: any) => r.id)).toEqual([third.body.id, second.body.id]);
+    expect(list.body.nextBefore).not.toBeNull();
+  }, 180_000);
+
+  it('halts the ring when a wave turns Degraded and rolls back automatically', async () => {
+    const s = await setup();
+    const first = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    expect((await waitState(s, first.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
+
+    s.fake.badImage = 'appserver:6.6.6';
+    const bad = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6' } } });
+    expect(bad.status).toBe(201);
+    const done = await waitState(s, bad.body.id, ['rolled_back', 'failed', 'halted', 'succeeded']);
+    expect(done.state).toBe('rolled_back');
+    expect(done.phase).toBe('rollback');
+    expect(done.reason).toMatch(/automatic rollback: 1 cluster\(s\) failed in ring dev/);
+    expect(done.reason).toMatch(/ProgressDeadlineExceeded|progress deadline/);
+    const dev = clustersOf(done).find((c: any) => c.cluster === 'dev-1');
+    expect(dev.state).toBe('rolled_back');
+    expect(done.rings.map((r: any) => r.state)).toEqual(['rolled_back', 'pending', 'pending']);
+    expect(done.rollback.clusters.map((c: any) => [c.cluster, c.state])).toEqual([['dev-1', 'succeeded']]);
+    // nothing reached canary; dev-1 got the bad commit and then the rollback commit with the previous render
+    const commits = manifestCommits(s.remote).filter((c) => c.release === bad.body.id);
+    expect(commits.map((c) => `${c.step}/${c.cluster}`).sort()).toEqual(['deliver/dev-1', 'rollback/dev-1']);
+    expect(git(s.remote, 'grep', '-h', 'image:', 'main', '--', `dev-1/${s.prefix}-dev-1`)).not.toContain('6.6.6');
+    const backend = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
+    expect((backend?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+
+    // after the rollback, the manifest repo is back at the first release: a fixed release touches dev-1 again
+    s.fake.badImage = undefined;
+    const fixed = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.0.1' } } });
+    expect(fixed.body.summary.actions.update).toBe(6);
+    await s.server.call('POST', `/api/v1/releases/${fixed.body.id}/abort`, { body: { reason: 'not today' } });
+  }, 180_000);
+
+  it('waits for a manual approval: viewers, deployers and approvers of other rings are refused and audited', async () => {
+    const s = await setup({ rings: rings({ canaryApproval: 'manual' }) });
+    const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    const waiting = await waitState(s, rel.id, ['waiting_for_approval']);
+    expect(waiting.rings.map((r: any) => r.state)).toEqual(['succeeded', 'waiting_for_approval', 'pending']);
+    expect(waiting.rings[1].gate).toEqual({ kind: 'approval' });
+    await sleep(500);
+    expect((await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.progress.succeeded).toBe(1);
+
+    const viewer = await s.server.token('viewer');
+    const deployer = await s.server.token('deployer');
+    const prodApprover = await s.server.token('approver', { rings: ['prod'] });
+    const otherApp = await s.server.token('approver', { apps: ['billing'] });
+    for (const token of [viewer, deployer, prodApprover, otherApp]) {
+      const r = await s.server.call('POST', `/api/v1/releases/${rel.id}/approve`, { body: {}, token });
+      expect(r.status).toBe(403);
+    }
+    const approver = await s.server.token('approver', { apps: ['appserver'], rings: ['canary'] });
+    const ok = await s.server.call('POST', `/api/v1/releases/${rel.id}/approve`, { body: { comment: 'looks good' }, token: approver });
+    expect(ok.status).toBe(200);
+    expect(ok.body.rings[1].approval.approvedBy).toMatch(/^approver-/);
+    const again = await s.server.call('POST', `/api/v1/releases/${rel.id}/approve`, { body: { ring: 'canary' }, token: approver });
+    expect(again.status).toBe(409);
+
+    expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
+    const final = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body;
+    expect(final.approvals.map((a: any) => a.result)).toEqual(['refused', 'refused', 'refused', 'refused', 'approved']);
+    const audit = (await s.server.call('GET', '/api/v1/audit?limit=50')).body.entries.filter((e: any) => e.action === 'POST /api/v1/releases/:id/approve');
+    expect(audit.map((e: any) => e.result).sort()).toEqual(['denied', 'denied', 'denied', 'denied', 'invalid', 'ok']);
+  }, 180_000);
+
+  it('pauses and resumes a rollout', async () => {
+    const s = await setup({ rings: rings({ canaryApproval: 'manual' }) });
+    const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    await waitState(s, rel.id, ['waiting_for_approval']);
+    const paused = await s.server.call('POST', `/api/v1/releases/${rel.id}/pause`, { body: {} });
+    expect(paused.status).toBe(200);
+    expect(paused.body.paused).toBe(true);
+    // approval while paused does not start the ring
+    expect((await s.server.call('POST', `/api/v1/releases/${rel.id}/approve`, { body: {} })).status).toBe(200);
+    await sleep(1000);
+    const still = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body;
+    expect(still.state).toBe('paused');
+    expect(still.progress).toMatchObject({ succeeded: 1, inFlight: 0, pending: 5 });
+    expect(manifestCommits(s.remote).filter((c) => c.release === rel.id)).toHaveLength(1);
+    const viewer = await s.server.token('viewer');
+    expect((await s.server.call('POST', `/api/v1/releases/${rel.id}/resume`, { body: {}, token: viewer })).status).toBe(403);
+    const resumed = await s.server.call('POST', `/api/v1/releases/${rel.id}/resume`, { body: {} });
+    expect(resumed.status).toBe(200);
+    expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
+    expect((await s.server.call('POST', `/api/v1/releases/${rel.id}/pause`, { body: {} })).status).toBe(409);
+  }, 180_000);
+
+  it('refuses a revision that fails validation, with the issues, and writes nothing', async () => {
+    const s = await setup();
+    s.fleet.write('instances/broken.yaml', 'apiVersion: ringmaster.dev/v1alpha1\nkind: Instance\nname: broken\napp: no-such-app\ncluster: dev-1\n');
+    const sha = s.fleet.commit('broken instance');
+    const before = git(s.remote, 'rev-parse', 'main');
+    const r = await s.server.call('POST', '/api/v1/releases', { body: { revision: sha } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('RINGMASTER_INVALID_INPUT');
+    expect(r.body.error.details.issues.some((i: any) => /no-such-app/.test(i.message))).toBe(true);
+    expect(await s.server.storage.db.selectFrom('releases').selectAll().execute()).toEqual([]);
+    expect(git(s.remote, 'rev-parse', 'main')).toBe(before);
+    const unknown = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'no-such-branch' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.field).toBe('revision');
+    const badApp = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'HEAD~1', image: { app: 'nope', image: 'x:1' } } });
+    expect(badApp.status).toBe(400);
+    expect(badApp.body.error.field).toBe('image.app');
+  }, 60_000);
+
+  it('counts an unreachable cluster as a failure with its reason and keeps the engine going', async () => {
+    const port = await freePort();
+    const dir = tempDir('kubeconfig');
+    const bad = join(dir, 'kubeconfig');
+    writeFileSync(bad, readFileSync(kube.kubeconfigPath, 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${port}`));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const s = await setup({ rings: rings({ devRollback: false }), flighting: { access: { kubeconfig: kube.kubeconfigPath, clusters: { 'dev-1': { kubeconfig: bad } } } } });
+    const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    const done = await waitState(s, rel.id, ['halted', 'failed', 'succeeded', 'rolled_back']);
+    expect(done.state).toBe('halted');
+    const dev = clustersOf(done).find((c: any) => c.cluster === 'dev-1');
+    expect(dev.state).toBe('failed');
+    expect(dev.reason).toMatch(/^unreachable: .*127\.0\.0\.1/);
+    expect(done.reason).toContain('dev-1: unreachable');
+    // the engine still serves: the halted release can be rolled back by hand (and the rollback fails the same way)
+    const rb = await s.server.call('POST', `/api/v1/releases/${rel.id}/rollback`, { body: { reason: 'clean up' } });
+    expect(rb.status).toBe(200);
+    const after = await waitState(s, rel.id, ['rolled_back', 'failed']);
+    expect(after.state).toBe('failed');
+    expect(after.rollback.clusters[0].reason).toMatch(/unreachable/);
+  }, 120_000);
+});
