@@ -62,6 +62,11 @@ export class ManifestRepo {
         await rm(this.opts.workDir, { recursive: true, force: true });
         await git(dirname(this.opts.workDir), ['clone', '--quiet', '--no-checkout', this.opts.url, this.opts.workDir]);
       }
+      // the work clone is ours alone: lock files left there were left by a process that died mid-operation
+      const dotGit = join(this.opts.workDir, '.git');
+      for (const lock of ['index.lock', 'HEAD.lock', 'packed-refs.lock', `refs/heads/${this.branch}.lock`, `refs/remotes/origin/${this.branch}.lock`]) {
+        await rm(join(dotGit, lock), { force: true });
+      }
       await this.fetch();
     })();
     this.ready.catch(() => (this.ready = undefined));

@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort, startLocalKube, type LocalKube } from '@ringmaster/kube';
+import { createToken, openStorage } from '../src/index.ts';
+import { FakeControllers, FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+
+const CHILD = join(import.meta.dirname, 'flighting', 'serve-child.ts');
+const TSX = join(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+const KILLS = 20;
+
+let kube: LocalKube;
+let child: ChildProcess | undefined;
+const dirs: string[] = [];
+let fake: FakeControllers | undefined;
+
+beforeAll(async () => {
+  kube = await startLocalKube();
+}, 240_000);
+
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await fake?.stop();
+  await kube?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 60_000);
+
+/** Starts the server as a child process and resolves once it listens. */
+async function startChild(env: Record<string, string>): Promise<ChildProcess> {
+  const c = spawn(process.execPath, ['--import', TSX, CHILD], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  c.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start: ${err}`)), 60_000);
+    c.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    c.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}: ${err}`));
+    });
+  });
+  c.removeAllListeners('exit');
+  // keep draining output so the child never blocks on a full pipe
+  c.stdout!.resume();
+  return c;
+}
+
+async function kill(c: ChildProcess): Promise<void> {
+  const gone = new Promise((resolve) => c.once('exit', resolve));
+  c.kill('SIGKILL');
+  await gone;
+}
+
+it(`finishes every rollout with exactly one manifest commit per cluster and step across ${KILLS} SIGKILLs`, async () => {
+  const prefix = `crash${process.pid % 1000}`;
+  const fleet = new FleetRepo(prefix, rings());
+  fleet.commit('initial fleet');
+  const remote = manifestRemote();
+  const work = tempDir('crash-work');
+  const data = tempDir('crash-data');
+  dirs.push(fleet.dir, remote, work, data);
+  const storage = await openStorage({ dataDir: data });
+  const { token } = await createToken(storage, { name: 'crash-admin', role: 'admin' });
+  await storage.close();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    RINGMASTER_TEST_CONFIG: JSON.stringify({ dataDir: data, port, fleetRepo: fleet.dir, remote, workDir: work, kubeconfig: kube.kubeconfigPath, timeScale: 0.3, pollIntervalMs: 100 }),
+  };
+  fake = new FakeControllers(kube.client, remote, prefix);
+  fake.start();
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  // three releases: a good one, a bad image that halts in dev and rolls back, and a fix
+  const plan: Array<{ body: unknown; expect: string; bad?: string }> = [
+    { body: { revision: 'main', message: 'first' }, expect: 'succeeded' },
+    { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6' } }, expect: 'rolled_back', bad: 'appserver:6.6.6' },
+    { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:2.0.0' } }, expect: 'succeeded' },
+  ];
+  const ids: string[] = [];
+  const killPoints: string[] = [];
+  let kills = 0;
+  child = await startChild(env);
+  for (;;) {
+    const current = ids.length ? (await call('GET', `/api/v1/releases/${ids[ids.length - 1]}`)).body : undefined;
+    const finished = current && ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back'].includes(current.state);
+    if (!current || finished) {
+      if (ids.length === plan.length) {
+        if (kills >= KILLS) break;
+      } else {
+        const next = plan[ids.length]!;
+        fake.badImage = next.bad;
+        const created = await call('POST', '/api/v1/releases', next.body);
+        expect(created.status).toBe(201);
+        ids.push(created.body.id);
+      }
+    }
+    if (kills < KILLS) {
+      await sleep(50 + Math.floor(Math.random() * 600));
+      const at = (await call('GET', `/api/v1/releases/${ids[ids.length - 1]}`).catch(() => undefined))?.body;
+      killPoints.push(`${at?.state}/${at?.phase}:${at?.progress?.succeeded}`);
+      await kill(child);
+      kills++;
+      child = await startChild(env);
+    } else {
+      await sleep(200);
+    }
+  }
+  await kill(child);
+  child = undefined;
+  expect(kills).toBe(KILLS);
+  // most kills land while a release is moving, not between releases
+  expect(killPoints.filter((p) => p.startsWith('in_progress')).length, killPoints.join(', ')).toBeGreaterThanOrEqual(KILLS / 2);
+
+  child = await startChild(env);
+  for (const [i, id] of ids.entries()) {
+    const rel = (await call('GET', `/api/v1/releases/${id}`)).body;
+    expect(rel.state, `release ${i} (${id}): ${rel.reason}; killed at ${killPoints.join(', ')}`).toBe(plan[i]!.expect);
+    const commits = manifestCommits(remote).filter((c) => c.release === id);
+    const keys = commits.map((c) => `${c.step}/${c.cluster}`);
+    expect(new Set(keys).size, `duplicate commits for ${id}: ${keys.join(', ')}`).toBe(keys.length);
+    const clusters = rel.rings.flatMap((r: any) => r.waves.flatMap((w: any) => w.clusters));
+    if (plan[i]!.expect === 'succeeded') {
+      expect(clusters.map((c: any) => c.state)).toEqual(Array(6).fill('succeeded'));
+      expect(keys.sort()).toEqual(['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3'].map((c) => `deliver/${c}`));
+      for (const c of clusters) expect(commits.map((m) => m.sha)).toContain(c.manifestCommit);
+    } else {
+      expect(keys.sort()).toEqual(['deliver/dev-1', 'rollback/dev-1']);
+      expect(rel.rollback.clusters.map((c: any) => c.state)).toEqual(['succeeded']);
+    }
+    // the journey holds each cluster step once, whatever the crashes
+    const events = await fetch(`${url}/api/v1/releases/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(events.status).toBe(200);
+  }
+  await kill(child);
+  child = undefined;
+  const db = await openStorage({ dataDir: data });
+  try {
+    for (const id of ids) {
+      const steps = await db.db.selectFrom('events').select(['cluster', 'status', 'data']).where('release_id', '=', id).where('kind', '=', 'promotion.step').where('cluster', 'is not', null).execute();
+      const seen = steps.map((e) => `${e.cluster}:${(JSON.parse(e.data ?? '{}') as { step?: string }).step}:${e.status}`);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.filter((s) => s.endsWith(':started')).length).toBeGreaterThan(0);
+    }
+  } finally {
+    await db.close();
+  }
+}, 600_000);
