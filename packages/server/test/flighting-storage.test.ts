@@ -1,0 +1,58 @@
+import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, startTestServer, useBackends } from './helpers/harness.ts';
+import { FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+
+// Release bookkeeping (creation, gates, approvals, pause, abort, history) on both databases; the
+// delivery itself is covered by flighting.test.ts. Every cluster here waits behind a manual gate.
+const backends = useBackends();
+
+describe.each(BACKENDS)('releases on %s', (backend) => {
+  it('creates a release, holds it at the approval gate, pauses, aborts and keeps the history', async () => {
+    const defs = rings({ canaryApproval: 'manual' }).map((r) => (r.name === 'dev' ? { ...r, policy: r.policy.replace('approval: auto', 'approval: manual') } : r));
+    const fleet = new FleetRepo('pg', defs);
+    fleet.commit('initial');
+    const remote = manifestRemote();
+    const work = tempDir('work');
+    const server = await startTestServer(await backends.options(backend), {
+      flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: work, timeScale: 0.1, pollIntervalMs: 50 },
+    });
+    try {
+      const created = await server.call('POST', '/api/v1/releases', { body: { revision: 'main', message: 'on ' + backend } });
+      expect(created.status).toBe(201);
+      const id = created.body.id;
+      let rel: any;
+      for (let i = 0; i < 100; i++) {
+        rel = (await server.call('GET', `/api/v1/releases/${id}`)).body;
+        if (rel.state === 'waiting_for_approval') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rel.state).toBe('waiting_for_approval');
+      expect(rel.rings.map((r: any) => r.state)).toEqual(['waiting_for_approval', 'pending', 'pending']);
+      expect((await server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).status).toBe(409);
+
+      const deployer = await server.token('deployer');
+      expect((await server.call('POST', `/api/v1/releases/${id}/approve`, { body: { ring: 'prod' }, token: deployer })).status).toBe(403);
+      expect((await server.call('POST', `/api/v1/releases/${id}/pause`, { body: {}, token: deployer })).body.paused).toBe(true);
+      const pre = await server.call('POST', `/api/v1/releases/${id}/approve`, { body: { ring: 'prod', comment: 'pre-approved' } });
+      expect(pre.body.rings[2].approval.approvedBy).toMatch(/^admin-/);
+      const aborted = await server.call('POST', `/api/v1/releases/${id}/abort`, { body: { reason: 'wrong revision' }, token: deployer });
+      expect(aborted.body.state).toBe('aborted');
+      expect(aborted.body.reason).toMatch(/wrong revision/);
+      expect(aborted.body.rings.map((r: any) => r.state)).toEqual(['aborted', 'aborted', 'aborted']);
+      expect(aborted.body.progress).toMatchObject({ clusters: 6, pending: 0, succeeded: 0 });
+      expect((await server.call('POST', `/api/v1/releases/${id}/rollback`, { body: {} })).status).toBe(409);
+      expect(manifestCommits(remote)).toEqual([]);
+
+      const list = await server.call('GET', '/api/v1/releases?state=aborted');
+      expect(list.body.releases.map((r: any) => [r.id, r.state, r.message])).toEqual([[id, 'aborted', 'on ' + backend]]);
+      expect(aborted.body.approvals.map((a: any) => [a.ring, a.result])).toEqual([['prod', 'refused'], ['prod', 'approved']]);
+      const events = await server.storage.db.selectFrom('events').select(['kind', 'status']).where('release_id', '=', id).execute();
+      expect(events.map((e) => `${e.kind}:${e.status}`)).toEqual(expect.arrayContaining(['release:created', 'release:started', 'promotion.step:waiting', 'promotion.step:approved', 'release:aborted']));
+      expect((await server.call('GET', '/api/v1/releases/nope')).status).toBe(404);
+    } finally {
+      await server.close();
+      for (const d of [fleet.dir, remote, work]) rmSync(d, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
