@@ -17,6 +17,9 @@ import type { WebhookReceiver } from '../webhooks/receiver.ts';
 import { InputError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import { parseInput, toHttpError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
+import { liveFeed, registerLiveRoutes } from './routes-live.ts';
+import { registerDashboardRoutes } from './routes-dashboard.ts';
+import { registerWebRoutes } from './routes-web.ts';
 import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
@@ -99,6 +102,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     events.forEach((ev, i) => {
       if (!('duplicate' in result.events[i]!)) metrics.events.inc({ kind: ev.kind, source: ev.source });
     });
+    liveFeed(storage).recorded(events, result);
     return result;
   };
 
@@ -322,8 +326,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       const q = parseInput(s.auditQuery, req.query, ['query']);
       return { entries: await listAudit(storage, q) };
     });
+    await registerLiveRoutes(api, { storage });
+    await registerDashboardRoutes(api, { storage, settings: currentSettings });
     await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository });
   }, { prefix: '/api/v1' });
+  await registerWebRoutes(app);
 
   const receivers: Record<string, WebhookReceiver | undefined> = {
     github: options.webhooks?.github ? githubReceiver(options.webhooks.github.secret) : undefined,

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { Storage } from '../storage/storage.ts';
+import type { JourneySettings } from '../journey/settings.ts';
+import { requireRole } from '../auth/roles.ts';
+import { InputError } from '../errors.ts';
+import { dora } from '../journey/predict.ts';
+import { changesBoard, facets, fleetMatrix, loadRegions } from '../journey/dashboard-queries.ts';
+import { parseInput } from './errors.ts';
+import { changesQuery } from './schemas.ts';
+import { liveFeed } from './routes-live.ts';
+
+const name = z.string().trim().min(1).max(200);
+const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+const DAY = 86_400_000;
+
+const fleetMatrixQuery = z.object({
+  ring: name.optional(), region: name.optional(), app: name.optional(), cluster: name.optional(), health: name.optional(),
+  drift: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+}).strict();
+
+const doraSeriesQuery = z.object({
+  app: name.optional(), team: name.optional(), ring: name.optional(), from: time.optional(), to: time.optional(),
+  buckets: z.coerce.number().int().min(1).max(52).default(12),
+}).strict();
+
+const doraByQuery = z.object({
+  by: z.enum(['app', 'team']).default('app'), ring: name.optional(), from: time.optional(), to: time.optional(),
+}).strict();
+
+export interface DashboardRouteOptions {
+  storage: Storage;
+  settings: () => Promise<JourneySettings>;
+}
+
+/** Read-only aggregations the dashboard's views need, under /api/v1/dashboard. */
+export async function registerDashboardRoutes(api: FastifyInstance, options: DashboardRouteOptions): Promise<void> {
+  const { storage } = options;
+  let regions: Map<string, string> | undefined;
+  let loadingRegions: Promise<Map<string, string>> | undefined;
+  const stopRegions = liveFeed(storage).onRegion((cluster, region) => regions?.set(cluster, region));
+  api.addHook('onClose', async () => stopRegions());
+  const currentRegions = async () => {
+    if (regions) return regions;
+    loadingRegions ??= loadRegions(storage).then((r) => (regions = r)).finally(() => (loadingRegions = undefined));
+    return loadingRegions;
+  };
+  const window = (q: { from?: number; to?: number }) => {
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - 30 * DAY;
+    if (from >= to) throw new InputError('from must be before to', 'query.from');
+    return { from, to };
+  };
+
+  api.get('/dashboard/me', async (req) => {
+    const p = req.principal!;
+    return { name: p.name, role: p.role, apps: p.apps, rings: p.rings };
+  });
+
+  api.get('/dashboard/changes', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    const q = parseInput(changesQuery, req.query, ['query']);
+    return changesBoard(storage, await options.settings(), q, { limit: q.limit, cursor: q.cursor });
+  });
+
+  api.get('/dashboard/fleet', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    const q = parseInput(fleetMatrixQuery, req.query, ['query']);
+    const r = await currentRegions();
+    return fleetMatrix(storage, await options.settings(), (c) => r.get(c) ?? null, q, { offset: q.offset, limit: q.limit });
+  });
+
+  api.get('/dashboard/facets', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    const r = await currentRegions();
+    return facets(storage, await options.settings(), [...new Set(r.values())].sort());
+  });
+
+  // DORA over consecutive buckets of the window (for charts), plus the whole window.
+  api.get('/dashboard/dora/series', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    const q = parseInput(doraSeriesQuery, req.query, ['query']);
+    if (q.app && q.team) throw new InputError('give either app or team, not both', 'query.team');
+    const { from, to } = window(q);
+    const settings = await options.settings();
+    const step = (to - from) / q.buckets;
+    const scope = { app: q.app, team: q.team, ring: q.ring };
+    const [total, ...buckets] = await Promise.all([
+      dora(storage, { ...scope, from, to }, settings),
+      ...Array.from({ length: q.buckets }, (_, i) => dora(storage, { ...scope, from: Math.round(from + i * step), to: Math.round(from + (i + 1) * step) }, settings)),
+    ]);
+    return { total, buckets };
+  });
+
+  // DORA side by side for every app (or team) that deployed in the window.
+  api.get('/dashboard/dora/by', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    const q = parseInput(doraByQuery, req.query, ['query']);
+    const { from, to } = window(q);
+    const settings = await options.settings();
+    const ring = q.ring ?? settings.rings[settings.rings.length - 1] ?? 'prod';
+    const column = q.by === 'app' ? 'app' : 'team';
+    const names = await storage.db.selectFrom('change_rings').select(column).distinct()
+      .where('ring', '=', ring).where('reached_at', '>=', from).where('reached_at', '<', to).where(column, 'is not', null)
+      .orderBy(column).limit(50).execute();
+    const items = await Promise.all(names.map((n) => dora(storage, { [column]: (n as Record<string, string>)[column], ring, from, to }, settings)));
+    return { by: q.by, ring, items };
+  });
+}

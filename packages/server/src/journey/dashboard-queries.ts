@@ -1,0 +1,353 @@
+import type { Storage } from '../storage/storage.ts';
+import type { JourneySettings } from './settings.ts';
+import { listChanges, type ChangeFilter, type ChangeSummary } from './queries.ts';
+import { percentile } from './predict.ts';
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+const HISTORY = 200;
+
+/** A stage cell of the changes board: when it started and finished, how it ended, where to look. */
+export interface StageCell {
+  startedAt: string | null;
+  finishedAt: string | null;
+  status: string | null;
+  url: string | null;
+  ref: string | null;
+}
+
+/** A ring cell: how many of the change's targets in that ring are synced and healthy. */
+export interface RingCell {
+  targets: number;
+  synced: number;
+  healthy: number;
+  failed: number;
+  waiting: number;
+  /** First cluster healthy in the ring (the change reached it). */
+  reachedAt: string | null;
+  /** Last cluster healthy, once every target is. */
+  completedAt: string | null;
+  /** The ring's own gate as promotion steps report it: waiting (for approval), started, succeeded, failed. */
+  gate: string | null;
+  /** For a ring not reached yet: the predicted arrival, from this app's history. */
+  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number } | null;
+}
+
+export interface BoardRow extends ChangeSummary {
+  stages: { commit: StageCell; build: StageCell; image: StageCell; config: StageCell; release: StageCell };
+  pullRequestUrl: string | null;
+  commitUrl: string | null;
+  ringCells: Record<string, RingCell>;
+}
+
+/** The ring order: configured, else the rings changes have reached, by typical lead time. */
+export async function ringOrder(storage: Storage, settings: JourneySettings): Promise<string[]> {
+  if (settings.rings.length > 0) return settings.rings;
+  const [reached, fleet] = await Promise.all([
+    storage.db.selectFrom('change_rings').select((eb) => ['ring', eb.fn.avg<number>('lead_ms').as('avg')]).groupBy('ring').execute(),
+    storage.db.selectFrom('fleet_state').select('ring').distinct().where('ring', 'is not', null).execute(),
+  ]);
+  const order = reached.sort((a, b) => Number(a.avg) - Number(b.avg)).map((r) => r.ring);
+  for (const r of fleet) if (r.ring && !order.includes(r.ring)) order.push(r.ring);
+  return order;
+}
+
+const emptyStage = (): StageCell => ({ startedAt: null, finishedAt: null, status: null, url: null, ref: null });
+
+/**
+ * One page of the changes board: the change list plus, for those rows only, each stage's times
+ * and each ring's counts, aggregated in the database, and the ETA of every ring an in-flight change
+ * has not reached (history read once per app and ring, not per row).
+ */
+export async function changesBoard(storage: Storage, settings: JourneySettings, filter: ChangeFilter, page: { limit: number; cursor?: string }) {
+  const [list, rings] = await Promise.all([listChanges(storage, filter, page), ringOrder(storage, settings)]);
+  const ids = list.items.map((c) => c.id);
+  const rows: BoardRow[] = list.items.map((c) => ({
+    ...c,
+    stages: { commit: emptyStage(), build: emptyStage(), image: emptyStage(), config: emptyStage(), release: emptyStage() },
+    pullRequestUrl: null, commitUrl: null, ringCells: {},
+  }));
+  if (ids.length === 0) return { rings, items: rows, nextCursor: list.nextCursor };
+  const byId = new Map(rows.map((r) => [r.id, r]));
+
+  const [stageRows, targetRows, gateRows] = await Promise.all([
+    storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id')
+      .select((eb) => [
+        'ec.change_id', 'e.kind', 'e.repository', 'e.status',
+        eb.fn.min<number>('e.occurred_at').as('first'), eb.fn.max<number>('e.occurred_at').as('last'),
+        eb.fn.max<string>('e.url').as('url'), eb.fn.max<string>('e.build_url').as('build_url'),
+        eb.fn.max<string>('e.commit_sha').as('commit'), eb.fn.max<string>('e.release_id').as('release'),
+      ])
+      .where('ec.change_id', 'in', ids)
+      .where('e.kind', 'in', ['commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed', 'release'])
+      .groupBy(['ec.change_id', 'e.kind', 'e.repository', 'e.status'])
+      .execute(),
+    storage.db.selectFrom('change_targets')
+      .select((eb) => [
+        'change_id', 'ring', eb.fn.countAll<number>().as('targets'),
+        eb.fn.sum<number>(eb.case().when('synced_at', 'is not', null).then(1).else(0).end()).as('synced'),
+        eb.fn.sum<number>(eb.case().when('state', '=', 'healthy').then(1).else(0).end()).as('healthy'),
+        eb.fn.sum<number>(eb.case().when('state', 'in', ['degraded', 'failed', 'rolled_back', 'aborted']).then(1).else(0).end()).as('failed'),
+        eb.fn.sum<number>(eb.case().when('state', '=', 'waiting').then(1).else(0).end()).as('waiting'),
+        eb.fn.max<number>('healthy_at').as('last_healthy'),
+      ])
+      .where('change_id', 'in', ids)
+      .groupBy(['change_id', 'ring'])
+      .execute(),
+    // ring-level promotion steps (no cluster): the latest says whether the ring waits for approval
+    storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id')
+      .select(['ec.change_id', 'e.ring', 'e.status', 'e.occurred_at', 'e.id'])
+      .where('ec.change_id', 'in', ids).where('e.kind', '=', 'promotion.step').where('e.cluster', 'is', null)
+      .orderBy('e.occurred_at').orderBy('e.id')
+      .execute(),
+  ]);
+  const gates = new Map<string, string>();
+  for (const g of gateRows) if (g.ring && g.status) gates.set(`${g.change_id}\u0000${g.ring}`, g.status);
+
+  for (const s of stageRows) {
+    const row = byId.get(s.change_id);
+    if (!row) continue;
+    const first = Number(s.first);
+    const last = Number(s.last);
+    const st = row.stages;
+    const widen = (cell: StageCell, at: number, end: number) => {
+      cell.startedAt = cell.startedAt && Date.parse(cell.startedAt) <= at ? cell.startedAt : iso(at);
+      cell.finishedAt = cell.finishedAt && Date.parse(cell.finishedAt) >= end ? cell.finishedAt : iso(end);
+    };
+    switch (s.kind) {
+      case 'commit':
+        if (settings.fleetRepository && s.repository === settings.fleetRepository) {
+          widen(st.config, first, first);
+          st.config.ref = s.commit;
+          st.config.url ??= s.url;
+        } else if (settings.manifestRepository && s.repository === settings.manifestRepository) {
+          // manifest commits are per cluster: they show in the ring cells
+        } else if (!s.repository || s.repository === row.repository) {
+          widen(st.commit, first, first);
+          st.commit.ref = row.commit;
+          row.commitUrl ??= s.url;
+          st.commit.url = row.commitUrl;
+        }
+        break;
+      case 'pr.merged':
+        row.pullRequestUrl ??= s.url;
+        break;
+      case 'build.started':
+        st.build.startedAt = iso(first);
+        st.build.status ??= 'running';
+        st.build.url ??= s.build_url ?? s.url;
+        break;
+      case 'build.finished':
+        st.build.finishedAt = iso(last);
+        st.build.status = s.status;
+        st.build.url = s.build_url ?? s.url ?? st.build.url;
+        break;
+      case 'image.pushed':
+        widen(st.image, first, last);
+        st.image.status = 'pushed';
+        break;
+      case 'release':
+        widen(st.release, first, last);
+        st.release.ref = s.release;
+        st.release.status = 'created';
+        break;
+    }
+  }
+  for (const row of rows) {
+    row.stages.build.ref = row.buildId;
+    row.stages.build.url ??= row.buildUrl;
+    row.stages.image.ref = row.image;
+    if (row.fleetRevision) row.stages.config.ref ??= row.fleetRevision;
+    if (row.release) row.stages.release.ref ??= row.release;
+    if (!row.stages.commit.startedAt) {
+      row.stages.commit.startedAt = row.committedAt;
+      row.stages.commit.finishedAt = row.committedAt;
+      row.stages.commit.ref = row.commit;
+    }
+  }
+
+  for (const t of targetRows) {
+    const row = byId.get(t.change_id);
+    if (!row || !t.ring) continue;
+    const targets = Number(t.targets);
+    const healthy = Number(t.healthy ?? 0);
+    row.ringCells[t.ring] = {
+      targets, synced: Number(t.synced ?? 0), healthy, failed: Number(t.failed ?? 0), waiting: Number(t.waiting ?? 0),
+      reachedAt: row.rings.find((r) => r.ring === t.ring)?.reachedAt ?? null,
+      completedAt: healthy === targets && targets > 0 ? iso(t.last_healthy) : null,
+      gate: gates.get(`${t.change_id}\u0000${t.ring}`) ?? null,
+      eta: null,
+    };
+  }
+
+  // ETAs: past lead times per (app, ring), read once for every app on this page
+  const inFlight = rows.filter((r) => r.status === 'in_progress');
+  const histories = new Map<string, number[]>();
+  const key = (app: string | null, ring: string) => `${app ?? ''}\u0000${ring}`;
+  const needed = new Set<string>();
+  for (const r of inFlight) for (const ring of rings) if (!r.rings.some((x) => x.ring === ring)) needed.add(key(r.app, ring));
+  await Promise.all([...needed].map(async (k) => {
+    const [app, ring] = k.split('\u0000') as [string, string];
+    const hist = await storage.db.selectFrom('change_rings').select('lead_ms')
+      .where('app', app === '' ? 'is' : '=', (app === '' ? null : app) as any).where('ring', '=', ring)
+      .orderBy('reached_at', 'desc').limit(HISTORY).execute();
+    histories.set(k, hist.map((h) => Number(h.lead_ms)).sort((a, b) => a - b));
+  }));
+  for (const r of inFlight) {
+    const committed = Date.parse(r.committedAt);
+    for (const ring of rings) {
+      if (r.rings.some((x) => x.ring === ring)) continue;
+      const sorted = histories.get(key(r.app, ring)) ?? [];
+      const median = percentile(sorted, 0.5);
+      const p90 = percentile(sorted, 0.9);
+      const cell = r.ringCells[ring] ?? { targets: 0, synced: 0, healthy: 0, failed: 0, waiting: 0, reachedAt: null, completedAt: null, gate: gates.get(`${r.id}\u0000${ring}`) ?? null, eta: null };
+      cell.eta = {
+        expectedAt: median === null ? null : iso(committed + median), expectedAtP90: p90 === null ? null : iso(committed + p90),
+        medianMs: median, samples: sorted.length,
+      };
+      r.ringCells[ring] = cell;
+    }
+  }
+  return { rings, items: rows, nextCursor: list.nextCursor };
+}
+
+export interface FleetMatrixFilter {
+  ring?: string;
+  region?: string;
+  app?: string;
+  cluster?: string;
+  health?: string;
+  /** Only clusters with at least one instance out of sync with Git. */
+  drift?: boolean;
+}
+
+export interface FleetCell {
+  app: string | null;
+  release: string | null;
+  image: string | null;
+  revision: string | null;
+  change: string | null;
+  sync: string | null;
+  health: string | null;
+  drift: boolean;
+  updatedAt: string;
+}
+
+export interface FleetMatrixRow {
+  cluster: string;
+  ring: string | null;
+  region: string | null;
+  instances: number;
+  synced: number;
+  healthy: number;
+  degraded: number;
+  drifted: number;
+  cells: Record<string, FleetCell>;
+}
+
+/**
+ * The fleet as a matrix: columns are instance names, rows are clusters ordered by ring, region
+ * and name. Clusters are aggregated in the database and only one page of them carries cells,
+ * so a response stays small however large the fleet is.
+ */
+export async function fleetMatrix(storage: Storage, settings: JourneySettings, regions: (cluster: string) => string | null,
+  filter: FleetMatrixFilter, page: { offset: number; limit: number }) {
+  let cq = storage.db.selectFrom('fleet_state').select((eb) => [
+    'cluster', eb.fn.max<string>('ring').as('ring'), eb.fn.countAll<number>().as('instances'),
+    eb.fn.sum<number>(eb.case().when('sync', '=', 'Synced').then(1).else(0).end()).as('synced'),
+    eb.fn.sum<number>(eb.case().when('health', '=', 'Healthy').then(1).else(0).end()).as('healthy'),
+    eb.fn.sum<number>(eb.case().when('health', '=', 'Degraded').then(1).else(0).end()).as('degraded'),
+    eb.fn.sum<number>(eb.case().when('sync', '=', 'OutOfSync').then(1).else(0).end()).as('drifted'),
+  ]).groupBy('cluster');
+  if (filter.ring) cq = cq.where('ring', '=', filter.ring);
+  if (filter.app) cq = cq.where('app', '=', filter.app);
+  if (filter.health) cq = cq.where('health', '=', filter.health);
+  if (filter.cluster) cq = cq.where('cluster', 'like', `%${filter.cluster.replace(/[%_]/g, '')}%`);
+  let iq = storage.db.selectFrom('fleet_state').select((eb) => ['instance', eb.fn.max<string>('app').as('app'), eb.fn.countAll<number>().as('clusters')]).groupBy('instance').orderBy('instance');
+  if (filter.app) iq = iq.where('app', '=', filter.app);
+  if (filter.ring) iq = iq.where('ring', '=', filter.ring);
+  const [clusterRows, instanceRows, order] = await Promise.all([cq.execute(), iq.limit(500).execute(), ringOrder(storage, settings)]);
+
+  const rank = (ring: string | null) => (ring === null ? Number.MAX_SAFE_INTEGER : order.indexOf(ring) === -1 ? order.length : order.indexOf(ring));
+  let clusters = clusterRows.map((c) => ({
+    cluster: c.cluster, ring: c.ring, region: regions(c.cluster), instances: Number(c.instances), synced: Number(c.synced ?? 0),
+    healthy: Number(c.healthy ?? 0), degraded: Number(c.degraded ?? 0), drifted: Number(c.drifted ?? 0),
+  }));
+  if (filter.region) clusters = clusters.filter((c) => c.region === filter.region);
+  if (filter.drift) clusters = clusters.filter((c) => c.drifted > 0);
+  clusters.sort((a, b) => rank(a.ring) - rank(b.ring) || (a.ring ?? '').localeCompare(b.ring ?? '')
+    || (a.region ?? '\uffff').localeCompare(b.region ?? '\uffff') || a.cluster.localeCompare(b.cluster));
+
+  // Group totals (ring → region) for the whole filtered fleet, so headers are right on every page.
+  const groups = new Map<string, { ring: string | null; region: string | null; clusters: number; instances: number; healthy: number; synced: number; degraded: number; drifted: number }>();
+  for (const c of clusters) {
+    const k = `${c.ring}\u0000${c.region}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { ring: c.ring, region: c.region, clusters: 0, instances: 0, healthy: 0, synced: 0, degraded: 0, drifted: 0 }));
+    g.clusters++;
+    g.instances += c.instances;
+    g.healthy += c.healthy;
+    g.synced += c.synced;
+    g.degraded += c.degraded;
+    g.drifted += c.drifted;
+  }
+
+  const pageClusters = clusters.slice(page.offset, page.offset + page.limit);
+  const rows: FleetMatrixRow[] = pageClusters.map((c) => ({ ...c, cells: {} }));
+  if (rows.length > 0) {
+    const byCluster = new Map(rows.map((r) => [r.cluster, r]));
+    let q = storage.db.selectFrom('fleet_state').selectAll().where('cluster', 'in', rows.map((r) => r.cluster));
+    if (filter.app) q = q.where('app', '=', filter.app);
+    if (filter.health) q = q.where('health', '=', filter.health);
+    for (const r of await q.execute()) {
+      byCluster.get(r.cluster)!.cells[r.instance] = {
+        app: r.app, release: r.release_id, image: r.image, revision: r.revision, change: r.change_id, sync: r.sync, health: r.health,
+        drift: r.sync === 'OutOfSync', updatedAt: iso(r.updated_at)!,
+      };
+    }
+  }
+  return {
+    rings: order,
+    instances: instanceRows.map((i) => ({ instance: i.instance, app: i.app, clusters: Number(i.clusters) })),
+    groups: [...groups.values()],
+    total: clusters.length,
+    offset: page.offset,
+    limit: page.limit,
+    clusters: rows,
+  };
+}
+
+/** Values for the dashboard's filter pickers, each list bounded. */
+export async function facets(storage: Storage, settings: JourneySettings, regions: string[]) {
+  const [apps, teams, clusters, authors, branches, rings] = await Promise.all([
+    storage.db.selectFrom('changes').select('app').distinct().where('app', 'is not', null).orderBy('app').limit(500).execute(),
+    storage.db.selectFrom('apps').select('team').distinct().where('team', 'is not', null).orderBy('team').limit(500).execute(),
+    storage.db.selectFrom('fleet_state').select('cluster').distinct().orderBy('cluster').limit(2000).execute(),
+    storage.db.selectFrom('changes').select('author').distinct().where('author', 'is not', null).orderBy('author').limit(500).execute(),
+    storage.db.selectFrom('changes').select('branch').distinct().where('branch', 'is not', null).orderBy('branch').limit(200).execute(),
+    ringOrder(storage, settings),
+  ]);
+  return {
+    apps: apps.map((a) => a.app!), teams: teams.map((t) => t.team!), rings, regions,
+    clusters: clusters.map((c) => c.cluster), authors: authors.map((a) => a.author!), branches: branches.map((b) => b.branch!),
+  };
+}
+
+/**
+ * Clusters' regions, as sync/health events name them in data.region. Read once from the events
+ * (one scan), then kept current from the live feed; nothing in the journey tables holds regions.
+ */
+export async function loadRegions(storage: Storage): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const rows = await storage.db.selectFrom('events').select(['cluster', 'data'])
+    .where('kind', 'in', ['sync', 'health']).where('cluster', 'is not', null).where('data', 'like', '%"region"%')
+    .orderBy('id').execute();
+  for (const r of rows) {
+    try {
+      const region = (JSON.parse(r.data!) as { region?: unknown }).region;
+      if (typeof region === 'string') out.set(r.cluster!, region);
+    } catch {
+      // data is written by this server as JSON; skip anything else
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/** Short human durations: 45s, 12m, 3h 5m, 2d 4h. */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+export function between(from: string | null | undefined, to: string | null | undefined): number | null {
+  if (!from || !to) return null;
+  return Date.parse(to) - Date.parse(from);
+}
+
+/** Time of day for today, else date and time; always in the viewer's zone, with the full ISO time as a tooltip. */
+export function when(isoTime: string | null | undefined): string {
+  if (!isoTime) return '–';
+  const d = new Date(isoTime);
+  const now = new Date();
+  const sameDay = d.toDateString() === now.toDateString();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return sameDay ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+}
+
+export function ago(isoTime: string | null | undefined): string {
+  if (!isoTime) return '–';
+  const ms = Date.now() - Date.parse(isoTime);
+  return ms >= 0 ? `${duration(ms)} ago` : `in ${duration(-ms)}`;
+}
+
+export function shortSha(sha: string | null | undefined): string {
+  return sha ? sha.slice(0, 8) : '–';
+}
+
+export function percent(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10}%`;
+}
+
+/** Time-range choices kept in the URL as `since`; turned into an ISO `from` for the API. */
+export const RANGES: Record<string, number> = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, '90d': 90 * 86_400_000 };
+export function sinceToFrom(since: string | null): string | undefined {
+  const ms = since ? RANGES[since] : undefined;
+  return ms ? new Date(Date.now() - ms).toISOString() : undefined;
+}

@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'react';
+import { getToken } from './api.ts';
+
+export interface LiveUpdate {
+  kinds: string[];
+  changes: string[];
+  clusters: string[];
+  releases: string[];
+  at: string;
+}
+
+export type LiveStatus = 'connecting' | 'live' | 'offline';
+
+/**
+ * Follows GET /api/v1/stream (server-sent events). Read with fetch rather than EventSource so the
+ * bearer token goes in a header; reconnects after a pause when the stream drops.
+ */
+export function useLive(enabled: boolean): { update: LiveUpdate | null; status: LiveStatus } {
+  const [update, setUpdate] = useState<LiveUpdate | null>(null);
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  useEffect(() => {
+    if (!enabled) return;
+    const abort = new AbortController();
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const connect = async () => {
+      setStatus('connecting');
+      try {
+        const res = await fetch('/api/v1/stream', {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${getToken() ?? ''}` },
+          signal: abort.signal,
+        });
+        if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+        setStatus('live');
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let end: number;
+          while ((end = buf.indexOf('\n\n')) !== -1) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            let event = 'message';
+            let data = '';
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event:')) event = line.slice(6).trim();
+              else if (line.startsWith('data:')) data += line.slice(5).trim();
+            }
+            if (event === 'update' && data) setUpdate(JSON.parse(data) as LiveUpdate);
+          }
+        }
+      } catch {
+        if (abort.signal.aborted) return;
+      }
+      if (abort.signal.aborted) return;
+      setStatus('offline');
+      retry = setTimeout(() => void connect(), 2000);
+    };
+    void connect();
+    return () => {
+      abort.abort();
+      if (retry) clearTimeout(retry);
+    };
+  }, [enabled]);
+  return { update, status };
+}

@@ -1,0 +1,111 @@
+import { api, type AppInfo, type ChangeDetail, type Eta } from '../api.ts';
+import { useSession } from '../App.tsx';
+import { useData } from '../data.ts';
+import { duration, percent, shortSha, when } from '../format.ts';
+import { useRenderTiming } from '../perf.ts';
+import { linkProps } from '../router.ts';
+
+interface DetailData {
+  change: ChangeDetail;
+  eta: Eta | null;
+  app: AppInfo | null;
+}
+
+const STATE_CLASS: Record<string, string> = {
+  healthy: 'st-ok', synced: 'st-running', committed: 'st-running', promoted: 'st-running', promoting: 'st-running',
+  planned: 'st-none', waiting: 'st-waiting', degraded: 'st-failed', failed: 'st-failed', rolled_back: 'st-failed', aborted: 'st-failed', out_of_sync: 'st-waiting',
+};
+
+export function ChangeDetailView({ id }: { id: string }) {
+  const { live } = useSession();
+  const refresh = live && live.changes.includes(id) ? live : null;
+  const { data, error } = useData<DetailData>('change', id, refresh, async (signal) => {
+    const [change, eta, apps] = await Promise.all([
+      api<ChangeDetail>(`/changes/${encodeURIComponent(id)}`, { signal }),
+      api<Eta>(`/changes/${encodeURIComponent(id)}/eta`, { signal }).catch(() => null),
+      api<{ apps: AppInfo[] }>('/apps', { signal }).catch(() => ({ apps: [] as AppInfo[] })),
+    ]);
+    return { change, eta, app: apps.apps.find((a) => a.app === change.app) ?? null };
+  });
+  useRenderTiming('change', data);
+  if (error) return <section><h1>Change {shortSha(id)}</h1><p className="error" role="alert">{error.message}</p></section>;
+  if (!data) return <p className="loading" role="status">Loading change…</p>;
+  const c = data.change;
+  const byRing = new Map<string, typeof c.targets>();
+  for (const t of c.targets) byRing.set(t.ring ?? '(no ring)', [...(byRing.get(t.ring ?? '(no ring)') ?? []), t]);
+  return (
+    <section aria-labelledby="change-title" className="detail">
+      <p><a {...linkProps('/changes')}>← All changes</a></p>
+      <h1 id="change-title">{c.title ?? shortSha(c.commit)}</h1>
+      <dl className="facts">
+        <div><dt>Status</dt><dd><span className={`badge status-${c.status}`}>{c.status.replace('_', ' ')}</span> (stage: {c.stage})</dd></div>
+        <div><dt>App</dt><dd>{c.app ?? '–'}{c.team ? ` · team ${c.team}` : ''}</dd></div>
+        <div><dt>Commit</dt><dd><code>{c.commit}</code>{c.branch ? ` on ${c.branch}` : ''}{c.repository ? ` in ${c.repository}` : ''}</dd></div>
+        <div><dt>Committed</dt><dd><time dateTime={c.committedAt}>{when(c.committedAt)}</time></dd></div>
+        <div><dt>Build</dt><dd>{c.buildUrl ? <a href={c.buildUrl} target="_blank" rel="noreferrer">{c.buildId}</a> : c.buildId ?? '–'}</dd></div>
+        <div><dt>Image</dt><dd>{c.image ? <code>{c.image}</code> : '–'}</dd></div>
+        <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
+      </dl>
+
+      <h2>Who to contact</h2>
+      <ul className="contacts" data-testid="contacts">
+        <li>Author: <strong>{c.author ?? 'unknown'}</strong>{c.authorEmail && <> · <a href={`mailto:${c.authorEmail}`}>{c.authorEmail}</a></>}</li>
+        {data.app?.team && <li>Team: <strong>{data.app.team}</strong></li>}
+        {data.app?.contacts.map((x) => <li key={x}>Team contact: {x.includes('@') ? <a href={`mailto:${x}`}>{x}</a> : x}</li>)}
+      </ul>
+
+      {data.eta && data.eta.remaining.length > 0 && c.status === 'in_progress' && (
+        <>
+          <h2>Predicted arrival</h2>
+          <p className="hint">From this app's past changes; success rate of similar changes: {percent(data.eta.successRate.rate)} (n={data.eta.successRate.samples}).</p>
+          <ul data-testid="eta">
+            {data.eta.remaining.map((r) => (
+              <li key={r.ring}><strong>{r.ring}</strong>: {r.expectedAt ? <>around <time dateTime={r.expectedAt}>{when(r.expectedAt)}</time> (median {duration(r.medianMs)}, 90% within {duration(r.p90Ms)}, n={r.samples})</> : 'no history yet (n=0)'}</li>
+            ))}
+          </ul>
+        </>
+      )}
+
+      <h2>Clusters</h2>
+      {c.targets.length === 0 ? <p>No cluster targeted yet.</p> : [...byRing].map(([ring, targets]) => (
+        <div key={ring} className="table-wrap">
+          <table className="grid">
+            <caption>Ring {ring}: {targets.filter((t) => t.state === 'healthy').length}/{targets.length} healthy</caption>
+            <thead><tr><th scope="col">Cluster</th><th scope="col">Instance</th><th scope="col">State</th><th scope="col">Manifest commit</th><th scope="col">Synced</th><th scope="col">Healthy</th></tr></thead>
+            <tbody>
+              {targets.map((t) => (
+                <tr key={`${t.cluster}/${t.instance}`}>
+                  <th scope="row">{t.instance ? <a {...linkProps(`/fleet/${encodeURIComponent(t.cluster)}/${encodeURIComponent(t.instance)}`)}>{t.cluster}</a> : t.cluster}</th>
+                  <td>{t.instance || '–'}</td>
+                  <td className={`cell ${STATE_CLASS[t.state] ?? 'st-none'}`}>{t.state.replace('_', ' ')}</td>
+                  <td>{t.manifestCommit ? <code>{shortSha(t.manifestCommit)}</code> : '–'}</td>
+                  <td><time dateTime={t.syncedAt ?? undefined}>{when(t.syncedAt)}</time></td>
+                  <td><time dateTime={t.healthyAt ?? undefined}>{when(t.healthyAt)}</time></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+
+      <h2>Timeline</h2>
+      <ol className="timeline" data-testid="timeline">
+        {c.timeline.map((e) => (
+          <li key={e.id} className={e.status === 'failed' || e.status === 'Degraded' ? 'bad' : undefined}>
+            <time dateTime={e.occurredAt}>{when(e.occurredAt)}</time>
+            <span className="kind">{e.kind}</span>
+            <span>
+              {e.status && <strong>{e.status} </strong>}
+              {e.ring && <>ring {e.ring} </>}{e.cluster && <>on {e.cluster}{e.instance ? `/${e.instance}` : ''} </>}
+              {e.buildId && <>build {e.buildId} </>}{e.image && <code>{e.image} </code>}{e.release && <>release {e.release} </>}
+              {e.commit && e.kind === 'commit' && <code>{shortSha(e.commit)} </code>}
+              {e.message && e.kind === 'commit' && <span className="msg">{e.message.split('\n')[0]}</span>}
+              {e.url && <> <a href={e.url} target="_blank" rel="noreferrer">open</a></>}
+              <small> · {e.source}</small>
+            </span>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

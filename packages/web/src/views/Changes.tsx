@@ -1,0 +1,206 @@
+import type { KeyboardEvent, ReactNode } from 'react';
+import { api, query, type Board, type BoardRow, type RingCell, type StageCell } from '../api.ts';
+import { useSession } from '../App.tsx';
+import { useData } from '../data.ts';
+import { between, duration, shortSha, sinceToFrom, when } from '../format.ts';
+import { useRenderTiming } from '../perf.ts';
+import { linkProps, navigate, useQueryState } from '../router.ts';
+import { Filters } from './Filters.tsx';
+
+const STAGE_COLUMNS = [
+  { key: 'build', label: 'Build' },
+  { key: 'image', label: 'Image' },
+  { key: 'config', label: 'Fleet change' },
+  { key: 'release', label: 'Release' },
+] as const;
+type StageKey = (typeof STAGE_COLUMNS)[number]['key'];
+const FILTERS = ['app', 'team', 'ring', 'cluster', 'author', 'branch', 'status', 'since'] as const;
+
+/** Moves focus between rows with the arrow keys; Enter opens the row. */
+export function rowKeys(open: () => void) {
+  return (e: KeyboardEvent<HTMLElement>) => {
+    const row = e.currentTarget;
+    if (e.target !== row) return;
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      open();
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
+      next?.focus();
+    }
+  };
+}
+
+export function ChangesView() {
+  const { live } = useSession();
+  const [params, set] = useQueryState();
+  const hidden = new Set((params.get('hide') ?? '').split(',').filter(Boolean));
+  const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f)]));
+  const cursor = params.get('cursor');
+  const key = JSON.stringify([filters, cursor]);
+  // A live update reloads the first page only: deeper pages stay put while someone reads them.
+  const refresh = cursor ? null : live;
+  const { data, error, loading } = useData('changes', key, refresh, (signal) => api<Board>(`/dashboard/changes${query({
+    app: filters.app, team: filters.team, ring: filters.ring, cluster: filters.cluster, author: filters.author, branch: filters.branch,
+    status: filters.status, from: sinceToFrom(filters.since ?? null), cursor, limit: 50,
+  })}`, { signal }));
+  useRenderTiming('changes', data);
+  const setFilter = (patch: Record<string, string | null>) => set({ ...patch, cursor: null });
+  const toggle = (col: string) => {
+    const next = new Set(hidden);
+    if (next.has(col)) next.delete(col);
+    else next.add(col);
+    set({ hide: [...next].join(',') || null });
+  };
+  const rings = data?.rings ?? [];
+  const stageCols = STAGE_COLUMNS.filter((c) => !hidden.has(c.key));
+  const ringCols = hidden.has('rings') ? [] : rings;
+
+  return (
+    <section aria-labelledby="changes-title">
+      <div className="title-row">
+        <h1 id="changes-title">Changes</h1>
+        <fieldset className="columns">
+          <legend>Columns</legend>
+          {[...STAGE_COLUMNS, { key: 'rings', label: 'Rings' }].map((c) => (
+            <label key={c.key}><input type="checkbox" name={`col-${c.key}`} checked={!hidden.has(c.key)} onChange={() => toggle(c.key)} /> {c.label}</label>
+          ))}
+        </fieldset>
+      </div>
+      <Filters names={[...FILTERS]} params={params} set={setFilter} />
+      {error && <p className="error" role="alert">{error.message}</p>}
+      {loading && !data && <p className="loading" role="status">Loading changes…</p>}
+      {data && (
+        <div className="table-wrap">
+          <table className="board" data-testid="changes-table">
+            <caption className="sr-only">One row per change, newest first; columns fill from left to right as the change travels.</caption>
+            <thead>
+              <tr>
+                <th scope="col">Change</th>
+                {stageCols.map((c) => <th scope="col" key={c.key}>{c.label}</th>)}
+                {ringCols.map((r) => <th scope="col" key={r} className="ring-col">{r}</th>)}
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.length === 0 && <tr><td colSpan={1 + stageCols.length + ringCols.length}>No change matches these filters.</td></tr>}
+              {data.items.map((row) => (
+                <ChangeRow key={row.id} row={row} stageCols={stageCols.map((c) => c.key)} rings={ringCols} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        {cursor && <button type="button" onClick={() => set({ cursor: null })}>Newest</button>}
+        {data?.nextCursor && <button type="button" onClick={() => set({ cursor: data.nextCursor })}>Older changes</button>}
+      </div>
+    </section>
+  );
+}
+
+function stageClass(c: StageCell): string {
+  if (!c.startedAt && !c.finishedAt) return 'st-none';
+  if (c.status === 'failed' || c.status === 'cancelled') return 'st-failed';
+  if (c.status === 'running') return 'st-running';
+  return 'st-ok';
+}
+
+function ChangeRow({ row, stageCols, rings }: { row: BoardRow; stageCols: StageKey[]; rings: string[] }) {
+  const open = () => navigate(`/changes/${row.id}`);
+  const s = row.stages;
+  // each stage's duration runs from the end of the stage before it
+  const prevEnd: Record<StageKey, string | null> = {
+    build: s.commit.finishedAt,
+    image: s.build.finishedAt ?? s.commit.finishedAt,
+    config: s.image.finishedAt ?? s.build.finishedAt,
+    release: s.config.finishedAt ?? s.image.finishedAt,
+  };
+  let prevRingAt = s.release.finishedAt ?? s.config.finishedAt;
+  return (
+    <tr tabIndex={0} className={`change status-${row.status}`} onKeyDown={rowKeys(open)} data-change={row.id} aria-label={`${row.title ?? row.commit} by ${row.author ?? 'unknown'}, ${row.status.replace('_', ' ')}`}>
+      <th scope="row" className="change-cell">
+        <a {...linkProps(`/changes/${row.id}`)} className="title">{row.title ?? shortSha(row.commit)}</a>
+        <div className="meta">
+          <span>{row.app ?? 'unknown app'}</span> · <span>{row.author ?? 'unknown'}</span> · {row.commitUrl
+            ? <a href={row.commitUrl} target="_blank" rel="noreferrer"><code>{shortSha(row.commit)}</code></a>
+            : <code>{shortSha(row.commit)}</code>}
+          {row.pullRequestUrl && <> · <a href={row.pullRequestUrl} target="_blank" rel="noreferrer">PR</a></>}
+          {' · '}<time dateTime={row.committedAt} title={row.committedAt}>{when(row.committedAt)}</time>
+          {' · '}<span className={`badge status-${row.status}`}>{row.status.replace('_', ' ')}</span>
+        </div>
+      </th>
+      {stageCols.map((k) => <StageTd key={k} stage={k} cell={s[k]} since={prevEnd[k]} />)}
+      {rings.map((r) => {
+        const cell = row.ringCells[r];
+        const from = prevRingAt;
+        if (cell?.reachedAt) prevRingAt = cell.completedAt ?? cell.reachedAt;
+        return <RingTd key={r} ring={r} cell={cell} since={from} />;
+      })}
+    </tr>
+  );
+}
+
+function StageTd({ stage, cell, since }: { stage: StageKey; cell: StageCell; since: string | null }) {
+  const cls = stageClass(cell);
+  if (cls === 'st-none') return <td className="cell st-none"><span className="sr-only">not yet</span>–</td>;
+  const own = between(cell.startedAt, cell.finishedAt);
+  const wait = between(since, cell.startedAt);
+  // image references lose their repository path; fleet commits are SHAs; build and release ids stay whole
+  let label: ReactNode = cell.ref ? (stage === 'image' ? cell.ref.split('/').pop() : stage === 'config' ? shortSha(cell.ref) : cell.ref) : cell.status;
+  if (cell.url) label = <a href={cell.url} target="_blank" rel="noreferrer">{label}</a>;
+  return (
+    <td className={`cell ${cls}`}>
+      <div className="ref">{label}</div>
+      <div className="times">
+        <time dateTime={cell.finishedAt ?? cell.startedAt ?? undefined} title={cell.finishedAt ?? cell.startedAt ?? undefined}>{when(cell.finishedAt ?? cell.startedAt)}</time>
+        {own !== null && own > 0 ? <span title="how long this stage took"> · {duration(own)}</span> : wait !== null && wait > 0 ? <span title="after the previous stage"> · +{duration(wait)}</span> : null}
+        {cell.status === 'failed' && <strong> · failed</strong>}
+        {cell.status === 'running' && <span> · running</span>}
+      </div>
+    </td>
+  );
+}
+
+function ringClass(c: RingCell | undefined): string {
+  if (c?.gate === 'waiting') return 'st-waiting';
+  if (!c || c.targets === 0) return c?.eta ? 'st-eta' : 'st-none';
+  if (c.failed > 0 || c.gate === 'failed') return 'st-failed';
+  if (c.gate === 'waiting') return 'st-waiting';
+  if (c.healthy === c.targets) return 'st-ok';
+  if (c.waiting > 0) return 'st-waiting';
+  return 'st-running';
+}
+
+function RingTd({ ring, cell, since }: { ring: string; cell: RingCell | undefined; since: string | null }) {
+  const cls = ringClass(cell);
+  if (!cell) return <td className="cell st-none"><span className="sr-only">{ring}: not planned</span>–</td>;
+  const eta = cell.eta;
+  return (
+    <td className={`cell ${cls}`} data-ring={ring}>
+      {cell.targets > 0 && (
+        <div className="counts">
+          <span title="clusters synced / targeted">{cell.synced}/{cell.targets} synced</span>
+          <span title="clusters healthy / targeted">{cell.healthy}/{cell.targets} healthy</span>
+          {cell.failed > 0 && <strong>{cell.failed} failed</strong>}
+          {cell.waiting > 0 && <span>{cell.waiting} waiting</span>}
+        </div>
+      )}
+      {cell.gate === 'waiting' && <div><strong>waiting for approval</strong></div>}
+      {cell.gate === 'failed' && cell.failed === 0 && <div><strong>halted</strong></div>}
+      {cell.reachedAt && (
+        <div className="times">
+          <time dateTime={cell.reachedAt} title={cell.reachedAt}>{when(cell.reachedAt)}</time>
+          {since && between(since, cell.reachedAt)! > 0 && <span title="from the previous stage to the first healthy cluster"> · +{duration(between(since, cell.reachedAt))}</span>}
+        </div>
+      )}
+      {eta && !cell.reachedAt && (
+        <div className="eta" title={eta.expectedAtP90 ? `90% by ${eta.expectedAtP90}` : undefined}>
+          {eta.expectedAt
+            ? <>ETA <time dateTime={eta.expectedAt}>{when(eta.expectedAt)}</time>{Date.parse(eta.expectedAt) < Date.now() && <strong> overdue</strong>} <small>(n={eta.samples})</small></>
+            : <small>no history (n=0)</small>}
+        </div>
+      )}
+    </td>
+  );
+}

@@ -1,0 +1,83 @@
+import { useEffect, useState } from 'react';
+import { api, type Facets } from '../api.ts';
+import { RANGES } from '../format.ts';
+
+let facetsCache: Promise<Facets> | undefined;
+/** Filter choices change rarely: fetched once per page load. */
+export function useFacets(): Facets | null {
+  const [facets, setFacets] = useState<Facets | null>(null);
+  useEffect(() => {
+    facetsCache ??= api<Facets>('/dashboard/facets');
+    let live = true;
+    facetsCache.then((f) => live && setFacets(f), () => {
+      facetsCache = undefined;
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return facets;
+}
+
+export type FilterName = 'app' | 'team' | 'ring' | 'region' | 'cluster' | 'author' | 'branch' | 'status' | 'health' | 'since';
+
+const LABELS: Record<FilterName, string> = {
+  app: 'App', team: 'Team', ring: 'Ring', region: 'Region', cluster: 'Cluster', author: 'Author', branch: 'Branch',
+  status: 'Status', health: 'Health', since: 'Time range',
+};
+const FIXED: Partial<Record<FilterName, string[]>> = {
+  status: ['in_progress', 'succeeded', 'failed'],
+  health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
+  since: Object.keys(RANGES),
+};
+// Lists that may be long are typed with suggestions instead of a select.
+const TYPED: FilterName[] = ['cluster', 'author', 'branch'];
+
+/** The filter bar: every value is read from and written to the URL by the caller. */
+export function Filters({ names, params, set }: { names: FilterName[]; params: URLSearchParams; set: (patch: Record<string, string | null>) => void }) {
+  const facets = useFacets();
+  const options = (n: FilterName): string[] => {
+    if (FIXED[n]) return FIXED[n];
+    if (!facets) return [];
+    const map: Partial<Record<FilterName, string[]>> = {
+      app: facets.apps, team: facets.teams, ring: facets.rings, region: facets.regions, cluster: facets.clusters,
+      author: facets.authors, branch: facets.branches,
+    };
+    return map[n] ?? [];
+  };
+  const active = names.filter((n) => params.get(n));
+  return (
+    <form className="filters" role="search" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+      {names.map((n) => {
+        const value = params.get(n) ?? '';
+        const id = `filter-${n}`;
+        return (
+          <label key={n} htmlFor={id}>
+            <span>{LABELS[n]}</span>
+            {TYPED.includes(n) ? (
+              <>
+                <input id={id} name={n} list={`${id}-list`} defaultValue={value} key={value} placeholder="any"
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') set({ [n]: (e.target as HTMLInputElement).value.trim() || null });
+                  }}
+                  onBlur={(e) => {
+                    if (e.target.value.trim() !== value) set({ [n]: e.target.value.trim() || null });
+                  }} />
+                <datalist id={`${id}-list`}>{options(n).slice(0, 300).map((o) => <option key={o} value={o} />)}</datalist>
+              </>
+            ) : (
+              <select id={id} name={n} value={value} onChange={(e) => set({ [n]: e.target.value || null })}>
+                <option value="">{n === 'since' ? 'all time' : 'any'}</option>
+                {value && !options(n).includes(value) && <option value={value}>{value}</option>}
+                {options(n).map((o) => <option key={o} value={o}>{o.replace('_', ' ')}</option>)}
+              </select>
+            )}
+          </label>
+        );
+      })}
+      {active.length > 0 && (
+        <button type="button" className="link" onClick={() => set(Object.fromEntries(active.map((n) => [n, null])))}>Clear filters</button>
+      )}
+    </form>
+  );
+}

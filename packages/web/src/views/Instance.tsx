@@ -1,0 +1,51 @@
+import { api, query } from '../api.ts';
+import { useSession } from '../App.tsx';
+import { useData } from '../data.ts';
+import { shortSha, when } from '../format.ts';
+import { useRenderTiming } from '../perf.ts';
+import { linkProps } from '../router.ts';
+
+interface FleetInstance {
+  cluster: string;
+  instance: string;
+  app: string | null;
+  ring: string | null;
+  release: string | null;
+  image: string | null;
+  revision: string | null;
+  change: string | null;
+  sync: string | null;
+  health: string | null;
+  updatedAt: string;
+}
+
+/** One instance on one cluster: what runs there now, and the change that brought it. */
+export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {
+  const { live } = useSession();
+  const { data, error } = useData('instance', `${cluster}/${instance}`, live?.clusters.includes(cluster) ? live : null, async (signal) => {
+    const page = await api<{ items: FleetInstance[] }>(`/fleet${query({ cluster, limit: 1000 })}`, { signal });
+    return page.items.find((i) => i.instance === instance) ?? null;
+  });
+  useRenderTiming('instance', data);
+  return (
+    <section aria-labelledby="instance-title" className="detail">
+      <p><a {...linkProps('/fleet')}>← Fleet</a></p>
+      <h1 id="instance-title">{instance} on {cluster}</h1>
+      {error && <p className="error" role="alert">{error.message}</p>}
+      {data === null && <p>No instance {instance} is known on cluster {cluster}.</p>}
+      {data && (
+        <dl className="facts" data-testid="instance">
+          <div><dt>App</dt><dd>{data.app ?? '–'}</dd></div>
+          <div><dt>Ring</dt><dd>{data.ring ?? '–'}</dd></div>
+          <div><dt>Release</dt><dd>{data.release ? <a {...linkProps(`/releases/${encodeURIComponent(data.release)}`)}>{data.release}</a> : '–'}</dd></div>
+          <div><dt>Image</dt><dd>{data.image ? <code>{data.image}</code> : '–'}</dd></div>
+          <div><dt>Manifest revision</dt><dd>{data.revision ? <code>{shortSha(data.revision)}</code> : '–'}</dd></div>
+          <div><dt>Sync</dt><dd>{data.sync ?? '–'}{data.sync === 'OutOfSync' && <strong className="drift"> ⚠ drift: live state differs from Git</strong>}</dd></div>
+          <div><dt>Health</dt><dd>{data.health ?? '–'}</dd></div>
+          <div><dt>Change</dt><dd>{data.change ? <a {...linkProps(`/changes/${data.change}`)}>{shortSha(data.change)}</a> : '–'}</dd></div>
+          <div><dt>Updated</dt><dd><time dateTime={data.updatedAt}>{when(data.updatedAt)}</time></dd></div>
+        </dl>
+      )}
+    </section>
+  );
+}
