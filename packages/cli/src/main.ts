@@ -13,6 +13,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
   { commands: ['dev'], load: async () => (await import('./commands/dev.ts')).registerDevCommands },
   { commands: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommands },
   { commands: ['token'], load: async () => (await import('./commands/token.ts')).registerTokenCommands },
+  { commands: ['release'], load: async () => (await import('./commands/release.ts')).registerReleaseCommands },
 ];
 
 /** Builds the `ringmaster` command tree (every group, or only the one that owns `command`). */
