@@ -193,5 +193,5 @@ function hasText(repo: string, rev: string, path: string, text: string): boolean
 }
 
 function refOf(o: KubeObject) {
-  return { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
+  return { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! };
 }
