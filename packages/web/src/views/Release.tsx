@@ -1,6 +1,303 @@
-export function ReleasesView() {
-  return <section><h1>Releases</h1><p>Coming soon.</p></section>;
+import { useEffect, useState } from 'react';
+import { api, ApiError, may, query, type Me } from '../api.ts';
+import { useSession } from '../App.tsx';
+import { useData } from '../data.ts';
+import { duration, shortSha, when } from '../format.ts';
+import { useRenderTiming } from '../perf.ts';
+import { linkProps, navigate, useQueryState } from '../router.ts';
+import { rowKeys } from './Changes.tsx';
+
+/** The release API's shapes (docs/api.md, "Releases"). */
+interface ReleaseSummary {
+  instances: number;
+  clusters: number;
+  rings: Record<string, number>;
+  actions: { create: number; update: number; delete: number };
+  apps: string[];
+  skipped: string[];
 }
+interface ReleaseListItem {
+  id: string;
+  revision: string;
+  image: { app: string; image: string } | null;
+  state: string;
+  phase: string;
+  paused: boolean;
+  reason: string | null;
+  message: string | null;
+  createdBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+  summary: ReleaseSummary;
+}
+interface ClusterStep {
+  cluster: string;
+  ring: string;
+  wave: number;
+  mode: string;
+  state: string;
+  phase: string;
+  manifestCommit: string | null;
+  reason: string | null;
+  startedAt: string | null;
+  deadlineAt: string | null;
+  finishedAt: string | null;
+  instances: Array<{ instance: string; app: string; action: string }>;
+}
+interface Wave {
+  wave: number;
+  label: string | null;
+  state: string;
+  startedAt: string | null;
+  deadlineAt: string | null;
+  soakUntil: string | null;
+  finishedAt: string | null;
+  clusters: ClusterStep[];
+}
+interface Ring {
+  ring: string;
+  position: number;
+  state: string;
+  policy: { waves: unknown; maxInFlight: number | null; maxFailures: number; soakMs: number; approval: string; autoRollback: boolean; progressDeadlineMs: number };
+  approval: { required: boolean; approvedBy: string | null; approvedAt: string | null };
+  gate: { kind: string | null; until?: string | null } | null;
+  failures: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  waves: Wave[];
+}
+interface Release extends ReleaseListItem {
+  updatedAt: string;
+  progress: { clusters: number; succeeded: number; failed: number; inFlight: number; pending: number };
+  rings: Ring[];
+  rollback: { state?: string; clusters: ClusterStep[] } | null;
+  approvals: Array<{ ring: string; actor: string; at: string; result: string; reason: string | null }>;
+}
+
+const STATE_CLASS: Record<string, string> = {
+  succeeded: 'st-ok', in_progress: 'st-running', soaking: 'st-running', pending: 'st-none', waiting_for_approval: 'st-waiting',
+  paused: 'st-waiting', failed: 'st-failed', halted: 'st-failed', aborted: 'st-failed', rolled_back: 'st-failed',
+};
+const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+const label = (s: string) => s.replace(/_/g, ' ');
+
+function State({ state }: { state: string }) {
+  return <span className={`state ${STATE_CLASS[state] ?? 'st-none'}`}>{label(state)}</span>;
+}
+
+/** Ticks every second while something on the page counts down. */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [active]);
+  return now;
+}
+
+function Countdown({ until, now, what }: { until: string | null | undefined; now: number; what: string }) {
+  if (!until) return null;
+  const left = Date.parse(until) - now;
+  return <span className="timer" title={until}>{what} {left > 0 ? `in ${duration(left)}` : `due ${duration(-left)} ago`}</span>;
+}
+
+export function ReleasesView() {
+  const { live } = useSession();
+  const [params, set] = useQueryState();
+  const state = params.get('state');
+  const before = params.get('before');
+  const { data, error } = useData('releases', JSON.stringify([state, before]), before ? null : live?.releases.length ? live : null,
+    (signal) => api<{ releases: ReleaseListItem[]; nextBefore: number | null }>(`/releases${query({ state, before, limit: 50 })}`, { signal }));
+  useRenderTiming('releases', data);
+  return (
+    <section aria-labelledby="releases-title">
+      <h1 id="releases-title">Releases</h1>
+      <form className="filters" role="search" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <label htmlFor="filter-state"><span>State</span>
+          <select id="filter-state" value={state ?? ''} onChange={(e) => set({ state: e.target.value || null, before: null })}>
+            <option value="">any</option>
+            {Object.keys(STATE_CLASS).map((s) => <option key={s} value={s}>{label(s)}</option>)}
+          </select>
+        </label>
+      </form>
+      {error && <p className="error" role="alert">{error instanceof ApiError && error.status === 404 ? `Releases are not available: ${error.message}` : error.message}</p>}
+      {!data && !error && <p className="loading" role="status">Loading releases…</p>}
+      {data && (
+        <div className="table-wrap">
+          <table className="grid" data-testid="releases">
+            <thead><tr><th scope="col">Release</th><th scope="col">State</th><th scope="col">Revision</th><th scope="col">Image</th><th scope="col">Apps</th><th scope="col">Clusters</th><th scope="col">By</th><th scope="col">Created</th><th scope="col">Took</th></tr></thead>
+            <tbody>
+              {data.releases.length === 0 && <tr><td colSpan={9}>No release yet. Create one with <code>ringmaster release create</code>.</td></tr>}
+              {data.releases.map((r) => (
+                <tr key={r.id} tabIndex={0} data-release={r.id} onKeyDown={rowKeys(() => navigate(`/releases/${encodeURIComponent(r.id)}`))}>
+                  <th scope="row"><a {...linkProps(`/releases/${encodeURIComponent(r.id)}`)}>{r.id}</a></th>
+                  <td><State state={r.paused ? 'paused' : r.state} />{r.phase === 'rollback' && <small> (rollback)</small>}</td>
+                  <td><code>{shortSha(r.revision)}</code></td>
+                  <td>{r.image ? <code>{r.image.image}</code> : '–'}</td>
+                  <td>{r.summary.apps.join(', ')}</td>
+                  <td>{r.summary.clusters}</td>
+                  <td>{r.createdBy}</td>
+                  <td><time dateTime={r.createdAt}>{when(r.createdAt)}</time></td>
+                  <td>{r.finishedAt ? duration(Date.parse(r.finishedAt) - Date.parse(r.createdAt)) : '–'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {data?.nextBefore && <div className="pager"><button type="button" onClick={() => set({ before: String(data.nextBefore) })}>Older releases</button></div>}
+    </section>
+  );
+}
+
+/** Why a button is disabled, said next to it (and to screen readers). */
+function denial(me: Me, role: 'deployer' | 'approver', scope: { ring?: string; apps: string[] }): string | null {
+  const allowed = scope.apps.length === 0 ? may(me, role, { ring: scope.ring }) : scope.apps.every((app) => may(me, role, { app, ring: scope.ring }));
+  return allowed ? null : `needs the ${role} role${scope.ring ? ` for ring ${scope.ring}` : ''}${scope.apps.length ? ` and app ${scope.apps.join(', ')}` : ''}; you are ${me.role}`;
+}
+
 export function ReleaseView({ id }: { id: string }) {
-  return <section><h1>Release {id}</h1></section>;
+  const { me, live } = useSession();
+  const [version, setVersion] = useState(0);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
+  const refresh = live && (live.releases.includes(id) || live.kinds.includes('promotion.step')) ? live : null;
+  const { data: rel, error } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
+  useRenderTiming('release', rel);
+  const active = !!rel && !TERMINAL.has(rel.state);
+  const now = useNow(active);
+  // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => setVersion((v) => v + 1), 5000);
+    return () => clearInterval(t);
+  }, [active]);
+
+  if (error) return <section><h1>Release {id}</h1><p className="error" role="alert">{error.message}</p></section>;
+  if (!rel) return <p className="loading" role="status">Loading release…</p>;
+
+  const act = async (action: string, body: Record<string, unknown> = {}) => {
+    setBusy(action);
+    setMessage(null);
+    try {
+      await api(`/releases/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      setMessage({ kind: 'ok', text: `${action === 'approve' ? `Ring ${String(body.ring)} approved` : `${action} requested`}.` });
+    } catch (err) {
+      setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
+    } finally {
+      setBusy(null);
+      setVersion((v) => v + 1);
+    }
+  };
+  const confirmThen = (action: string, question: string) => {
+    const reason = window.prompt(`${question}\nReason (optional):`);
+    if (reason === null) return;
+    void act(action, reason ? { reason } : {});
+  };
+  const deployDenied = denial(me, 'deployer', { apps: rel.summary.apps });
+  const finished = TERMINAL.has(rel.state);
+  const actions = [
+    { key: 'pause', text: 'Pause', show: !finished && !rel.paused && rel.phase === 'rollout', run: () => void act('pause') },
+    { key: 'resume', text: 'Resume', show: !finished && rel.paused, run: () => void act('resume') },
+    { key: 'abort', text: 'Abort', show: !finished, danger: true, run: () => confirmThen('abort', `Abort ${rel.id}? Clusters not yet reached stay as they are.`) },
+    { key: 'rollback', text: 'Roll back', show: rel.phase === 'rollout' && rel.state !== 'rolled_back', danger: true, run: () => confirmThen('rollback', `Roll back ${rel.id} on every cluster it wrote to?`) },
+  ].filter((a) => a.show);
+
+  return (
+    <section aria-labelledby="release-title" className="detail">
+      <p><a {...linkProps('/releases')}>← All releases</a></p>
+      <div className="title-row">
+        <h1 id="release-title">Release {rel.id}</h1>
+        <State state={rel.paused ? 'paused' : rel.state} />
+        {rel.phase === 'rollback' && <span className="state st-failed">rolling back</span>}
+      </div>
+      <dl className="facts">
+        <div><dt>Revision</dt><dd><code>{rel.revision}</code></dd></div>
+        <div><dt>Image</dt><dd>{rel.image ? <code>{rel.image.app}: {rel.image.image}</code> : '–'}</dd></div>
+        <div><dt>Created</dt><dd>{when(rel.createdAt)} by {rel.createdBy}</dd></div>
+        <div><dt>Changes</dt><dd>{rel.summary.instances} instances on {rel.summary.clusters} clusters ({rel.summary.actions.create} new, {rel.summary.actions.update} updated, {rel.summary.actions.delete} removed)</dd></div>
+        <div><dt>Progress</dt><dd data-testid="progress">{rel.progress.succeeded}/{rel.progress.clusters} clusters done · {rel.progress.inFlight} in flight · {rel.progress.pending} pending{rel.progress.failed ? ` · ${rel.progress.failed} failed` : ''}</dd></div>
+        {rel.message && <div><dt>Message</dt><dd>{rel.message}</dd></div>}
+        {rel.reason && <div><dt>Reason</dt><dd>{rel.reason}</dd></div>}
+      </dl>
+      {actions.length > 0 && (
+        <div className="actions" role="group" aria-label="Release actions">
+          {actions.map((a) => (
+            <button key={a.key} type="button" className={a.danger ? 'danger' : undefined} disabled={!!deployDenied || busy !== null}
+              title={deployDenied ?? undefined} aria-describedby={deployDenied ? 'deploy-denied' : undefined} onClick={a.run}>{busy === a.key ? `${a.text}…` : a.text}</button>
+          ))}
+          {deployDenied && <span id="deploy-denied" className="hint">Actions {deployDenied}.</span>}
+        </div>
+      )}
+      {message && <p className={message.kind === 'error' ? 'error' : 'ok'} role={message.kind === 'error' ? 'alert' : 'status'}>{message.text}</p>}
+
+      <div className="release-rings">
+        {rel.rings.map((ring) => {
+          const approveDenied = denial(me, 'approver', { ring: ring.ring, apps: rel.summary.apps });
+          const canApprove = ring.approval.required && !ring.approval.approvedBy && !TERMINAL.has(ring.state) && !finished;
+          return (
+            <article key={ring.ring} className="ring-card" data-ring={ring.ring} aria-labelledby={`ring-${ring.ring}`}>
+              <header>
+                <h2 id={`ring-${ring.ring}`}>Ring {ring.ring}</h2>
+                <State state={ring.state} />
+                {ring.gate?.kind === 'approval' && <strong>waits for approval</strong>}
+                {ring.gate?.kind === 'soak' && <Countdown until={ring.gate.until} now={now} what="soak ends" />}
+                {ring.gate?.kind === 'wave' && <span>clusters in flight</span>}
+                {ring.gate?.kind === 'paused' && <span>paused</span>}
+                {ring.approval.approvedBy && <span>approved by <strong>{ring.approval.approvedBy}</strong> {when(ring.approval.approvedAt)}</span>}
+                {canApprove && (
+                  <button type="button" className="primary" disabled={!!approveDenied || busy !== null} title={approveDenied ?? undefined}
+                    aria-describedby={approveDenied ? `approve-denied-${ring.ring}` : undefined}
+                    onClick={() => void act('approve', { ring: ring.ring })}>{busy === 'approve' ? 'Approving…' : `Approve ${ring.ring}`}</button>
+                )}
+                {canApprove && approveDenied && <span id={`approve-denied-${ring.ring}`} className="hint">Approval {approveDenied}.</span>}
+              </header>
+              <p className="hint">
+                {ring.policy.approval === 'manual' ? 'manual approval' : 'automatic'} · at most {ring.policy.maxInFlight ?? 'all'} in flight · {ring.policy.maxFailures} failures allowed
+                · soak {duration(ring.policy.soakMs)} · deadline {duration(ring.policy.progressDeadlineMs)} · {ring.policy.autoRollback ? 'rolls back by itself' : 'no automatic rollback'}
+                {ring.failures > 0 && <strong> · {ring.failures} failed</strong>}
+                {ring.startedAt && <> · started {when(ring.startedAt)}</>}{ring.finishedAt && <> · finished {when(ring.finishedAt)} ({duration(Date.parse(ring.finishedAt) - Date.parse(ring.startedAt ?? ring.finishedAt))})</>}
+              </p>
+              <div className="waves">
+                {ring.waves.map((w) => (
+                  <div key={w.wave} className="wave">
+                    <div><strong>Wave {w.wave + 1}</strong>{w.label && <small> ({w.label})</small>} <State state={w.state} /></div>
+                    <div className="hint">
+                      {w.state === 'soaking' && <Countdown until={w.soakUntil} now={now} what="soak ends" />}
+                      {w.state === 'in_progress' && <Countdown until={w.deadlineAt} now={now} what="deadline" />}
+                    </div>
+                    <ul>
+                      {w.clusters.map((c) => (
+                        <li key={c.cluster} className={STATE_CLASS[c.state] ?? 'st-none'} title={c.reason ?? `${c.phase}${c.manifestCommit ? ` · ${c.manifestCommit}` : ''}`}>
+                          {c.cluster} <small>{label(c.state)}{c.mode === 'argocd' ? ' · Argo CD' : ' · direct'}</small>
+                          {c.reason && <div className="reason">{c.reason}</div>}
+                        </li>
+                      ))}
+                    </ul>
+                  </div>
+                ))}
+              </div>
+            </article>
+          );
+        })}
+      </div>
+
+      {rel.rollback && (
+        <>
+          <h2>Rollback {rel.rollback.state && <State state={rel.rollback.state} />}</h2>
+          <ul className="wave">
+            {rel.rollback.clusters.map((c) => <li key={c.cluster} className={STATE_CLASS[c.state] ?? 'st-none'}>{c.cluster} <small>{label(c.state)}</small>{c.reason && <div className="reason">{c.reason}</div>}</li>)}
+          </ul>
+        </>
+      )}
+
+      <h2>Approvals</h2>
+      {rel.approvals.length === 0 ? <p className="hint">None yet.</p> : (
+        <ul data-testid="approvals">
+          {rel.approvals.map((a, i) => <li key={i}><strong>{a.actor}</strong> {a.result} ring {a.ring} {when(a.at)}{a.reason ? ` — ${a.reason}` : ''}</li>)}
+        </ul>
+      )}
+    </section>
+  );
 }
