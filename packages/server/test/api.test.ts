@@ -67,6 +67,24 @@ describe.each(BACKENDS)('HTTP API on %s', (backend) => {
     expect(detail.body.timeline).toHaveLength(2);
   });
 
+  it('matches stored events back to their position when a batch repeats keys within itself and from before', async () => {
+    const res = await s.call('POST', '/api/v1/events', { body: { events: [
+      { kind: 'commit', commit: sha(30), idempotencyKey: 'k-30' },
+      { kind: 'commit', commit: sha(31) },
+      { kind: 'commit', commit: sha(32), idempotencyKey: 'k-30' },
+      { kind: 'commit', commit: sha(33), idempotencyKey: 'k-20' },
+      { kind: 'commit', commit: sha(34), idempotencyKey: 'k-34' },
+    ] } });
+    expect(res.body).toMatchObject({ stored: 3, duplicates: 2 });
+    const [a, b, c, d, e] = res.body.events;
+    expect([a.changes, b.changes, c, d, e.changes]).toEqual([[sha(30)], [sha(31)], { duplicate: true }, { duplicate: true }, [sha(34)]]);
+    expect(a.id).toBeLessThan(b.id);
+    expect(b.id).toBeLessThan(e.id);
+    const detail = await s.call('GET', `/api/v1/changes/${sha(34)}`);
+    expect(detail.body.timeline.map((t: any) => t.id)).toEqual([e.id]);
+    expect((await s.call('GET', `/api/v1/changes/${sha(32)}`)).status).toBe(404);
+  });
+
   it('answers 401 without or with an unknown token, also on reads', async () => {
     const none = await s.call('POST', '/api/v1/events', { token: null, body: { kind: 'commit', commit: sha(3) } });
     expect(none.status).toBe(401);

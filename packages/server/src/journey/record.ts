@@ -49,13 +49,15 @@ const templates = new Map<string, string>();
  * The event and change inserts are the hottest statements; building them through the query builder for
  * every event costs more than running them, so their SQL is compiled once per dialect and reused.
  */
-function template(trx: Trx, name: 'event' | 'change'): string {
-  const key = `${trx.getExecutor().adapter.constructor.name}:${name}`;
+function template(trx: Trx, name: 'event' | 'change', rows = 1): string {
+  const key = `${trx.getExecutor().adapter.constructor.name}:${name}:${rows}`;
   let text = templates.get(key);
   if (!text) {
     if (name === 'event') {
       const sample = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, null])) as unknown as EventsRow;
-      text = trx.insertInto('events').values(sample).onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing()).returning('id').compile().sql;
+      text = trx.insertInto('events').values(Array.from({ length: rows }, () => sample))
+        .onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing())
+        .returning(['id', 'idempotency_key']).compile().sql;
     } else {
       const sample = Object.fromEntries(CHANGE_COLUMNS.map((c) => [c, null])) as unknown as ChangesTable;
       text = trx.insertInto('changes').values(sample).onConflict((oc) => oc.column('id').doNothing()).returning('id').compile().sql;
@@ -63,6 +65,32 @@ function template(trx: Trx, name: 'event' | 'change'): string {
     templates.set(key, text);
   }
   return text;
+}
+
+/** Rows per multi-row event insert: 26 parameters each stays far below both dialects' parameter limits. */
+const EVENT_CHUNK = 100;
+
+/**
+ * Inserts events with multi-row statements; answers each event's id, or undefined when its idempotency
+ * key was seen before (or earlier in the same batch). Ids grow in the order of the VALUES list on both
+ * dialects (rowid / sequence), which is how returned rows are matched back to events.
+ */
+async function insertEvents(trx: Trx, rows: EventsRow[]): Promise<Array<number | undefined>> {
+  const ids: Array<number | undefined> = [];
+  for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
+    const chunk = rows.slice(start, start + EVENT_CHUNK);
+    const params = chunk.flatMap((row) => EVENT_COLUMNS.map((c) => row[c]));
+    const res = await trx.executeQuery<{ id: number; idempotency_key: string | null }>(CompiledQuery.raw(template(trx, 'event', chunk.length), params));
+    const returned = res.rows.map((r) => ({ id: Number(r.id), key: r.idempotency_key })).sort((a, b) => a.id - b.id);
+    const insertedKeys = new Set(returned.filter((r) => r.key !== null).map((r) => r.key));
+    let next = 0;
+    for (const row of chunk) {
+      const key = row.idempotency_key;
+      const inserted = key === null || insertedKeys.delete(key);
+      ids.push(inserted ? returned[next++]!.id : undefined);
+    }
+  }
+  return ids;
 }
 
 /**
@@ -97,8 +125,9 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
     const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
     const j = new JourneyWriter(trx, settings, introductions, now);
     const links: Array<{ event_id: number; change_id: string }> = [];
-    for (const ev of events) {
-      const id = await j.insertEvent(ev);
+    const ids = await insertEvents(trx, events.map((ev) => j.eventRow(ev)));
+    for (const [i, ev] of events.entries()) {
+      const id = ids[i];
       if (id === undefined) {
         result.duplicates++;
         result.events.push({ duplicate: true });
@@ -129,8 +158,8 @@ class JourneyWriter {
     return ev.occurredAt ? Date.parse(ev.occurredAt) : this.now;
   }
 
-  async insertEvent(ev: JourneyEvent): Promise<number | undefined> {
-    const row: EventsRow = {
+  eventRow(ev: JourneyEvent): EventsRow {
+    return {
       kind: ev.kind, source: ev.source, delivery_id: ev.deliveryId ?? null, idempotency_key: ev.idempotencyKey ?? null,
       app: ev.app ?? null, team: ev.team ?? null, repository: ev.repository ?? null, commit_sha: ev.commit ?? null,
       previous_commit: ev.previousCommit ?? null, branch: ev.branch ?? null, author: ev.author ?? null,
@@ -140,8 +169,6 @@ class JourneyWriter {
       status: ev.status ?? null, url: ev.url ?? null, occurred_at: this.at(ev), received_at: this.now,
       data: ev.data ? JSON.stringify(ev.data) : null,
     };
-    const res = await this.trx.executeQuery<{ id: number }>(CompiledQuery.raw(template(this.trx, 'event'), EVENT_COLUMNS.map((c) => row[c])));
-    return res.rows[0]?.id;
   }
 
   async correlate(ev: JourneyEvent): Promise<string[]> {
