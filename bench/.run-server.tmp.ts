@@ -1,2 +1,0 @@
-import { benchServer } from '/work/main/bench/server.ts';
-process.stdout.write(await benchServer() + '\n');
