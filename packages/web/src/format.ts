@@ -16,14 +16,21 @@ export function between(from: string | null | undefined, to: string | null | und
   return Date.parse(to) - Date.parse(from);
 }
 
+// Intl formatters are costly to build and a page formats thousands of times: build each once.
+const timeFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+const dayFormat = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric' });
+const DAY_MS = 86_400_000;
+
 /** Time of day for today, else date and time; always in the viewer's zone, with the full ISO time as a tooltip. */
 export function when(isoTime: string | null | undefined): string {
   if (!isoTime) return '–';
-  const d = new Date(isoTime);
-  const now = new Date();
-  const sameDay = d.toDateString() === now.toDateString();
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return sameDay ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+  const t = Date.parse(isoTime);
+  const d = new Date(t);
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  const sameDay = t >= midnight.getTime() && t < midnight.getTime() + DAY_MS;
+  const time = timeFormat.format(d);
+  return sameDay ? time : `${dayFormat.format(d)} ${time}`;
 }
 
 export function ago(isoTime: string | null | undefined): string {

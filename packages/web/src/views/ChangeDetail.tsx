@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { api, type AppInfo, type ChangeDetail, type Eta } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
@@ -16,8 +17,15 @@ const STATE_CLASS: Record<string, string> = {
   planned: 'st-none', waiting: 'st-waiting', degraded: 'st-failed', failed: 'st-failed', rolled_back: 'st-failed', aborted: 'st-failed', out_of_sync: 'st-waiting',
 };
 
+// Past these sizes the page shows a part and a button for the rest, so a change that reached
+// thousands of clusters still renders at once.
+const TARGETS_SHOWN = 100;
+const TIMELINE_SHOWN = 300;
+
 export function ChangeDetailView({ id }: { id: string }) {
   const { live } = useSession();
+  const [allRings, setAllRings] = useState<Set<string>>(new Set());
+  const [allEvents, setAllEvents] = useState(false);
   const refresh = live && live.changes.includes(id) ? live : null;
   const { data, error } = useData<DetailData>('change', id, refresh, async (signal) => {
     const [change, eta, apps] = await Promise.all([
@@ -68,12 +76,13 @@ export function ChangeDetailView({ id }: { id: string }) {
 
       <h2>Clusters</h2>
       {c.targets.length === 0 ? <p>No cluster targeted yet.</p> : [...byRing].map(([ring, targets]) => (
-        <div key={ring} className="table-wrap">
+        <div key={ring}>
+        <div className="table-wrap">
           <table className="grid">
             <caption>Ring {ring}: {targets.filter((t) => t.state === 'healthy').length}/{targets.length} healthy</caption>
             <thead><tr><th scope="col">Cluster</th><th scope="col">Instance</th><th scope="col">State</th><th scope="col">Manifest commit</th><th scope="col">Synced</th><th scope="col">Healthy</th></tr></thead>
             <tbody>
-              {targets.map((t) => (
+              {(allRings.has(ring) ? targets : targets.slice(0, TARGETS_SHOWN)).map((t) => (
                 <tr key={`${t.cluster}/${t.instance}`}>
                   <th scope="row">{t.instance ? <a {...linkProps(`/fleet/${encodeURIComponent(t.cluster)}/${encodeURIComponent(t.instance)}`)}>{t.cluster}</a> : t.cluster}</th>
                   <td>{t.instance || '–'}</td>
@@ -86,11 +95,19 @@ export function ChangeDetailView({ id }: { id: string }) {
             </tbody>
           </table>
         </div>
+        {!allRings.has(ring) && targets.length > TARGETS_SHOWN && (
+          <button type="button" onClick={() => setAllRings(new Set([...allRings, ring]))}>Show all {targets.length} in ring {ring}</button>
+        )}
+        </div>
       ))}
 
       <h2>Timeline</h2>
+      {!allEvents && c.timeline.length > TIMELINE_SHOWN && (
+        <p className="hint">{c.timeline.length} events; the per-cluster sync and health reports are summed up in the table above.{' '}
+          <button type="button" className="link" onClick={() => setAllEvents(true)}>Show every event</button></p>
+      )}
       <ol className="timeline" data-testid="timeline">
-        {c.timeline.map((e) => (
+        {(allEvents || c.timeline.length <= TIMELINE_SHOWN ? c.timeline : c.timeline.filter((e) => e.kind !== 'sync' && e.kind !== 'health').slice(0, TIMELINE_SHOWN)).map((e) => (
           <li key={e.id} className={e.status === 'failed' || e.status === 'Degraded' ? 'bad' : undefined}>
             <time dateTime={e.occurredAt}>{when(e.occurredAt)}</time>
             <span className="kind">{e.kind}</span>
