@@ -18,6 +18,36 @@ interface ServeOptions {
   rings?: string[];
   bodyLimit: string;
   logLevel: string;
+  manifestRepo?: string;
+  manifestBranch?: string;
+  kubeconfig?: string;
+  managementContext?: string;
+  clusterContext?: string[];
+  timeScale?: string;
+}
+
+/** Flighting (releases and delivery) runs when both the fleet repo and the manifest repo are given. */
+function flightingOptions(opts: ServeOptions): ServerOptions['flighting'] {
+  if (!opts.manifestRepo) return undefined;
+  if (!opts.fleetRepo) throw usage('--manifest-repo needs --fleet-repo (releases name revisions of the fleet repo)');
+  const clusters: Record<string, { context: string }> = {};
+  for (const pair of opts.clusterContext ?? []) {
+    const [cluster, context] = pair.split('=');
+    if (!cluster || !context) throw usage(`--cluster-context takes CLUSTER=CONTEXT (got "${pair}")`);
+    clusters[cluster] = { context };
+  }
+  const timeScale = opts.timeScale === undefined ? undefined : Number(opts.timeScale);
+  if (timeScale !== undefined && !(timeScale > 0)) throw usage(`--time-scale must be a positive number (got "${opts.timeScale}")`);
+  return {
+    fleetRepo: opts.fleetRepo,
+    manifestRepo: { url: opts.manifestRepo, branch: opts.manifestBranch },
+    access: {
+      kubeconfig: opts.kubeconfig,
+      clusters,
+      management: opts.managementContext ? { kubeconfig: opts.kubeconfig, context: opts.managementContext } : undefined,
+    },
+    timeScale,
+  };
 }
 
 /** Plans over a local clone of the fleet repo, fetching first when a pushed commit is not there yet. */
@@ -61,6 +91,12 @@ export function registerServeCommands(program: Command): void {
     .option('--rings <list>', 'rings in promotion order, comma-separated (default: read from --fleet-repo)', list)
     .option('--body-limit <bytes>', 'largest accepted request body', String(1024 * 1024))
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
+    .option('--manifest-repo <url>', 'manifest repo to deliver into (a local path or a remote URL); turns on releases')
+    .option('--manifest-branch <branch>', 'branch of the manifest repo', 'main')
+    .option('--kubeconfig <file>', 'kubeconfig to reach clusters (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--management-context <name>', 'kubeconfig context of the cluster where Argo CD Applications live')
+    .option('--cluster-context <cluster=context>', 'kubeconfig context of a cluster (repeatable; default: the fleet\'s delivery.direct.context)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--time-scale <factor>', 'multiply the fleet\'s soak and deadline durations (e.g. 0.01 for demos)')
     .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD.')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
@@ -77,6 +113,7 @@ export function registerServeCommands(program: Command): void {
         bodyLimit, logLevel: opts.logLevel as ServerOptions['logLevel'], webhooks: webhookSecrets(process.env),
         finder: opts.fleetRepo ? fleetFinder(opts.fleetRepo) : undefined,
         settings: { fleetRepository: opts.fleetRepository, manifestRepository: opts.manifestRepository, rings },
+        flighting: flightingOptions(opts),
       });
       server.app.log.info({ url: server.url, database: server.storage.dialect, location: server.storage.location }, 'ringmaster serve is listening');
       await new Promise<void>((resolve) => {
