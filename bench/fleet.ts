@@ -77,7 +77,7 @@ spec:
 `;
 }
 
-function generate(root: string): void {
+export function generate(root: string): void {
   write(
     root,
     'ringmaster.yaml',

@@ -13,7 +13,7 @@ export { TRAILERS, parseTrailers, formatTrailers, type ManifestTrailers } from '
 export { ServerError, InputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, StorageError } from './errors.ts';
 export { toHttpError, type ErrorBody } from './http/errors.ts';
 export { startFlighting, registerReleaseRoutes, type Flighting } from './flighting/routes.ts';
-export type { FlightingOptions, FlightingContext } from './flighting/context.ts';
+export { createContext, type FlightingOptions, type FlightingContext, type Logger } from './flighting/context.ts';
 export { FlightEngine, startRollback, type EngineStats } from './flighting/engine.ts';
 export { createRelease, getRelease, listReleases, approveRing, pauseRelease, resumeRelease, abortRelease, rollbackRelease, wavesOf, createReleaseBody, type ReleaseView, type StepView } from './flighting/releases.ts';
 export { STATES as FLIGHT_STATES, resolvePolicy, parseDuration, type FlightState, type ResolvedPolicy, type ImageOverride } from './flighting/model.ts';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { git } from '@ringmaster/fleet';
-import { formatTrailers } from '../journey/trailers.ts';
+import { formatTrailers, parseTrailers } from '../journey/trailers.ts';
 
 /** Trailer naming the step of a manifest commit (deliver or rollback); with release and cluster it identifies the commit. */
 export const STEP_TRAILER = 'Ringmaster-Step';
@@ -51,8 +51,8 @@ export class ManifestRepo {
     return this.opts.url;
   }
 
-  private git(args: string[]): Promise<string> {
-    return git(this.opts.workDir, ['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, ...args]).then((b) => b.toString('utf8').trim());
+  private git(args: string[], input?: Buffer): Promise<string> {
+    return git(this.opts.workDir, ['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, ...args], input).then((b) => b.toString('utf8').trim());
   }
 
   private init(): Promise<void> {
@@ -64,7 +64,7 @@ export class ManifestRepo {
       }
       // the work clone is ours alone: lock files left there were left by a process that died mid-operation
       const dotGit = join(this.opts.workDir, '.git');
-      for (const lock of ['index.lock', 'HEAD.lock', 'packed-refs.lock', `refs/heads/${this.branch}.lock`, `refs/remotes/origin/${this.branch}.lock`]) {
+      for (const lock of ['index.lock', 'HEAD.lock', 'packed-refs.lock', 'refs/ringmaster/write.lock', `refs/heads/${this.branch}.lock`, `refs/remotes/origin/${this.branch}.lock`]) {
         await rm(join(dotGit, lock), { force: true });
       }
       await this.fetch();
@@ -84,7 +84,7 @@ export class ManifestRepo {
     return this.git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${this.branch}`]).then(() => true, () => false);
   }
 
-  /** Serialises writes inside this process; other processes are handled by push rejection. */
+  /** Serialises fetches inside this process; other processes are handled by push rejection. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
@@ -94,56 +94,126 @@ export class ManifestRepo {
   /** The commit of (release, step, cluster) on the branch, if it was written already. */
   async findCommit(release: string, step: string, cluster: string): Promise<string | undefined> {
     await this.init();
-    if (!(await this.hasRemoteBranch())) return undefined;
-    const out = await this.git([
-      'log', `refs/remotes/origin/${this.branch}`, '--format=%H', '-E', '--all-match', '--max-count=1',
-      `--grep=^Ringmaster-Release: ${escapeRegex(release)}$`, `--grep=^${STEP_TRAILER}: ${escapeRegex(step)}$`, `--grep=^Ringmaster-Cluster: ${escapeRegex(cluster)}$`,
-    ]);
-    return out || undefined;
+    return (await this.findMany([{ release, step, cluster }])).get(keyOf({ release, step, cluster }))?.commit;
   }
 
-  /** Writes the step's commit unless it exists; returns its SHA. */
-  async ensureCommit(w: ManifestWrite): Promise<{ commit: string; created: boolean }> {
+  /** Looks up many steps with one `git log` over the commits of their releases. */
+  private async findMany(keys: Array<{ release: string; step: string; cluster: string }>): Promise<Map<string, { commit: string; message: string }>> {
+    const found = new Map<string, { commit: string; message: string }>();
+    if (!keys.length || !(await this.hasRemoteBranch())) return found;
+    const releases = [...new Set(keys.map((k) => k.release))];
+    const out = await this.git(['log', `refs/remotes/origin/${this.branch}`, '--format=%H%x00%B%x01', '-E', `--grep=^Ringmaster-Release: (${releases.map(escapeRegex).join('|')})$`]);
+    for (const entry of out.split('\x01')) {
+      const [sha, message] = entry.trim().split('\0');
+      if (!sha || message === undefined) continue;
+      const t = parseTrailers(message);
+      const step = new RegExp(`^${STEP_TRAILER}: (\\S+)$`, 'm').exec(message)?.[1];
+      if (!t.release || !t.cluster || !step) continue;
+      const key = keyOf({ release: t.release, step, cluster: t.cluster });
+      // the log runs newest first: keep the oldest, the one written first
+      found.set(key, { commit: sha, message });
+    }
+    return found;
+  }
+
+  /**
+   * Writes the step's commit unless it exists; returns its SHA and message. Writes requested at the
+   * same time go out together: one `git fast-import` (no work tree) and one push for all of them.
+   */
+  async ensureCommit(w: ManifestWrite): Promise<{ commit: string; created: boolean; message: string }> {
     await this.init();
-    return this.exclusive(async () => {
-      const max = this.opts.maxAttempts ?? 10;
-      for (let attempt = 1; ; attempt++) {
-        const found = await this.findCommit(w.release, w.step, w.cluster);
-        if (found) return { commit: found, created: false };
-        const commit = await this.commitOnTip(w);
-        try {
-          await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
-          await this.git(['update-ref', `refs/remotes/origin/${this.branch}`, commit]);
-          return { commit, created: true };
-        } catch (err) {
-          // another writer pushed first: take its commits and apply ours on top of them
-          if (attempt >= max) throw err;
-          await this.fetch();
-        }
-      }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ w, resolve, reject });
+      this.kick();
     });
   }
 
-  private async commitOnTip(w: ManifestWrite): Promise<string> {
-    if (await this.hasRemoteBranch()) {
-      await this.git(['checkout', '--quiet', '--force', '-B', this.branch, `refs/remotes/origin/${this.branch}`]);
-    } else {
-      await this.git(['symbolic-ref', 'HEAD', `refs/heads/${this.branch}`]);
-    }
-    await this.git(['clean', '-fdq']);
-    for (const inst of w.instances) {
-      const dir = join(this.opts.workDir, w.cluster, inst.instance);
-      await rm(dir, { recursive: true, force: true });
-      if (inst.files) {
-        await mkdir(dir, { recursive: true });
-        await Promise.all(inst.files.map((f) => writeFile(join(dir, f.file), f.yaml)));
+  private pending: Array<{ w: ManifestWrite; resolve: (r: { commit: string; created: boolean; message: string }) => void; reject: (e: unknown) => void }> = [];
+  private flushing = false;
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // let writes issued in the same turn (a wave starting several clusters) join the batch
+    setImmediate(() => {
+      const batch = this.pending.splice(0);
+      void this.exclusive(() => this.writeBatch(batch.map((b) => b.w)))
+        .then((results) => batch.forEach((b, i) => b.resolve(results[i]!)), (err: unknown) => batch.forEach((b) => b.reject(err)))
+        .finally(() => {
+          this.flushing = false;
+          if (this.pending.length) this.kick();
+        });
+    });
+  }
+
+  private async writeBatch(writes: ManifestWrite[]): Promise<Array<{ commit: string; created: boolean; message: string }>> {
+    const max = this.opts.maxAttempts ?? 10;
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.findMany(writes);
+      const todo = new Map<string, ManifestWrite>();
+      for (const w of writes) if (!found.has(keyOf(w))) todo.set(keyOf(w), w);
+      if (todo.size === 0) return writes.map((w) => ({ ...found.get(keyOf(w))!, created: false }));
+      const made = await this.importCommits([...todo.values()]);
+      try {
+        const tip = made[made.length - 1]!.commit;
+        await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`]);
+        await this.git(['update-ref', `refs/remotes/origin/${this.branch}`, tip]);
+        const byKey = new Map([...todo.keys()].map((k, i) => [k, made[i]!]));
+        const seen = new Set<string>();
+        return writes.map((w) => {
+          const k = keyOf(w);
+          const mine = byKey.get(k);
+          if (mine && !seen.has(k)) {
+            seen.add(k);
+            return { ...mine, created: true };
+          }
+          return { ...(mine ?? found.get(k)!), created: false };
+        });
+      } catch (err) {
+        // another writer pushed first: take its commits and write ours again on top of them
+        if (attempt >= max) throw err;
+        await this.fetch();
       }
     }
-    await this.git(['add', '-A', '--', w.cluster]);
-    const message = `${w.title}\n\n${formatTrailers({ release: w.release, sourceRevision: w.sourceRevision, ring: w.ring, cluster: w.cluster })}\n${STEP_TRAILER}: ${w.step}\n`;
-    // an unchanged folder still gets its commit: the commit is the step's record and Argo CD's target
-    await this.git(['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
-    return this.git(['rev-parse', 'HEAD']);
+  }
+
+  /** Creates one commit per write, chained on the remote branch's tip, with git fast-import. */
+  private async importCommits(writes: ManifestWrite[]): Promise<Array<{ commit: string; message: string }>> {
+    const parent = (await this.hasRemoteBranch()) ? await this.git(['rev-parse', `refs/remotes/origin/${this.branch}`]) : undefined;
+    const when = `${Math.floor(Date.now() / 1000)} +0000`;
+    const chunks: Buffer[] = [];
+    const text = (t: string) => chunks.push(Buffer.from(t, 'utf8'));
+    const data = (content: string) => {
+      const b = Buffer.from(content, 'utf8');
+      text(`data ${b.length}\n`);
+      chunks.push(b);
+      text('\n');
+    };
+    const messages: string[] = [];
+    writes.forEach((w, i) => {
+      const message = `${w.title}\n\n${formatTrailers({ release: w.release, sourceRevision: w.sourceRevision, ring: w.ring, cluster: w.cluster })}\n${STEP_TRAILER}: ${w.step}\n`;
+      messages.push(message);
+      text(`commit refs/ringmaster/write\nmark :${i + 1}\nauthor ${this.author.name} <${this.author.email}> ${when}\ncommitter ${this.author.name} <${this.author.email}> ${when}\n`);
+      data(message);
+      if (i > 0) text(`from :${i}\n`);
+      else if (parent) text(`from ${parent}\n`);
+      for (const inst of w.instances) {
+        const dir = `${w.cluster}/${inst.instance}`;
+        text(`D ${dir}\n`);
+        for (const f of inst.files ?? []) {
+          text(`M 100644 inline ${dir}/${f.file}\n`);
+          data(f.yaml);
+        }
+      }
+      text('\n');
+    });
+    const marks = join(this.opts.workDir, '.git', 'ringmaster-marks');
+    await this.git(['fast-import', '--quiet', '--force', `--export-marks=${marks}`], Buffer.concat(chunks));
+    const shas = new Map((await readFile(marks, 'utf8')).split('\n').filter(Boolean).map((l) => {
+      const [mark, sha] = l.split(' ');
+      return [Number(mark!.slice(1)), sha!] as const;
+    }));
+    return writes.map((_, i) => ({ commit: shas.get(i + 1)!, message: messages[i]! }));
   }
 
   /** The full message of a commit of the manifest repo (undefined when unknown). */
@@ -160,6 +230,10 @@ export class ManifestRepo {
     if (!known) await this.exclusive(() => this.fetch());
     return this.git(['merge-base', '--is-ancestor', commit, revision]).then(() => true, () => false);
   }
+}
+
+function keyOf(k: { release: string; step: string; cluster: string }): string {
+  return `${k.release}\0${k.step}\0${k.cluster}`;
 }
 
 function escapeRegex(s: string): string {

@@ -15,9 +15,14 @@ class ClusterFailure extends Error {}
 
 /** Numbers the benchmark reads: time spent inside delivery actions vs. the whole engine. */
 export interface EngineStats {
+  /** Cluster steps finished (succeeded or failed). */
   steps: number;
   actions: number;
+  /** Time inside cluster actions (sum over concurrent actions). */
   actionMs: number;
+  /** Time waiting for Git and Kubernetes inside those actions (sum). */
+  ioMs: number;
+  /** Wall time inside tick(). */
   tickMs: number;
 }
 
@@ -28,7 +33,7 @@ export interface EngineStats {
  * of in-flight steps) or until wake() is called; nothing in flight and no timer means no tick.
  */
 export class FlightEngine {
-  readonly stats: EngineStats = { steps: 0, actions: 0, actionMs: 0, tickMs: 0 };
+  readonly stats: EngineStats = { steps: 0, actions: 0, actionMs: 0, ioMs: 0, tickMs: 0 };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -36,6 +41,16 @@ export class FlightEngine {
   private lastRetention = 0;
 
   constructor(private readonly ctx: FlightingContext) {}
+
+  /** Awaits Git or Kubernetes work, counting its time apart from the engine's own. */
+  private async io<T>(p: Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await p;
+    } finally {
+      this.stats.ioMs += performance.now() - t;
+    }
+  }
 
   private get poll(): number {
     return this.ctx.options.pollIntervalMs ?? 2000;
@@ -392,17 +407,17 @@ export class FlightEngine {
         const apps = [];
         for (const i of step.instances) {
           const ref = { apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) };
-          if (this.targetDigest(step, i) === null) await client.delete(ref);
+          if (this.targetDigest(step, i) === null) await this.io(client.delete(ref));
           else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.manifestRepository, branch: this.ctx.repo.branch }));
         }
-        if (apps.length) await applyApplications(client, apps);
+        if (apps.length) await this.io(applyApplications(client, apps));
         await this.updateStep(step, { phase: 'observe' });
         return 'next';
       }
       if (phase === 'observe') {
         const verdicts = await Promise.all(step.instances.filter((i) => this.targetDigest(step, i) !== null).map(async (i) => applicationVerdict(
-          await client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) }),
-          step.manifestCommit!, (rev, commit) => this.ctx.repo.includes(rev, commit))));
+          await this.io(client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) })),
+          step.manifestCommit!, (rev, commit) => this.io(this.ctx.repo.includes(rev, commit)))));
         const bad = verdicts.find((v) => v.status === 'Degraded');
         if (bad) throw new ClusterFailure(bad.reason);
         const waiting = verdicts.find((v) => v.status !== 'Healthy');
@@ -420,11 +435,11 @@ export class FlightEngine {
       if (m) {
         const stage = Number(m[1]);
         if (m[2] === 'apply') {
-          for (const t of targets) if (t.inst) await applyStage(client, t.inst, stage);
+          for (const t of targets) if (t.inst) await this.io(applyStage(client, t.inst, stage));
           await this.updateStep(step, { phase: `stage:${stage}:wait` });
           return 'next';
         }
-        const health = await Promise.all(targets.filter((t) => t.inst).map((t) => stageHealth(client, t.inst!, stage)));
+        const health = await this.io(Promise.all(targets.filter((t) => t.inst).map((t) => stageHealth(client, t.inst!, stage))));
         const bad = health.find((h) => h.status === 'Degraded');
         if (bad) throw new ClusterFailure(bad.reason);
         const waiting = health.find((h) => h.status !== 'Healthy');
@@ -437,7 +452,7 @@ export class FlightEngine {
         return 'next';
       }
       if (phase === 'prune') {
-        for (const t of targets) await finishInstance(client, t.i.instance, t.i.namespace, t.inst);
+        for (const t of targets) await this.io(finishInstance(client, t.i.instance, t.i.namespace, t.inst));
         await this.succeedStep(rel, step);
         return 'next';
       }
@@ -449,11 +464,11 @@ export class FlightEngine {
   private async write(rel: Release, step: Step): Promise<'next'> {
     const targets = await Promise.all(step.instances.map(async (i) => ({ i, inst: await this.target(rel, step, i) })));
     const verb = step.step === 'rollback' ? 'Roll back' : 'Deliver';
-    const { commit, created } = await this.ctx.repo.ensureCommit({
+    const { commit, created, message } = await this.io(this.ctx.repo.ensureCommit({
       release: rel.id, step: step.step, sourceRevision: rel.revision, ring: step.ring, cluster: step.cluster,
       title: `${verb} release ${rel.id} to ${step.cluster} (${targets.map((t) => t.i.instance).join(', ')})`.slice(0, 200),
       instances: targets.map((t) => ({ instance: t.i.instance, files: t.inst ? t.inst.objects.map((o) => ({ file: o.file, yaml: o.yaml })) : null })),
-    });
+    }));
     const next = step.delivery.mode === 'argocd' ? 'apps' : 'stage:0:apply';
     const policyDeadline = step.step === 'rollback' ? { deadlineAt: this.ctx.now() + this.scale(await this.rollbackDeadline(rel)) } : {};
     const now = this.ctx.now();
@@ -474,7 +489,6 @@ export class FlightEngine {
     step.manifestCommit = commit;
     step.phase = next;
     if (policyDeadline.deadlineAt) step.deadlineAt = policyDeadline.deadlineAt;
-    const message = (await this.ctx.repo.commitMessage(commit)) ?? undefined;
     await this.emit([
       { kind: 'commit', repository: this.ctx.manifestRepository, commit, message, release: rel.id, ring: step.ring, cluster: step.cluster, idempotencyKey: `manifest:${commit}` },
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit, status: 'started', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:started`, data: { step: step.step, created } },
