@@ -24,8 +24,8 @@ const hex = (n: number, len = 40) => n.toString(16).padStart(len, '0');
 interface Figures {
   backend: string;
   seedSeconds: number;
-  single: { perSecond: number; p50: number; p99: number; errors: number };
-  batch: { eventsPerSecond: number; batchSize: number; p99: number; errors: number };
+  single: { perSecond: number; p50: number; p99: number; errors: number; cpuUsPerEvent: number };
+  batch: { eventsPerSecond: number; batchSize: number; p99: number; errors: number; cpuUsPerEvent: number };
   list: Latency;
   listFiltered: Latency;
   timeline: Latency;
@@ -156,6 +156,14 @@ async function latencies(url: string, token: string, paths: () => string, n = 20
   return { p50: p(0.5), p95: p(0.95), p99: p(0.99) };
 }
 
+/** The server's own CPU seconds, from its Prometheus metrics: a figure that other load on the machine does not skew. */
+async function serverCpuSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^ringmaster_process_cpu_seconds_total (\S+)$/m.exec(text);
+  if (!m) throw new Error('the server does not export ringmaster_process_cpu_seconds_total');
+  return Number(m[1]);
+}
+
 function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
@@ -201,12 +209,14 @@ async function benchBackend(backend: 'sqlite' | 'postgres'): Promise<Figures> {
     log(`${backend}: single-event ingest for ${DURATION_S} s`);
     let seq = 0;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const cpu0 = await serverCpuSeconds(url);
     const single = await cannon({
       url: `${url}/api/v1/events`, method: 'POST', connections: 16, duration: DURATION_S, headers,
       requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ kind: 'commit', app: `app-${seq % APPS}`, commit: hex(5_000_000 + seq++), author: 'bench', branch: 'main' }) }) }],
     });
     log(`${backend}: batch ingest for ${DURATION_S} s`);
     const BATCH = 500;
+    const cpu1 = await serverCpuSeconds(url);
     const batch = await cannon({
       url: `${url}/api/v1/events`, method: 'POST', connections: 4, duration: DURATION_S, headers,
       requests: [{
@@ -216,11 +226,13 @@ async function benchBackend(backend: 'sqlite' | 'postgres'): Promise<Figures> {
         }),
       }],
     });
+    const cpu2 = await serverCpuSeconds(url);
     const ok = (r: autocannon.Result) => r.errors + r.non2xx;
+    const perEvent = (cpu: number, events: number) => Math.round((cpu * 1e6) / Math.max(1, events));
     return {
       backend, seedSeconds,
-      single: { perSecond: single.requests.average, p50: single.latency.p50, p99: single.latency.p99, errors: ok(single) },
-      batch: { eventsPerSecond: batch.requests.average * BATCH, batchSize: BATCH, p99: batch.latency.p99, errors: ok(batch) },
+      single: { perSecond: single.requests.average, p50: single.latency.p50, p99: single.latency.p99, errors: ok(single), cpuUsPerEvent: perEvent(cpu1 - cpu0, single.requests.total) },
+      batch: { eventsPerSecond: batch.requests.average * BATCH, batchSize: BATCH, p99: batch.latency.p99, errors: ok(batch), cpuUsPerEvent: perEvent(cpu2 - cpu1, batch.requests.total * BATCH) },
       list, listFiltered, timeline, dora, doraTeam,
     };
   } finally {
@@ -245,6 +257,7 @@ export async function benchServer(): Promise<string> {
   const p = results[1] ?? results[0]!;
   const rows: Array<[string, string, (f: Figures) => string, (f: Figures) => boolean | undefined]> = [
     ['single-event ingest', '≥ 3,000 events/s', (f) => `${Math.round(f.single.perSecond).toLocaleString('en')} events/s`, (f) => f.single.perSecond >= 3000],
+    ['server CPU per event, single / batch', '—', (f) => `${f.single.cpuUsPerEvent} µs / ${f.batch.cpuUsPerEvent} µs`, () => undefined],
     ['single-event ingest p99', '< 50 ms', (f) => `${f.single.p99} ms (p50 ${f.single.p50} ms)`, (f) => f.single.p99 < 50],
     [`batch ingest (${s.batch.batchSize}/request)`, '≥ 20,000 events/s', (f) => `${Math.round(f.batch.eventsPerSecond).toLocaleString('en')} events/s (p99 ${f.batch.p99} ms)`, (f) => f.batch.eventsPerSecond >= 20000],
     ['list 100 changes, newest', 'p95 < 50 ms', (f) => `p95 ${f.list.p95} ms (p50 ${f.list.p50}, p99 ${f.list.p99})`, (f) => f.list.p95 < 50],

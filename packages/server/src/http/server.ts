@@ -157,7 +157,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
           status,
           details,
         } as const;
-        await writes.run((trx) => writeAuditIn(trx, record));
+        // one INSERT needs no transaction of its own on PostgreSQL; on SQLite it joins the group commit
+        if (storage.dialect === 'postgres') await writeAuditIn(storage.db, record);
+        else await writes.run((trx) => writeAuditIn(trx, record));
       } catch (err) {
         req.log.error({ err }, 'writing the audit record failed');
         throw err;
