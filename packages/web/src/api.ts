@@ -105,6 +105,8 @@ export interface BoardRow {
   buildId: string | null;
   buildUrl: string | null;
   image: string | null;
+  imageDigest: string | null;
+  fleetRevision: string | null;
   release: string | null;
   failedAt: string | null;
   rings: Array<{ ring: string; reachedAt: string }>;

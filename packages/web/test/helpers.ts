@@ -35,7 +35,11 @@ export function ensureBundle(): string {
   const index = join(root, 'index.html');
   const sources = Math.max(newest(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs, statSync(join(WEB, 'vite.config.ts')).mtimeMs);
   if (!existsSync(index) || statSync(index).mtimeMs < sources) {
-    execFileSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
+      cwd: WEB, stdio: 'inherit',
+      // vitest sets NODE_ENV=test, which would make Vite bundle React's development build
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
   }
   return root;
 }

@@ -64,7 +64,7 @@ export interface JourneyChange {
 }
 
 /** How far a seeded change gets: every ring, up to (and waiting before) a ring, or failing in one. */
-export type Fate = { kind: 'done' } | { kind: 'building' } | { kind: 'stops'; before: string; waiting?: boolean } | { kind: 'fails'; ring: string };
+export type Fate = { kind: 'done'; incident?: boolean } | { kind: 'building' } | { kind: 'stops'; before: string; waiting?: boolean } | { kind: 'fails'; ring: string };
 
 /**
  * Events for one change's whole journey, as CI, the Git host, Ringmaster's promotions and Argo CD
@@ -98,8 +98,11 @@ export function journeyEvents(n: number, t0: number, app: App, clusters: Cluster
       url: `https://git.acme.test/acme/fleet/commit/${fleetCommit}`, occurredAt: at(t0 + 25 * MIN) },
     { kind: 'release', release, commit: fleetCommit, image, app: app.app, occurredAt: at(t0 + 30 * MIN) },
   );
+  // some changes wait longer between rings than others: the ETAs and lead times get a spread
+  // (changes still travelling keep the usual pace, so none of their events lies in the future)
+  const pace = fate.kind === 'stops' ? 1 : 1 + ((n * 7) % 5) * 0.2;
   for (const ring of ['dev', 'canary', 'prod']) {
-    const start = t0 + RING_OFFSETS[ring]!;
+    const start = t0 + 30 * MIN + (RING_OFFSETS[ring]! - 30 * MIN) * pace;
     if (fate.kind === 'stops' && fate.before === ring) {
       if (fate.waiting) ev.push({ kind: 'promotion.step', release, ring, status: 'waiting', occurredAt: at(start), data: { gate: 'approval' } });
       break;
@@ -122,10 +125,19 @@ export function journeyEvents(n: number, t0: number, app: App, clusters: Cluster
     }
     ev.push({ kind: 'promotion.step', release, ring, status: 'succeeded', occurredAt: at(start + 30 * MIN) });
   }
+  if (fate.kind === 'done' && fate.incident) {
+    // reached production, then broke there: a failed deployment and an incident, restored 40 minutes later
+    const c = clusters.find((x) => x.ring === 'prod')!;
+    const broke = t0 + 6 * HOUR;
+    ev.push(
+      { kind: 'health', cluster: c.name, instance: app.instances[0]!, app: app.app, ring: 'prod', release, status: 'Degraded', occurredAt: at(broke), data: { region: c.region } },
+      { kind: 'health', cluster: c.name, instance: app.instances[0]!, app: app.app, ring: 'prod', release, status: 'Healthy', occurredAt: at(broke + 40 * MIN), data: { region: c.region } },
+    );
+  }
   return { events: ev, change };
 }
 
-/** About forty changes over two weeks on 15 clusters in three rings and three regions, a few still travelling. */
+/** Forty changes over four weeks on 15 clusters in three rings and three regions, a few still travelling. */
 export function journeySeed(now: number, finder: SeedFinder): { events: EventInput[]; changes: JourneyChange[] } {
   const events: EventInput[] = [];
   const changes: JourneyChange[] = [];
@@ -133,12 +145,13 @@ export function journeySeed(now: number, finder: SeedFinder): { events: EventInp
   for (let n = 0; n < total; n++) {
     const age = total - 1 - n;
     const app = JOURNEY_APPS[n % JOURNEY_APPS.length]!;
-    const t0 = now - age * 8 * HOUR - 20 * MIN;
+    const t0 = now - age * 17 * HOUR - 20 * MIN;
     let fate: Fate = { kind: 'done' };
     if (age === 0) fate = { kind: 'building' };
     else if (age === 1) fate = { kind: 'stops', before: 'canary' };
     else if (age === 2) fate = { kind: 'stops', before: 'prod', waiting: true };
     else if (age === 9 || age === 23) fate = { kind: 'fails', ring: 'canary' };
+    else if (age === 6 || age === 30) fate = { kind: 'done', incident: true };
     // the newest changes happened minutes ago: squeeze their timeline so their rings are still ahead
     const t = age <= 2 ? now - (age + 1) * 50 * MIN : t0;
     const r = journeyEvents(n, t, app, JOURNEY_CLUSTERS, finder, fate);

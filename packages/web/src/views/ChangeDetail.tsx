@@ -5,6 +5,7 @@ import { useData } from '../data.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
+import { useFacets } from './Filters.tsx';
 
 interface DetailData {
   change: ChangeDetail;
@@ -26,6 +27,7 @@ export function ChangeDetailView({ id }: { id: string }) {
   const { live } = useSession();
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
+  const facets = useFacets();
   const refresh = live && live.changes.includes(id) ? live : null;
   const { data, error } = useData<DetailData>('change', id, refresh, async (signal) => {
     const [change, eta, apps] = await Promise.all([
@@ -40,7 +42,16 @@ export function ChangeDetailView({ id }: { id: string }) {
   if (!data) return <p className="loading" role="status">Loading change…</p>;
   const c = data.change;
   const byRing = new Map<string, typeof c.targets>();
-  for (const t of c.targets) byRing.set(t.ring ?? '(no ring)', [...(byRing.get(t.ring ?? '(no ring)') ?? []), t]);
+  for (const t of c.targets) {
+    const list = byRing.get(t.ring ?? '(no ring)') ?? [];
+    list.push(t);
+    byRing.set(t.ring ?? '(no ring)', list);
+  }
+  // rings in promotion order, as the server knows it
+  const order = facets?.rings ?? [];
+  const rank = (r: string) => (order.indexOf(r) === -1 ? order.length : order.indexOf(r));
+  const ringsInOrder = [...byRing].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  const journey = journeyOf(c);
   return (
     <section aria-labelledby="change-title" className="detail">
       <p><a {...linkProps('/changes')}>← All changes</a></p>
@@ -54,6 +65,17 @@ export function ChangeDetailView({ id }: { id: string }) {
         <div><dt>Image</dt><dd>{c.image ? <code>{c.image}</code> : '–'}</dd></div>
         <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
       </dl>
+
+      <h2>Journey</h2>
+      <ol className="journey" data-testid="journey">
+        {journey.map((j, i) => (
+          <li key={j.label} className={j.at ? (j.bad ? 'st-failed' : 'st-ok') : 'st-none'}>
+            <strong>{j.label}</strong>
+            <span>{j.at ? <time dateTime={j.at}>{when(j.at)}</time> : 'not yet'}</span>
+            {j.at && i > 0 && journey[i - 1]!.at && <small>+{duration(Date.parse(j.at) - Date.parse(journey[i - 1]!.at!))}</small>}
+          </li>
+        ))}
+      </ol>
 
       <h2>Who to contact</h2>
       <ul className="contacts" data-testid="contacts">
@@ -75,7 +97,7 @@ export function ChangeDetailView({ id }: { id: string }) {
       )}
 
       <h2>Clusters</h2>
-      {c.targets.length === 0 ? <p>No cluster targeted yet.</p> : [...byRing].map(([ring, targets]) => (
+      {c.targets.length === 0 ? <p>No cluster targeted yet.</p> : ringsInOrder.map(([ring, targets]) => (
         <div key={ring}>
         <div className="table-wrap">
           <table className="grid">
@@ -125,4 +147,20 @@ export function ChangeDetailView({ id }: { id: string }) {
       </ol>
     </section>
   );
+}
+
+/** The stages of a change's journey with when each was first reached, read from its timeline. */
+function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; bad?: boolean }> {
+  const first = (pred: (e: ChangeDetail['timeline'][number]) => boolean) => c.timeline.find(pred)?.occurredAt ?? null;
+  const buildEnd = c.timeline.find((e) => e.kind === 'build.finished');
+  const steps: Array<{ label: string; at: string | null; bad?: boolean }> = [
+    { label: 'Commit', at: c.committedAt },
+    { label: 'Build', at: buildEnd?.occurredAt ?? null, bad: buildEnd?.status === 'failed' },
+    { label: 'Image', at: first((e) => e.kind === 'image.pushed') },
+    { label: 'Fleet change', at: first((e) => e.kind === 'commit' && !!e.commit && e.commit === c.fleetRevision) },
+    { label: 'Release', at: first((e) => e.kind === 'release') },
+  ];
+  for (const r of c.rings) steps.push({ label: `Ring ${r.ring}`, at: r.reachedAt });
+  if (c.failedAt) steps.push({ label: 'Failed', at: c.failedAt, bad: true });
+  return steps;
 }

@@ -8,8 +8,8 @@ import { linkProps, useQueryState } from '../router.ts';
 import { Filters } from './Filters.tsx';
 import { rowKeys } from './Changes.tsx';
 
-// 25 clusters × their instances keeps a page near 500 cells: rendered well within 200 ms on a slow machine
-const PAGE = 25;
+// 50 clusters × their instances (about 1,000 cells at 20 instances a cluster) render in a few tens of ms
+const PAGE = 50;
 const FILTERS = ['ring', 'region', 'app', 'cluster', 'health'] as const;
 
 function healthClass(c: FleetCell): string {
