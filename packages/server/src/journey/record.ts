@@ -60,7 +60,7 @@ function template(trx: Trx, name: 'event' | 'change', rows = 1): string {
         .returning(['id', 'idempotency_key']).compile().sql;
     } else {
       const sample = Object.fromEntries(CHANGE_COLUMNS.map((c) => [c, null])) as unknown as ChangesTable;
-      text = trx.insertInto('changes').values(sample).onConflict((oc) => oc.column('id').doNothing()).returning('id').compile().sql;
+      text = trx.insertInto('changes').values(Array.from({ length: rows }, () => sample)).onConflict((oc) => oc.column('id').doNothing()).returning('id').compile().sql;
     }
     templates.set(key, text);
   }
@@ -69,6 +69,7 @@ function template(trx: Trx, name: 'event' | 'change', rows = 1): string {
 
 /** Rows per multi-row event insert: 26 parameters each stays far below both dialects' parameter limits. */
 const EVENT_CHUNK = 100;
+const CHANGE_CHUNK = 100;
 
 /**
  * Inserts events with multi-row statements; answers each event's id, or undefined when its idempotency
@@ -126,6 +127,7 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
     const j = new JourneyWriter(trx, settings, introductions, now);
     const links: Array<{ event_id: number; change_id: string }> = [];
     const ids = await insertEvents(trx, events.map((ev) => j.eventRow(ev)));
+    await j.createChanges(events.filter((_, i) => ids[i] !== undefined));
     for (const [i, ev] of events.entries()) {
       const id = ids[i];
       if (id === undefined) {
@@ -175,11 +177,8 @@ class JourneyWriter {
     if (ev.app && ev.team) await this.rememberTeam(ev.app, ev.team);
     switch (ev.kind) {
       case 'commit': {
-        const trailers = parseTrailers(ev.message);
-        if ((this.settings.manifestRepository && ev.repository === this.settings.manifestRepository) || trailers.release) {
-          return this.manifestCommit(ev);
-        }
-        if (this.settings.fleetRepository && ev.repository === this.settings.fleetRepository) return this.fleetCommit(ev);
+        if (this.isManifestCommit(ev)) return this.manifestCommit(ev);
+        if (this.isFleetCommit(ev)) return this.fleetCommit(ev);
         return [await this.sourceCommit(ev)];
       }
       case 'pr.merged':
@@ -232,6 +231,32 @@ class JourneyWriter {
       case 'sync':
       case 'health':
         return this.clusterState(ev);
+    }
+  }
+
+  private isManifestCommit(ev: JourneyEvent): boolean {
+    return (!!this.settings.manifestRepository && ev.repository === this.settings.manifestRepository) || parseTrailers(ev.message).release !== undefined;
+  }
+
+  private isFleetCommit(ev: JourneyEvent): boolean {
+    return !!this.settings.fleetRepository && ev.repository === this.settings.fleetRepository;
+  }
+
+  /**
+   * Creates the changes of a batch's source commits with multi-row inserts before the events are joined
+   * one by one; joining such a commit then costs no statement (a pipeline posting many commits at once).
+   */
+  async createChanges(events: JourneyEvent[]): Promise<void> {
+    const rows = new Map<string, ChangesTable>();
+    for (const ev of events) {
+      const source = ev.kind === 'pr.merged' || (ev.kind === 'commit' && !this.isManifestCommit(ev) && !this.isFleetCommit(ev));
+      if (source && !rows.has(ev.commit!)) rows.set(ev.commit!, await this.changeRow(ev, ev.commit!));
+    }
+    const all = [...rows.values()];
+    for (let start = 0; start < all.length; start += CHANGE_CHUNK) {
+      const chunk = all.slice(start, start + CHANGE_CHUNK);
+      const res = await this.trx.executeQuery<{ id: string }>(CompiledQuery.raw(template(this.trx, 'change', chunk.length), chunk.flatMap((row) => CHANGE_COLUMNS.map((c) => row[c]))));
+      for (const r of res.rows) this.created.add(r.id);
     }
   }
 
@@ -404,15 +429,20 @@ class JourneyWriter {
     }
   }
 
-  private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
+  private async changeRow(ev: JourneyEvent, sha: string): Promise<ChangesTable> {
     const app = ev.app ?? (ev.repository ? await this.appOfRepository(ev.repository) : null) ?? null;
     const team = ev.team ?? (app ? await this.teamOf(app) : null);
-    const row: ChangesTable = {
+    return {
       id: sha, app, team, repository: ev.repository ?? null, commit_sha: sha, branch: ev.branch ?? null,
       author: ev.author ?? null, author_email: ev.authorEmail ?? null, title: ev.message ? ev.message.split('\n')[0]!.slice(0, 1000) : null,
       committed_at: this.at(ev), updated_at: this.now, stage: 'commit', status: 'in_progress', build_id: null, build_url: null,
       image: null, image_digest: null, fleet_revision: null, release_id: null, failed_at: null,
     };
+  }
+
+  private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
+    if (this.created.has(sha)) return sha;
+    const row = await this.changeRow(ev, sha);
     const inserted = (await this.trx.executeQuery<{ id: string }>(CompiledQuery.raw(template(this.trx, 'change'), CHANGE_COLUMNS.map((c) => row[c])))).rows[0];
     // a change's id is its commit SHA, so finding it by commit needs no key row
     if (inserted) this.created.add(sha);
