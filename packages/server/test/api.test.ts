@@ -85,6 +85,20 @@ describe.each(BACKENDS)('HTTP API on %s', (backend) => {
     expect((await s.call('GET', `/api/v1/changes/${sha(32)}`)).status).toBe(404);
   });
 
+  it('joins events of one batch in order whatever comes first: a build before its commit', async () => {
+    const res = await s.call('POST', '/api/v1/events', { body: { events: [
+      { kind: 'build.started', commit: sha(40), buildId: 'ci-40', occurredAt: '2026-01-05T10:01:00Z' },
+      { kind: 'commit', app: 'shop', commit: sha(40), author: 'dora', message: 'Faster checkout\n\nbody', occurredAt: '2026-01-05T10:00:00Z' },
+      { kind: 'pr.merged', app: 'shop', commit: sha(41), author: 'eve', branch: 'main' },
+      { kind: 'commit', app: 'shop', commit: sha(41), author: 'eve' },
+    ] } });
+    expect(res.body.stored).toBe(4);
+    const change = (await s.call('GET', `/api/v1/changes/${sha(40)}`)).body;
+    expect(change).toMatchObject({ app: 'shop', author: 'dora', title: 'Faster checkout', buildId: 'ci-40', stage: 'build', committedAt: '2026-01-05T10:00:00.000Z' });
+    expect(change.timeline.map((e: any) => e.kind)).toEqual(['commit', 'build.started']);
+    expect((await s.call('GET', `/api/v1/changes/${sha(41)}`)).body.timeline).toHaveLength(2);
+  });
+
   it('answers 401 without or with an unknown token, also on reads', async () => {
     const none = await s.call('POST', '/api/v1/events', { token: null, body: { kind: 'commit', commit: sha(3) } });
     expect(none.status).toBe(401);
