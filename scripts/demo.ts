@@ -1,58 +1,306 @@
-// `npm run demo`: the main job on a fresh machine. Builds what is missing (scripts/setup.sh), then
-// walks through the fleet commands a user would run on the example fleet: validate, render, plan.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+// `npm run demo`: the whole product on a fresh machine, driven only through Ringmaster's own CLI and
+// HTTP API, as a user and their CI would drive it:
+//   1. builds what is missing (helm, kube-apiserver + etcd, the dashboard) with progress shown;
+//   2. creates a fleet repo (from examples/fleet), a manifest repo and an app source repo;
+//   3. starts the local Kubernetes API and `ringmaster serve` on SQLite, creates tokens;
+//   4. plays changes — CI events, fleet commits, releases through every ring in direct mode and in
+//      Argo CD mode, approvals, and one bad release that halts and rolls back by itself;
+//   5. prints the dashboard URL and a token, and keeps serving until Ctrl-C.
+// RINGMASTER_DEMO_EXIT=1 stops after the changes have played; RINGMASTER_DEMO_DIR picks the work folder.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeClient, startLocalKube, StandInControllers, workloadImages, type LocalKube } from '@ringmaster/kube';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Demo User', GIT_AUTHOR_EMAIL: 'demo@example.net', GIT_COMMITTER_NAME: 'Demo User', GIT_COMMITTER_EMAIL: 'demo@example.net' };
+const exitWhenDone = process.env.RINGMASTER_DEMO_EXIT === '1' || process.argv.includes('--exit');
+const color = process.stdout.isTTY;
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+const say = (s: string) => process.stdout.write(s + '\n');
+const step = (s: string) => say(`\n${bold('▶ ' + s)}`);
 
-function step(title: string): void {
-  process.stdout.write(`\n\x1b[1m▶ ${title}\x1b[0m\n`);
+const people = {
+  maria: { name: 'Maria Keller', email: 'maria.keller@example.net' },
+  sam: { name: 'Sam Lee', email: 'sam.lee@example.net' },
+};
+type Person = (typeof people)[keyof typeof people];
+
+function gitEnv(p: Person): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_AUTHOR_NAME: p.name, GIT_AUTHOR_EMAIL: p.email, GIT_COMMITTER_NAME: p.name, GIT_COMMITTER_EMAIL: p.email };
 }
-function ringmaster(args: string[], okCodes = [0]): number {
-  process.stdout.write(`$ ringmaster ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit', env });
-  if (!okCodes.includes(r.status ?? 1)) {
-    process.stderr.write(`demo: "ringmaster ${args[0]}" exited with ${r.status}\n`);
+const git = (dir: string, args: string[], p: Person = people.maria) => execFileSync('git', args, { cwd: dir, env: gitEnv(p) }).toString().trim();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cli(args: string[], okCodes = [0]): string {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  if (!okCodes.includes(r.status ?? 1)) throw new Error(`ringmaster ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function freePort(preferred: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+  return tryPort(preferred).catch(() => tryPort(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+step('Set-up: helm, kube-apiserver + etcd and the dashboard are built the first time (this can take several minutes)');
+const setup = spawnSync('bash', [join(root, 'scripts', 'setup.sh')], { stdio: 'inherit', env: { ...process.env, RINGMASTER_SETUP_ONLY: 'helm,kube,web' } });
+let kubeBuildFailed = setup.status !== 0;
+if (kubeBuildFailed) say('The set-up did not complete (see above); the demo goes on, and clusters that cannot be reached show as not connected.');
+
+const work = process.env.RINGMASTER_DEMO_DIR ?? mkdtempSync(join(tmpdir(), 'ringmaster-demo-'));
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const fleet = join(work, 'fleet');
+const manifests = join(work, 'manifests.git');
+const appRepo = join(work, 'appserver');
+
+step(`Repositories in ${work}`);
+cpSync(join(root, 'examples', 'fleet'), fleet, { recursive: true });
+git(fleet, ['init', '-q', '-b', 'main']);
+git(fleet, ['add', '-A']);
+git(fleet, ['commit', '-q', '-m', 'Example fleet: appserver, edge-proxy and metrics-agent over dev, canary and prod']);
+say(`fleet repo     ${fleet}  (acme/fleet, from examples/fleet)`);
+git(work, ['init', '-q', '--bare', '-b', 'main', manifests]);
+const seed = join(work, 'seed');
+mkdirSync(seed);
+git(seed, ['init', '-q', '-b', 'main']);
+writeFileSync(join(seed, 'README.md'), 'Rendered manifests, written by Ringmaster. Do not edit by hand.\n');
+git(seed, ['add', '-A']);
+git(seed, ['commit', '-q', '-m', 'Manifest repo']);
+git(seed, ['push', '-q', manifests, 'main']);
+rmSync(seed, { recursive: true, force: true });
+say(`manifest repo  ${manifests}  (acme/manifests; Argo CD reads it)`);
+mkdirSync(appRepo);
+git(appRepo, ['init', '-q', '-b', 'main']);
+writeFileSync(join(appRepo, 'VERSION'), '7.4.1\n');
+git(appRepo, ['add', '-A']);
+git(appRepo, ['commit', '-q', '-m', 'appserver 7.4.1']);
+say(`app repo       ${appRepo}  (acme/appserver, the application's source)`);
+
+step('Validate the fleet and plan a change before it merges (the blast radius)');
+say(cli(['validate', '--repo', fleet]).trim());
+
+// ---------------------------------------------------------------------------------------------
+step('Local Kubernetes API (kube-apiserver + etcd, built by the project; no controllers run in it)');
+let kube: LocalKube | undefined;
+let kubeconfig = join(work, 'not-connected.kubeconfig');
+try {
+  if (kubeBuildFailed) throw new Error('kube-apiserver and etcd were not built (see the set-up output above)');
+  kube = await startLocalKube({ dir: join(work, 'kube') });
+  kubeconfig = kube.kubeconfigPath;
+  say(`kube-apiserver ${kube.kubernetesVersion} at ${kube.server} — export KUBECONFIG=${kubeconfig}`);
+  say('Every cluster of the example fleet is reached through this one API server (one namespace per instance).');
+} catch (e) {
+  say(`The local Kubernetes API could not be started: ${(e as Error).message}`);
+  say('The demo goes on: releases are written to the manifest repo, and clusters show as not connected.');
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]\nusers: [{name: none, user: {}}]\ncontexts: [{name: none, context: {cluster: none, user: none}}]\ncurrent-context: none\n',
+  );
+  kubeBuildFailed = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+step('ringmaster serve (SQLite) with releases delivered into the manifest repo');
+const data = join(work, 'data');
+const admin = JSON.parse(cli(['token', 'create', '--name', 'demo-admin', '--role', 'admin', '--data-dir', data, '-o', 'json'])).token as string;
+const port = await freePort(7420);
+const server = `http://127.0.0.1:${port}`;
+const log = openSync(join(work, 'serve.log'), 'a');
+const serve: ChildProcess = spawn(
+  process.execPath,
+  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, '--time-scale', '0.02', '--log-level', 'warn'],
+  { stdio: ['ignore', log, log] },
+);
+let stopping = false;
+// However the demo ends (an error included), the server does not outlive it.
+process.on('exit', () => serve.kill('SIGTERM'));
+serve.on('exit', (code) => {
+  if (!stopping) {
+    say(`ringmaster serve exited unexpectedly (${code}); see ${join(work, 'serve.log')}`);
     process.exit(1);
   }
-  return r.status ?? 0;
+});
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${server}/readyz`)).ok) break;
+  } catch {
+    // not listening yet
+  }
+  if (i > 300) throw new Error(`ringmaster serve did not become ready; see ${join(work, 'serve.log')}`);
+  await sleep(100);
 }
-const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, env }).toString().trim();
+say(`listening on ${server} (log: ${join(work, 'serve.log')})`);
 
-step('Set-up: tools the renderers need (helm is built from its Go module the first time)');
-const setup = spawnSync('bash', [join(root, 'scripts', 'setup.sh')], { stdio: 'inherit', env: { ...env, RINGMASTER_SETUP_ONLY: process.env.RINGMASTER_SETUP_ONLY ?? 'helm' } });
-if (setup.status !== 0) process.exit(1);
+async function api<T = any>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+const newToken = async (name: string, role: string) => (await api<{ token: string }>(admin, 'POST', '/tokens', { name, role })).token;
+const ci = await newToken('ci-pipeline', 'deployer');
+const alice = await newToken('alice', 'approver');
+const viewer = await newToken('demo-viewer', 'viewer');
+await api(admin, 'PUT', '/apps/appserver', { team: 'platform-apps', repositories: ['acme/appserver'], contacts: ['appserver-oncall@example.net'] });
+await api(admin, 'PUT', '/apps/metrics-agent', { team: 'observability', contacts: ['observability@example.net'] });
+say('tokens: demo-admin (admin), ci-pipeline (deployer), alice (approver), demo-viewer (viewer)');
+say(`${bold('Dashboard')}: ${server}/  — log in with the token ${viewer}  (viewer; the admin token is ${admin})`);
 
-const work = mkdtempSync(join(tmpdir(), 'ringmaster-demo-'));
-const fleet = join(work, 'fleet');
-step(`A fleet repo: examples/fleet copied to ${fleet} and committed`);
-cpSync(join(root, 'examples', 'fleet'), fleet, { recursive: true });
-git(fleet, 'init', '-q', '-b', 'main');
-git(fleet, 'add', '-A');
-git(fleet, 'commit', '-q', '-m', 'Example fleet');
-const base = git(fleet, 'rev-parse', 'HEAD');
+// ---------------------------------------------------------------------------------------------
+const standIns: StandInControllers[] = [];
+if (kube) {
+  step('Stand-ins for what this local API server does not run');
+  say(dim('[argocd stand-in] NOT Argo CD: it marks each Application Synced at the manifest repo head and Healthy'));
+  say(dim('                  (Degraded when its folder runs a known-bad image), as Argo CD would report it.'));
+  say(dim('[kubelet stand-in] NOT a kubelet: it writes workload status (replicas ready, or crash-looping for the bad image).'));
+  const bad = 'appserver:7.5.1';
+  const client = KubeClient.fromFile(kube.kubeconfigPath);
+  const head = () => git(manifests, ['rev-parse', 'main']);
+  const stand = new StandInControllers(client, {
+    repoURL: manifests,
+    manifestHead: () => head(),
+    applicationProblem: (app, rev) => {
+      const path = (app.spec as { source: { path: string } }).source.path;
+      const r = spawnSync('git', ['grep', '-q', '-F', bad, rev, '--', path], { cwd: manifests });
+      return r.status === 0 ? `frontend pods crash-looping (${bad})` : undefined;
+    },
+    workloadProblem: (w) => (workloadImages(w).some((i) => i.endsWith(bad)) ? `crash-looping (${bad})` : undefined),
+    onAction: (m) => say(dim(`  [stand-in] ${m}`)),
+    intervalMs: 400,
+  });
+  stand.start();
+  standIns.push(stand);
+}
 
-step('Validate the fleet');
-ringmaster(['validate', '--repo', fleet]);
+// ---------------------------------------------------------------------------------------------
+const digest = (s: string) => 'sha256:' + createHash('sha256').update(s).digest('hex');
+let buildNo = 4100;
 
-step('Render every instance into one folder per cluster and instance');
-ringmaster(['render', '--repo', fleet, '--rev', base, '--out', join(work, 'rendered')]);
+/** A source change in the app repo, built by CI, its image pushed to both regional registries. */
+async function appChange(p: Person, version: string, message: string): Promise<string> {
+  writeFileSync(join(appRepo, 'VERSION'), version + '\n');
+  git(appRepo, ['commit', '-q', '-am', message], p);
+  const sha = git(appRepo, ['rev-parse', 'HEAD']);
+  const build = `ci-${++buildNo}`;
+  const buildUrl = `https://ci.example.net/acme/appserver/builds/${buildNo}`;
+  const base = { app: 'appserver', team: 'platform-apps', repository: 'acme/appserver', commit: sha, branch: 'main' };
+  await api(ci, 'POST', '/events', { kind: 'commit', ...base, author: p.name, authorEmail: p.email, message, url: `https://git.example.net/acme/appserver/commit/${sha}` });
+  await api(ci, 'POST', '/events', { kind: 'build.started', ...base, buildId: build, buildUrl });
+  await sleep(600);
+  await api(ci, 'POST', '/events', {
+    events: [
+      { kind: 'build.finished', ...base, buildId: build, buildUrl, status: 'succeeded' },
+      ...['eu', 'us'].map((r) => ({ kind: 'image.pushed', ...base, buildId: build, image: `registry.${r}.example.net/appserver:${version}`, imageDigest: digest(`${r}:${version}`) })),
+    ],
+  });
+  say(`${p.name} committed ${sha.slice(0, 12)} "${message}"; CI build ${build} pushed appserver:${version}`);
+  return sha;
+}
 
-step('A change: appserver 7.5.0, and tenant "hooli" gets 5 frontends');
-git(fleet, 'checkout', '-q', '-b', 'release-7.5');
-execFileSync('sed', ['-i', 's/tag: "7.4.1"/tag: "7.5.0"/', join(fleet, 'apps/appserver/app.yaml')]);
-execFileSync('sed', ['-i', 's/^cluster: prod-eu-2$/cluster: prod-eu-2\\nvalues:\\n  frontend:\\n    replicas: 5/', join(fleet, 'instances/appserver.yaml')]);
-git(fleet, 'commit', '-q', '-am', 'appserver 7.5.0; hooli: 5 frontends');
+/** A fleet-repo commit (as a merged pull request would make), reported like a Git host's push. */
+async function fleetChange(p: Person, message: string, edit: () => void): Promise<string> {
+  const before = git(fleet, ['rev-parse', 'HEAD']);
+  edit();
+  git(fleet, ['commit', '-q', '-am', message], p);
+  const after = git(fleet, ['rev-parse', 'HEAD']);
+  say(dim(cli(['plan', '--repo', fleet, '--from', before, '--to', after, '--no-diff'], [2]).split('\n').slice(1, 3).join('\n')));
+  await api(ci, 'POST', '/events', { kind: 'commit', repository: 'acme/fleet', commit: after, previousCommit: before, branch: 'main', author: p.name, authorEmail: p.email, message });
+  return after;
+}
 
-step('Plan: the blast radius of the change, before it merges (exit code 2 = changes)');
-ringmaster(['plan', '--repo', fleet, '--from', 'main', '--to', 'release-7.5', '--no-diff'], [2]);
+function sed(file: string, from: string, to: string): void {
+  execFileSync('sed', ['-i', `s|${from}|${to}|`, join(fleet, file)]);
+}
 
-step('The same plan as a pull-request comment (first lines)');
-const md = spawnSync(process.execPath, [bin, 'plan', '--repo', fleet, '--from', 'main', '--to', 'release-7.5', '--output', 'markdown'], { encoding: 'utf8', env });
-process.stdout.write(md.stdout.split('\n').slice(0, 14).join('\n') + '\n…\n');
+const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
 
-process.stdout.write(`\nDone. The fleet repo and rendered output are in ${work}\n`);
+/** Creates a release as CI would, approves manual rings as alice, and narrates its progress. */
+async function release(revision: string, message: string): Promise<string> {
+  const created = await api(ci, 'POST', '/releases', { revision, message });
+  say(`release ${created.id}: ${created.summary.instances} instance(s) on ${created.summary.clusters} cluster(s) — rings ${Object.entries(created.summary.rings).map(([r, n]) => `${r}: ${n}`).join(', ')}`);
+  const seen = new Map<string, string>();
+  for (;;) {
+    const rel = await api(viewer, 'GET', `/releases/${created.id}`);
+    for (const ring of rel.rings) {
+      for (const wave of ring.waves) {
+        for (const c of wave.clusters) {
+          const key = `${ring.ring}/${c.cluster}`;
+          const line = `${c.state}${c.reason && c.state !== 'succeeded' ? ` — ${c.reason}` : ''}`;
+          if (seen.get(key) !== line) {
+            seen.set(key, line);
+            say(`  ${ring.ring.padEnd(7)} ${c.cluster.padEnd(12)} ${c.mode.padEnd(7)} ${line}`);
+          }
+        }
+      }
+      if (ring.state === 'waiting_for_approval' && seen.get(ring.ring) !== 'asked') {
+        seen.set(ring.ring, 'asked');
+        await sleep(1500);
+        await api(alice, 'POST', `/releases/${created.id}/approve`, { ring: ring.ring, comment: 'dashboards look good' });
+        say(`  ${ring.ring.padEnd(7)} approved by alice (approver)`);
+      }
+    }
+    if (rel.rollback && seen.get('rollback') !== rel.rollback.state) {
+      seen.set('rollback', rel.rollback.state);
+      say(`  rollback ${rel.rollback.state}`);
+    }
+    if (TERMINAL.has(rel.state)) {
+      say(`release ${created.id} ${bold(rel.state)}${rel.reason ? ` — ${rel.reason}` : ''}`);
+      return rel.state;
+    }
+    await sleep(700);
+  }
+}
+
+step('Change 1: appserver 7.5.0 — CI builds it, the fleet adopts it, and it is released ring by ring');
+await appChange(people.maria, '7.5.0', 'Faster cache rebuild after a synchronizer restart');
+const rev1 = await fleetChange(people.maria, 'appserver 7.5.0 everywhere', () => sed('apps/appserver/app.yaml', 'tag: "7.4.1"', 'tag: "7.5.0"'));
+await release(rev1, 'appserver 7.5.0');
+
+step('Change 2: metrics-agent scrapes every 15 s — a fleet-only change');
+const rev2 = await fleetChange(people.sam, 'metrics-agent: scrape every 15s', () => sed('apps/metrics-agent/app.yaml', 'scrapeInterval: 30s', 'scrapeInterval: 15s'));
+await release(rev2, 'metrics-agent scrape interval');
+
+step('Change 3: appserver 7.5.1 has a bug — canary turns Degraded, the rollout halts and rolls back by itself');
+await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');
+const rev3 = await fleetChange(people.sam, 'appserver 7.5.1', () => sed('apps/appserver/app.yaml', 'tag: "7.5.0"', 'tag: "7.5.1"'));
+await release(rev3, 'appserver 7.5.1');
+
+step('What the manifest repo received (each commit traced back by its trailers)');
+say(git(manifests, ['log', '--format=%h %s', '-n', '12', 'main']));
+
+step('Done');
+say(`Dashboard: ${bold(server + '/')}   token: ${bold(viewer)} (viewer)   admin token: ${admin}`);
+say(`CLI:       RINGMASTER_SERVER=${server} RINGMASTER_TOKEN=${admin} npm run ringmaster -- release status`);
+if (kube) say(`kubectl:   export KUBECONFIG=${kube.kubeconfigPath}`);
+
+async function shutdown(code: number): Promise<never> {
+  stopping = true;
+  for (const s of standIns) await s.stop();
+  serve.kill('SIGTERM');
+  await new Promise((r) => serve.once('exit', r));
+  await kube?.stop();
+  process.exit(code);
+}
+if (exitWhenDone) await shutdown(0);
+say('\nServing until Ctrl-C.');
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));

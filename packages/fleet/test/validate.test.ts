@@ -142,7 +142,7 @@ describe('validate', () => {
     repo = new TempRepo(EXAMPLE_FLEET);
     repo.edit('instances/edge-proxy.yaml', 'cluster: prod-us-1', 'cluster: prod-eu-1');
     const issue = only(await issuesOf(repo.dir), 'duplicate-object');
-    expect(issue.message).toMatch(/^instances "edge-proxy-prod-eu-1" and "edge-proxy-prod-us-1" both write 3 object\(s\) on cluster "prod-eu-1": ConfigMap edge\/edge-proxy-routes-\w+, Deployment edge\/edge-proxy, Service edge\/edge-proxy$/);
+    expect(issue.message).toMatch(/^instances "edge-proxy-prod-eu-1" and "edge-proxy-prod-us-1" both write 4 object\(s\) on cluster "prod-eu-1": ConfigMap edge\/edge-proxy-routes-\w+, Deployment edge\/edge-proxy, Namespace edge, Service edge\/edge-proxy$/);
   });
 
   it('fails on an unknown revision with the revision named', async () => {
