@@ -121,11 +121,32 @@ describe('flighting', () => {
     expect(events.filter((e) => e.kind === 'promotion.step' && !e.cluster).map((e) => `${e.ring}:${e.status}`).sort()).toEqual(
       ['canary:started', 'canary:succeeded', 'dev:started', 'dev:succeeded', 'prod:started', 'prod:succeeded']);
 
+    // a source change built into an image: the release that ships the image joins its journey
+    const source = 'c0ffee'.padEnd(40, '1');
+    const ingested = await s.server.call('POST', '/api/v1/events', { body: { events: [
+      { kind: 'commit', repository: 'acme/appserver', commit: source, author: 'dev', message: 'faster cache warm-up' },
+      { kind: 'image.pushed', repository: 'acme/appserver', commit: source, image: 'appserver:1.1.0' },
+    ] } });
+    expect(ingested.status).toBe(201);
+
     // a second release with an image override touches every instance; a third of the same revision and image touches none
     const second = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.1.0' } } });
     expect(second.status).toBe(201);
     expect(second.body.summary.actions).toEqual({ create: 0, update: 6, delete: 0 });
     expect((await waitState(s, second.body.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
+    const change = (await s.server.call('GET', `/api/v1/changes/${source}`)).body;
+    expect(change.timeline.filter((e: any) => e.kind === 'promotion.step' && e.cluster && e.status === 'succeeded').map((e: any) => e.cluster).sort())
+      .toEqual(['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3']);
+    expect(change.timeline.filter((e: any) => e.kind === 'commit' && e.release === second.body.id)).toHaveLength(6);
+    // per cluster: the manifest commit of this release; per instance: synced and healthy
+    const all = ['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3'];
+    const byCluster = change.targets.filter((t: any) => t.instance === '');
+    expect(byCluster.map((t: any) => t.cluster).sort()).toEqual(all);
+    for (const t of byCluster) {
+      expect(t).toMatchObject({ state: 'promoted', release: second.body.id });
+      expect(t.manifestCommit).toBe(manifestCommits(s.remote).find((c) => c.release === second.body.id && c.cluster === t.cluster)!.sha);
+    }
+    expect(change.targets.filter((t: any) => t.instance !== '').map((t: any) => [t.instance, t.state]).sort()).toEqual(all.map((c) => [`${s.prefix}-${c}`, 'healthy']));
     const text = git(s.remote, 'grep', '-h', 'image:', 'main', '--', `prod-2/${s.prefix}-prod-2`);
     expect(text).toContain('appserver:1.1.0');
     const third = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.1.0' } } });
