@@ -190,6 +190,21 @@ describe('flighting', () => {
     await s.server.call('POST', `/api/v1/releases/${fixed.body.id}/abort`, { body: { reason: 'not today' } });
   }, 180_000);
 
+  it('halts when a cluster turns Degraded while its wave soaks, and rolls the first release back to nothing', async () => {
+    const defs = rings().map((r) => (r.name === 'dev' ? { ...r, policy: r.policy.replace('soak: 1s', 'soak: 2m') } : r));
+    const s = await setup({ rings: defs });
+    const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    await waitFor('dev to soak', async () => (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].state === 'soaking');
+    s.fake.badImage = 'appserver:1.0.0';
+    const done = await waitState(s, rel.id, ['rolled_back', 'failed', 'halted', 'succeeded']);
+    expect(done.state).toBe('rolled_back');
+    expect(done.reason, done.reason).toMatch(/dev-1: turned Degraded while soaking: Deployment .*progress deadline/);
+    // nothing held the instance before this release: the rollback removes its folder and prunes its objects
+    expect(() => git(s.remote, 'show', `main:dev-1/${s.prefix}-dev-1`)).toThrow();
+    await waitFor('objects pruned', async () => !(await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' })));
+    expect(await s.server.storage.db.selectFrom('delivered').selectAll().where('cluster', '=', 'dev-1').execute()).toEqual([]);
+  }, 180_000);
+
   it('waits for a manual approval: viewers, deployers and approvers of other rings are refused and audited', async () => {
     const s = await setup({ rings: rings({ canaryApproval: 'manual' }) });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;

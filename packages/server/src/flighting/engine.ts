@@ -237,7 +237,11 @@ export class FlightEngine {
           }
         }
         if (wave.state === 'soaking') {
-          if (now < (wave.soak_until ?? 0)) return Math.min(wave.soak_until! - now, this.poll * 5);
+          if (now < (wave.soak_until ?? 0)) {
+            // the gate is "the wave stays healthy": a cluster that turns Degraded while soaking fails
+            if (await this.recheck(rel, waveSteps.filter((st) => st.state === 'succeeded'))) return 0;
+            return Math.min(wave.soak_until! - now, this.poll);
+          }
           await where(db.updateTable('release_waves').set({ state: 'succeeded', finished_at: now })).execute();
           wave.state = 'succeeded';
         }
@@ -373,6 +377,51 @@ export class FlightEngine {
         { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy` },
       ]),
     ]);
+  }
+
+  /** Looks at finished steps again; fails those whose cluster now reports Degraded. True when one failed. */
+  private async recheck(rel: Release, steps: Step[]): Promise<boolean> {
+    const verdicts = await Promise.all(steps.map(async (step) => {
+      try {
+        return { step, degraded: await withTimeout(this.degradedNow(rel, step), this.ctx.options.actionTimeoutMs ?? 20_000, step) };
+      } catch (err) {
+        // an unanswered health read during soak proves nothing either way; the next look decides
+        this.ctx.log.warn({ release: rel.id, cluster: step.cluster, err: (err as Error).message }, 'health re-check during soak failed');
+        return { step, degraded: undefined };
+      }
+    }));
+    let failed = false;
+    for (const v of verdicts) {
+      if (!v.degraded) continue;
+      await this.failStep(rel, v.step, `turned Degraded while soaking: ${v.degraded}`);
+      failed = true;
+    }
+    return failed;
+  }
+
+  /** The reason a delivered step's cluster is Degraded now, or undefined. */
+  private async degradedNow(rel: Release, step: Step): Promise<string | undefined> {
+    const d = step.delivery;
+    const live = step.instances.filter((i) => this.targetDigest(step, i) !== null);
+    if (d.mode === 'argocd') {
+      const client = this.ctx.clients.management();
+      for (const i of live) {
+        const app = await this.io(client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) }));
+        const v = await applicationVerdict(app, step.manifestCommit!, (rev, commit) => this.io(this.ctx.repo.includes(rev, commit)));
+        if (v.status === 'Degraded') return v.reason;
+      }
+      return undefined;
+    }
+    const client = this.ctx.clients.forCluster(step.cluster, d.context);
+    for (const i of live) {
+      const inst = await this.target(rel, step, i);
+      if (!inst) continue;
+      for (let stage = 0; stage < stagesOf(inst).length; stage++) {
+        const h = await this.io(stageHealth(client, inst, stage));
+        if (h.status === 'Degraded') return h.reason;
+      }
+    }
+    return undefined;
   }
 
   /** The digest a step delivers for an instance (null: the instance is removed). */
