@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, SCREENSHOTS, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
+import { contrastFailures, launchBrowser, SCREENSHOTS, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
 import { journeySeed, sha, SeedFinder, type JourneyChange } from './seed.ts';
 
 // One server and one browser for the file: the views are read-only except where a test says so.
@@ -250,15 +250,21 @@ describe('metrics', () => {
   });
 });
 
-describe('narrow window', () => {
-  test('every view fits a phone-width window without the page scrolling sideways', async () => {
+describe('narrow window and contrast', () => {
+  test('every view fits a phone-width window without the page scrolling sideways, and its text meets WCAG AA contrast', async () => {
     for (const [path, view] of [['/changes', 'changes'], ['/fleet', 'fleet'], ['/dora', 'metrics'], [`/changes/${changes[5]!.commit}`, 'change']] as const) {
       const page = await open(path, dash.tokens.viewer, { width: 390, height: 800 });
       try {
         await timingOf(page, view);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${path} scrolls sideways by ${overflow}px`).toBeLessThanOrEqual(0);
+        expect(await contrastFailures(page), path).toEqual([]);
         if (view === 'changes') await page.screenshot({ path: join(SCREENSHOTS, 'changes-narrow.png') });
+        if (view === 'change') {
+          // the check itself catches grey on white
+          await page.evaluate(() => document.querySelector('main')!.insertAdjacentHTML('beforeend', '<p style="color:#aaa">faint</p>'));
+          expect((await contrastFailures(page)).join()).toContain('faint');
+        }
       } finally {
         await page.close();
       }

@@ -156,3 +156,41 @@ export async function timingOf(page: Page, view: string, after = 0): Promise<Tim
   const all = await page.evaluate((v) => ((window as any).__ringmasterTimings as Timing[] | undefined ?? []).filter((t) => t.view === v), view);
   return all[all.length - 1]!;
 }
+
+/**
+ * Every visible text on the page whose contrast with its background is below WCAG AA (4.5:1;
+ * 3:1 for large text), computed from the rendered colours. Disabled controls are exempt, as in WCAG.
+ */
+export async function contrastFailures(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+    const lum = ([r, g, b]: number[]) => {
+      const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
+    };
+    const background = (el: Element | null): number[] => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3]! > 0.5)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out: string[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || !n.textContent?.trim() || el.closest('[disabled], .sr-only, svg, option, datalist')) continue;
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0) continue;
+      const style = getComputedStyle(el);
+      const fg = parse(style.color);
+      const a = lum(fg);
+      const b = lum(background(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(`"${n.textContent.trim().slice(0, 40)}" ${style.color} on rgb(${background(el).join(',')}): ${ratio.toFixed(2)}`);
+    }
+    return [...new Set(out)];
+  });
+}

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchBrowser, SCREENSHOTS, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
+import { contrastFailures, launchBrowser, SCREENSHOTS, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
 import { FlightFixture } from './fleet-fixture.ts';
 
 let fx: FlightFixture;
@@ -82,6 +82,7 @@ describe('release', () => {
       expect(await page.locator('article[data-ring=dev] li').first().textContent()).toMatch(/dev-eu-1/);
       expect(await page.evaluate(() => (window as any).__notReloaded)).toBe(true);
       await page.screenshot({ path: join(SCREENSHOTS, 'release.png'), fullPage: true });
+      expect(await contrastFailures(page)).toEqual([]);
     } finally {
       await page.close();
     }

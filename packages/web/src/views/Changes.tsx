@@ -154,7 +154,7 @@ function StageTd({ stage, cell, since }: { stage: StageKey; cell: StageCell; sin
       <div className="ref">{label}</div>
       <div className="times">
         <time dateTime={cell.finishedAt ?? cell.startedAt ?? undefined} title={cell.finishedAt ?? cell.startedAt ?? undefined}>{when(cell.finishedAt ?? cell.startedAt)}</time>
-        {own !== null && own > 0 ? <span title="how long this stage took"> · {duration(own)}</span> : wait !== null && wait > 0 ? <span title="after the previous stage"> · +{duration(wait)}</span> : null}
+        {own !== null && own >= 1000 ? <span title="how long this stage took"> · {duration(own)}</span> : wait !== null && wait >= 1000 ? <span title="after the previous stage"> · +{duration(wait)}</span> : null}
         {cell.status === 'failed' && <strong> · failed</strong>}
         {cell.status === 'running' && <span> · running</span>}
       </div>

@@ -11,6 +11,8 @@ import { rowKeys } from './Changes.tsx';
 // 50 clusters × their instances (about 1,000 cells at 20 instances a cluster) render in a few tens of ms
 const PAGE = 50;
 const FILTERS = ['ring', 'region', 'app', 'cluster', 'health'] as const;
+const numbers = new Intl.NumberFormat();
+const count = (n: number) => numbers.format(n);
 
 function healthClass(c: FleetCell): string {
   if (c.health === 'Degraded' || c.health === 'Missing') return 'st-failed';
@@ -40,7 +42,7 @@ export function FleetView() {
   return (
     <section aria-labelledby="fleet-title">
       <div className="title-row"><h1 id="fleet-title">Fleet</h1>
-        {data && <p className="hint">{data.total} clusters · {data.groups.reduce((n, g) => n + g.instances, 0)} instances · {data.groups.reduce((n, g) => n + g.healthy, 0)} healthy · {data.groups.reduce((n, g) => n + g.drifted, 0)} drifted</p>}
+        {data && <p className="hint">{count(data.total)} clusters · {count(data.groups.reduce((n, g) => n + g.instances, 0))} instances · {count(data.groups.reduce((n, g) => n + g.healthy, 0))} healthy · {count(data.groups.reduce((n, g) => n + g.drifted, 0))} drifted</p>}
       </div>
       <Filters names={[...FILTERS]} params={params} set={setFilter} />
       <label className="inline"><input type="checkbox" name="drift" checked={drift} onChange={(e) => setFilter({ drift: e.target.checked ? 'true' : null })} /> Only clusters with drift</label>
