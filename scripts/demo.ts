@@ -123,7 +123,7 @@ const server = `http://127.0.0.1:${port}`;
 const log = openSync(join(work, 'serve.log'), 'a');
 const serve: ChildProcess = spawn(
   process.execPath,
-  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, '--time-scale', '0.02', '--log-level', 'warn'],
+  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, '--time-scale', '0.05', '--log-level', 'warn'],
   { stdio: ['ignore', log, log] },
 );
 let stopping = false;

@@ -105,12 +105,30 @@ export class StandInControllers {
         const s = (o.status ?? {}) as Record<string, unknown>;
         const problem = this.opts.workloadProblem?.(o);
         const next = problem ? failingStatus(kind, o, gen, problem) : readyStatus(kind, o, gen);
-        if (Object.entries(next).every(([k, v]) => JSON.stringify(s[k]) === JSON.stringify(v))) continue;
-        await patchStatus(this.client, refOf(o), next, { fieldManager: KUBE_MANAGER });
+        if (contains(s, next)) continue;
+        await patchStatus(this.client, refOf(o), withTimes(next), { fieldManager: KUBE_MANAGER });
         this.opts.onAction?.(`${kind} ${ns}/${o.metadata.name}: ${problem ? `not ready (${problem})` : 'all replicas ready'}`);
       }
     }
   }
+}
+
+/** True when `live` holds every field of `want` (the API server adds fields of its own, e.g. condition times). */
+function contains(live: unknown, want: unknown): boolean {
+  if (Array.isArray(want)) return Array.isArray(live) && live.length === want.length && want.every((w, i) => contains(live[i], w));
+  if (want !== null && typeof want === 'object') {
+    if (live === null || typeof live !== 'object') return false;
+    return Object.entries(want).every(([k, v]) => contains((live as Record<string, unknown>)[k], v));
+  }
+  // Zero counts are omitted by the API server (omitempty).
+  return live === want || (want === 0 && live === undefined);
+}
+
+/** Conditions carry transition times, as the real controllers write them. */
+function withTimes(status: Record<string, unknown>): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const conditions = status.conditions as Record<string, unknown>[] | undefined;
+  return conditions ? { ...status, conditions: conditions.map((c) => ({ ...c, lastTransitionTime: now, lastUpdateTime: now })) } : status;
 }
 
 function replicasOf(o: KubeObject): number {
