@@ -54,6 +54,15 @@ export function App() {
     );
   }, []);
   const { update, status } = useLive(me !== null);
+  useEffect(() => {
+    const onExpired = (e: Event) => {
+      setToken(null);
+      setMe(null);
+      setAuthError(`Signed out: ${String((e as CustomEvent).detail ?? 'the token is no longer valid')}`);
+    };
+    window.addEventListener('ringmaster:unauthenticated', onExpired);
+    return () => window.removeEventListener('ringmaster:unauthenticated', onExpired);
+  }, []);
 
   if (!checked) return <p className="loading" role="status">Loading…</p>;
   if (!me) {

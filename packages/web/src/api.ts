@@ -42,6 +42,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   if (!res.ok) {
     const e = body?.error ?? {};
+    // a token revoked or unknown mid-session: back to the sign-in form
+    if (res.status === 401 && getToken()) window.dispatchEvent(new CustomEvent('ringmaster:unauthenticated', { detail: e.message }));
     throw new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? `${res.status} ${res.statusText}`, e.field);
   }
   return body as T;

@@ -54,6 +54,23 @@ describe('signing in', () => {
   });
 });
 
+describe('a revoked token', () => {
+  test('sends the user back to the sign-in form on the next call', async () => {
+    const created = await dash.call('POST', '/api/v1/tokens', { name: 'temp-viewer', role: 'viewer' });
+    const page = await open('/changes', created.body.token);
+    try {
+      await timingOf(page, 'changes');
+      expect((await dash.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status).toBe(204);
+      await page.getByLabel('App').selectOption('shop');
+      await page.getByLabel('API token').waitFor();
+      expect(await page.getByRole('alert').textContent()).toContain('Signed out');
+      expect(await page.evaluate(() => sessionStorage.getItem('ringmaster.token'))).toBeNull();
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('changes', () => {
   test('one row per change, newest first, columns filled as far as each change travelled', async () => {
     const page = await open('/changes');

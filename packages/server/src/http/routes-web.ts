@@ -37,7 +37,8 @@ export async function registerWebRoutes(app: FastifyInstance, options: { root?: 
       return reply.status(503).type('text/plain; charset=utf-8')
         .send(`The dashboard is not built (no ${join(root, 'index.html')}). Run: npm run build -w packages/web\n`);
     }
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', root);
+    // the page names the current hashed assets: always revalidated, unlike the assets themselves
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
   };
   app.get('/', page);
   app.get('/*', page);
