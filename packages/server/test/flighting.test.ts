@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startLocalKube, type LocalKube } from '@ringmaster/kube';
-import { startTestServer, type TestServer } from './helpers/harness.ts';
+import { startTestServer, useBackends, type Backend, type TestServer } from './helpers/harness.ts';
 import { FakeControllers, FleetRepo, git, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
 import type { FlightingOptions } from '../src/index.ts';
 
 let kube: LocalKube;
+const backends = useBackends();
 const cleanup: Array<() => Promise<void> | void> = [];
 
 beforeAll(async () => {
@@ -35,14 +36,14 @@ interface Setup {
   prefix: string;
 }
 
-async function setup(opts: { rings?: ReturnType<typeof rings>; flighting?: Partial<FlightingOptions> } = {}): Promise<Setup> {
+async function setup(opts: { rings?: ReturnType<typeof rings>; flighting?: Partial<FlightingOptions>; backend?: Backend } = {}): Promise<Setup> {
   const prefix = `t${process.pid % 1000}x${++seq}`;
   const fleet = new FleetRepo(prefix, opts.rings);
   fleet.commit('initial fleet');
   const remote = manifestRemote();
   const work = tempDir('work');
   const data = tempDir('data');
-  const server = await startTestServer({ dataDir: data }, {
+  const server = await startTestServer(opts.backend === 'postgres' ? await backends.options('postgres') : { dataDir: data }, {
     flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: work, access: { kubeconfig: kube.kubeconfigPath }, timeScale: 0.1, pollIntervalMs: 100, ...opts.flighting },
   });
   const fake = new FakeControllers(kube.client, remote, prefix);
@@ -159,8 +160,8 @@ describe('flighting', () => {
     expect(list.body.nextBefore).not.toBeNull();
   }, 180_000);
 
-  it('halts the ring when a wave turns Degraded and rolls back automatically', async () => {
-    const s = await setup();
+  it.each(['sqlite', 'postgres'] as const)('halts the ring when a wave turns Degraded and rolls back automatically (%s)', async (backend) => {
+    const s = await setup({ backend });
     const first = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     expect((await waitState(s, first.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
 
@@ -180,8 +181,8 @@ describe('flighting', () => {
     const commits = manifestCommits(s.remote).filter((c) => c.release === bad.body.id);
     expect(commits.map((c) => `${c.step}/${c.cluster}`).sort()).toEqual(['deliver/dev-1', 'rollback/dev-1']);
     expect(git(s.remote, 'grep', '-h', 'image:', 'main', '--', `dev-1/${s.prefix}-dev-1`)).not.toContain('6.6.6');
-    const backend = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
-    expect((backend?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+    const deployment = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
+    expect((deployment?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
 
     // after the rollback, the manifest repo is back at the first release: a fixed release touches dev-1 again
     s.fake.badImage = undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GitError, resolveRevision, type Cluster } from '@ringmaster/fleet';
+import { git, GitError, resolveRevision, type Cluster } from '@ringmaster/fleet';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors.ts';
 import { requireRole, type Principal } from '../auth/roles.ts';
@@ -73,7 +73,12 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   const db = ctx.storage.db;
   let sha: string;
   try {
-    sha = await resolveRevision(ctx.options.fleetRepo, input.revision);
+    sha = await resolveRevision(ctx.options.fleetRepo, input.revision).catch(async (err: unknown) => {
+      // the clone may lag behind the fleet repo's remote: fetch once, then ask again
+      if (!(err instanceof GitError)) throw err;
+      await git(ctx.options.fleetRepo, ['fetch', '--quiet', '--all']).catch(() => undefined);
+      return resolveRevision(ctx.options.fleetRepo, input.revision);
+    });
   } catch (err) {
     if (err instanceof GitError) throw new InputError(`revision "${input.revision}" is not a commit of the fleet repo: ${err.message}`, 'revision');
     throw err;
