@@ -220,6 +220,17 @@ describe('fleet', () => {
       expect(groups.at(-1)).toMatch(/Ring prod · region us-east/);
       expect(await page.locator('[data-testid=fleet-matrix] thead th').allTextContents()).toEqual(['Cluster', 'billing', 'search', 'shop-acme', 'shop-globex']);
       await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png'), fullPage: false });
+      // keyboard: a cluster row, Enter into its first cell, Enter opens that instance, back
+      await page.locator('tr[data-cluster=dev-eu-1]').focus();
+      await page.keyboard.press('ArrowDown');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-cluster'))).toBe('dev-us-1');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-cluster'))).toBe('dev-us-1');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('instance').waitFor();
+      expect(new URL(page.url()).pathname).toBe('/fleet/dev-us-1/billing');
+      await page.goBack();
+      await page.locator('[data-testid=fleet-matrix]').waitFor();
 
       await page.getByLabel('Ring').selectOption('canary');
       await expect.poll(() => page.locator('[data-testid=fleet-matrix] tbody tr[data-cluster]').count()).toBe(3);

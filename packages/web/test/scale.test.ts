@@ -80,7 +80,7 @@ describe('at fleet scale (10,000 instances, 500 clusters, 1,000 changes)', () =>
     });
     await measure('fleet, ring prod, last page', '/fleet?ring=prod&page=6', 'fleet');
     await measure('fleet, drift only', '/fleet?drift=true', 'fleet');
-  });
+  }, 300_000);
 
   test('the changes board loads one page of 50 with stage times, ring counts and ETAs', async () => {
     await measure('changes', '/changes', 'changes', 5, async (page) => {
@@ -88,7 +88,7 @@ describe('at fleet scale (10,000 instances, 500 clusters, 1,000 changes)', () =>
       expect(await page.locator('td[data-ring=prod]').first().textContent()).toMatch(/synced|ETA/);
     });
     await measure('changes, filtered (app, 7 days)', '/changes?app=billing&since=7d', 'changes');
-  });
+  }, 300_000);
 
   test('change detail, instance and metrics', async () => {
     const newest = (await dash.call('GET', '/api/v1/changes?app=shop&limit=1')).body.items[0].id as string;
@@ -97,5 +97,5 @@ describe('at fleet scale (10,000 instances, 500 clusters, 1,000 changes)', () =>
     await measure('metrics (90 days)', '/dora?since=90d', 'metrics', 5, async (page) => {
       expect(await page.getByTestId('dora-by').locator('tbody tr').count()).toBe(5);
     });
-  });
+  }, 300_000);
 });

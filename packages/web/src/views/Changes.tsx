@@ -26,7 +26,9 @@ export function rowKeys(open: () => void) {
       open();
     } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
-      const next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
+      // skip rows that are not focusable (group headers in the fleet)
+      let next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
+      while (next && next.tabIndex < 0) next = (e.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling) as HTMLElement | null;
       next?.focus();
     }
   };

@@ -73,7 +73,7 @@ export function FleetView() {
                         </th>
                       </tr>
                     )}
-                    <tr tabIndex={0} onKeyDown={rowKeys(() => undefined)} data-cluster={c.cluster}>
+                    <tr tabIndex={0} onKeyDown={rowKeys(() => document.querySelector<HTMLElement>(`tr[data-cluster="${CSS.escape(c.cluster)}"] a`)?.focus())} data-cluster={c.cluster}>
                       <th scope="row">{c.cluster}<div className="meta">{c.healthy}/{c.instances} healthy{c.drifted ? ` · ${c.drifted} drift` : ''}</div></th>
                       {instances.map((i) => {
                         const cell = c.cells[i.instance];
