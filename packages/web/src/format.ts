@@ -53,3 +53,16 @@ export function sinceToFrom(since: string | null): string | undefined {
   const ms = since ? RANGES[since] : undefined;
   return ms ? new Date(Date.now() - ms).toISOString() : undefined;
 }
+
+/** The API's from/to for a view: picked days (local midnight to midnight) win over a relative range. */
+export function timeWindow(params: URLSearchParams): { from?: string; to?: string } {
+  const day = (v: string | null, plusDays: number) => {
+    if (!v || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return undefined;
+    const [y, m, d] = v.split('-').map(Number) as [number, number, number];
+    return new Date(y, m - 1, d + plusDays).toISOString();
+  };
+  const from = day(params.get('from'), 0);
+  const to = day(params.get('to'), 1);
+  if (from || to) return { from, to };
+  return { from: sinceToFrom(params.get('since')) };
+}

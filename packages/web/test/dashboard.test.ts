@@ -137,6 +137,17 @@ describe('changes', () => {
       await page.goBack();
       await expect.poll(() => new URL(page.url()).searchParams.get('hide')).toBeNull();
       expect(new URL(page.url()).searchParams.get('author')).toBe('Aiko Tanaka');
+
+      // picked days replace the relative range, and the other way round
+      await page.getByLabel('From day').fill('2026-01-05');
+      await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('2026-01-05');
+      expect(new URL(page.url()).searchParams.get('since')).toBeNull();
+      const fromRequest = page.waitForRequest((r) => r.url().includes('/api/v1/dashboard/changes') && r.url().includes('from='));
+      await page.getByLabel('To day').fill('2026-01-06');
+      expect(new URL((await fromRequest).url()).searchParams.get('from')).toBe(new Date(2026, 0, 5).toISOString());
+      await page.getByLabel('Time range').selectOption('30d');
+      await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBeNull();
+      expect(new URL(page.url()).searchParams.get('to')).toBeNull();
     } finally {
       await page.close();
     }

@@ -2,7 +2,7 @@ import type { KeyboardEvent, ReactNode } from 'react';
 import { api, query, type Board, type BoardRow, type RingCell, type StageCell } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
-import { between, duration, shortSha, sinceToFrom, when } from '../format.ts';
+import { between, duration, shortSha, timeWindow, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
 import { Filters } from './Filters.tsx';
@@ -14,7 +14,7 @@ const STAGE_COLUMNS = [
   { key: 'release', label: 'Release' },
 ] as const;
 type StageKey = (typeof STAGE_COLUMNS)[number]['key'];
-const FILTERS = ['app', 'team', 'ring', 'cluster', 'author', 'branch', 'status', 'since'] as const;
+const FILTERS = ['app', 'team', 'ring', 'cluster', 'author', 'branch', 'status', 'since', 'from', 'to'] as const;
 
 /** Moves focus between rows with the arrow keys; Enter opens the row. */
 export function rowKeys(open: () => void) {
@@ -45,10 +45,11 @@ export function ChangesView() {
   const refresh = cursor ? null : live;
   const { data, error, loading } = useData('changes', key, refresh, (signal) => api<Board>(`/dashboard/changes${query({
     app: filters.app, team: filters.team, ring: filters.ring, cluster: filters.cluster, author: filters.author, branch: filters.branch,
-    status: filters.status, from: sinceToFrom(filters.since ?? null), cursor, limit: 50,
+    status: filters.status, ...timeWindow(params), cursor, limit: 50,
   })}`, { signal }));
   useRenderTiming('changes', data);
-  const setFilter = (patch: Record<string, string | null>) => set({ ...patch, cursor: null });
+  // a relative range and picked days exclude each other
+  const setFilter = (patch: Record<string, string | null>) => set({ ...patch, ...(patch.since ? { from: null, to: null } : {}), cursor: null });
   const toggle = (col: string) => {
     const next = new Set(hidden);
     if (next.has(col)) next.delete(col);

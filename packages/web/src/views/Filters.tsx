@@ -19,12 +19,14 @@ export function useFacets(): Facets | null {
   return facets;
 }
 
-export type FilterName = 'app' | 'team' | 'ring' | 'region' | 'cluster' | 'author' | 'branch' | 'status' | 'health' | 'since';
+export type FilterName = 'app' | 'team' | 'ring' | 'region' | 'cluster' | 'author' | 'branch' | 'status' | 'health' | 'since' | 'from' | 'to';
 
 const LABELS: Record<FilterName, string> = {
   app: 'App', team: 'Team', ring: 'Ring', region: 'Region', cluster: 'Cluster', author: 'Author', branch: 'Branch',
-  status: 'Status', health: 'Health', since: 'Time range',
+  status: 'Status', health: 'Health', since: 'Time range', from: 'From day', to: 'To day',
 };
+// Days picked on a calendar; they take precedence over the relative time range.
+const DAYS: FilterName[] = ['from', 'to'];
 const FIXED: Partial<Record<FilterName, string[]>> = {
   status: ['in_progress', 'succeeded', 'failed'],
   health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
@@ -34,7 +36,11 @@ const FIXED: Partial<Record<FilterName, string[]>> = {
 const TYPED: FilterName[] = ['cluster', 'author', 'branch'];
 
 /** The filter bar: every value is read from and written to the URL by the caller. */
-export function Filters({ names, params, set }: { names: FilterName[]; params: URLSearchParams; set: (patch: Record<string, string | null>) => void }) {
+export function Filters({ names, params, set, defaults = {} }: {
+  names: FilterName[]; params: URLSearchParams; set: (patch: Record<string, string | null>) => void;
+  /** What an empty choice means on this view, when not "any". */
+  defaults?: Partial<Record<FilterName, string>>;
+}) {
   const facets = useFacets();
   const options = (n: FilterName): string[] => {
     if (FIXED[n]) return FIXED[n];
@@ -54,7 +60,9 @@ export function Filters({ names, params, set }: { names: FilterName[]; params: U
         return (
           <label key={n} htmlFor={id}>
             <span>{LABELS[n]}</span>
-            {TYPED.includes(n) ? (
+            {DAYS.includes(n) ? (
+              <input id={id} name={n} type="date" value={value} onChange={(e) => set({ [n]: e.target.value || null, ...(e.target.value ? { since: null } : {}) })} />
+            ) : TYPED.includes(n) ? (
               <>
                 <input id={id} name={n} list={`${id}-list`} defaultValue={value} key={value} placeholder="any"
                   onKeyDown={(e) => {
@@ -67,7 +75,7 @@ export function Filters({ names, params, set }: { names: FilterName[]; params: U
               </>
             ) : (
               <select id={id} name={n} value={value} onChange={(e) => set({ [n]: e.target.value || null })}>
-                <option value="">{n === 'since' ? 'all time' : 'any'}</option>
+                <option value="">{defaults[n] ? `${defaults[n]} (default)` : n === 'since' ? 'all time' : 'any'}</option>
                 {value && !options(n).includes(value) && <option value={value}>{value}</option>}
                 {options(n).map((o) => <option key={o} value={o}>{o.replace('_', ' ')}</option>)}
               </select>

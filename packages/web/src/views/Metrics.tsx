@@ -1,7 +1,7 @@
 import { api, query, type Dora } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
-import { duration, percent, RANGES } from '../format.ts';
+import { duration, percent, RANGES, timeWindow } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { useQueryState } from '../router.ts';
 import { BarChart } from './Charts.tsx';
@@ -21,12 +21,14 @@ export function MetricsView() {
   const ring = params.get('ring');
   const since = params.get('since') ?? '30d';
   const by = params.get('by') === 'team' ? 'team' : 'app';
-  const key = JSON.stringify([app, team, ring, since, by]);
+  const days = [params.get('from'), params.get('to')];
+  const key = JSON.stringify([app, team, ring, since, by, days]);
   // DORA moves only when something reaches a ring: reload on health events, not on every build.
   const refresh = live && live.kinds.includes('health') ? live : null;
   const { data, error } = useData<MetricsData>('metrics', key, refresh, async (signal) => {
-    const to = new Date();
-    const from = new Date(to.getTime() - (RANGES[since] ?? RANGES['30d']!));
+    const picked = timeWindow(params);
+    const to = days.some(Boolean) && picked.to ? new Date(picked.to) : new Date();
+    const from = days.some(Boolean) && picked.from ? new Date(picked.from) : new Date(to.getTime() - (RANGES[since] ?? RANGES['30d']!));
     const window = { from: from.toISOString(), to: to.toISOString(), ring };
     const [series, byData] = await Promise.all([
       api<MetricsData['series']>(`/dashboard/dora/series${query({ ...window, app, team: app ? null : team, buckets: since === '24h' ? 12 : since === '7d' ? 7 : 15 })}`, { signal }),
@@ -40,7 +42,7 @@ export function MetricsView() {
   return (
     <section aria-labelledby="metrics-title">
       <div className="title-row"><h1 id="metrics-title">Metrics</h1>{t && <p className="hint">DORA for ring {t.ring}, {new Date(t.window.from).toLocaleDateString()} – {new Date(t.window.to).toLocaleDateString()}</p>}</div>
-      <Filters names={['app', 'team', 'ring', 'since']} params={params} set={set} />
+      <Filters names={['app', 'team', 'ring', 'since', 'from', 'to']} params={params} defaults={{ since: '30d' }} set={(patch) => set({ ...patch, ...(patch.since ? { from: null, to: null } : {}) })} />
       {app && team && <p className="hint">App and team both chosen: the charts show the app.</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
       {!data && !error && <p className="loading" role="status">Loading metrics…</p>}
