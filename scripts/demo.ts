@@ -176,7 +176,6 @@ if (kube) {
   const client = KubeClient.fromFile(kube.kubeconfigPath);
   const head = () => git(manifests, ['rev-parse', 'main']);
   const stand = new StandInControllers(client, {
-    repoURL: manifests,
     manifestHead: () => head(),
     applicationProblem: (app, rev) => {
       const path = (app.spec as { source: { path: string } }).source.path;
@@ -279,7 +278,7 @@ step('Change 2: metrics-agent scrapes every 15 s — a fleet-only change');
 const rev2 = await fleetChange(people.sam, 'metrics-agent: scrape every 15s', () => sed('apps/metrics-agent/app.yaml', 'scrapeInterval: 30s', 'scrapeInterval: 15s'));
 await release(rev2, 'metrics-agent scrape interval');
 
-step('Change 3: appserver 7.5.1 has a bug — canary turns Degraded, the rollout halts and rolls back by itself');
+step('Change 3: appserver 7.5.1 has a bug — it never turns healthy in the first ring; the rollout halts and rolls back by itself');
 await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');
 const rev3 = await fleetChange(people.sam, 'appserver 7.5.1', () => sed('apps/appserver/app.yaml', 'tag: "7.5.0"', 'tag: "7.5.1"'));
 await release(rev3, 'appserver 7.5.1');
