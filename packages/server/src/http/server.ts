@@ -10,6 +10,7 @@ import { requireRole, type Principal } from '../auth/roles.ts';
 import { createToken, listTokens, revokeToken, TokenAuthenticator } from '../auth/tokens.ts';
 import { listAudit, writeAuditIn } from '../auth/audit.ts';
 import { WriteQueue } from '../storage/write-queue.ts';
+import { AppDirectory } from '../journey/app-directory.ts';
 import { githubReceiver } from '../webhooks/github.ts';
 import { gitlabReceiver } from '../webhooks/gitlab.ts';
 import { azureReceiver, type AzureWebhookAuth } from '../webhooks/azure.ts';
@@ -69,6 +70,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
   const auth = new TokenAuthenticator(storage);
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const writes = new WriteQueue(storage);
+  const directory = new AppDirectory();
 
   let settings = await loadSettings(storage.db);
   if (options.settings) {
@@ -96,7 +98,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
 
   const record = async (events: JourneyEvent[], delivery?: { source: string; id: string }) => {
     const result = await recordEvents(storage, events, {
-      settings: await currentSettings(), finder: options.finder, delivery, transaction: writes.run,
+      settings: await currentSettings(), finder: options.finder, delivery, transaction: writes.run, directory,
       onFinderError: (err) => app.log.warn({ err: (err as Error).message }, 'finding image introductions in the fleet repo failed'),
     });
     events.forEach((ev, i) => {
@@ -157,9 +159,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
           status,
           details,
         } as const;
-        // one INSERT needs no transaction of its own on PostgreSQL; on SQLite it joins the group commit
-        if (storage.dialect === 'postgres') await writeAuditIn(storage.db, record);
-        else await writes.run((trx) => writeAuditIn(trx, record));
+        // one INSERT: no transaction of its own on PostgreSQL; on SQLite it joins the group commit
+        await writes.runStatement((trx) => writeAuditIn(trx, record));
       } catch (err) {
         req.log.error({ err }, 'writing the audit record failed');
         throw err;
@@ -268,6 +269,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       const appName = req.params.app;
       req.audit = { target: `app/${appName}` };
       const now = Date.now();
+      directory.clear();
       await storage.db.transaction().execute(async (trx) => {
         const existing = await trx.selectFrom('apps').selectAll().where('app', '=', appName).executeTakeFirst();
         const team = body.team === undefined ? existing?.team ?? null : body.team;
@@ -288,6 +290,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
           await trx.updateTable('incidents').set({ team }).where('app', '=', appName).execute();
         }
       });
+      directory.clear(); // again: a request in flight may have cached the old mapping meanwhile
       return { app: appName, team: body.team ?? null, repositories: body.repositories, contacts: body.contacts };
     });
 

@@ -5,6 +5,7 @@ import type { TransactionRunner } from '../storage/write-queue.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
 import { parseTrailers } from './trailers.ts';
+import type { AppDirectory } from './app-directory.ts';
 import type { JourneySettings } from './settings.ts';
 
 /** How far a change has travelled, in order; a change only moves forward. */
@@ -21,6 +22,8 @@ export interface RecordOptions {
   now?: number;
   /** Runs the write transaction; default: a transaction of its own. The server passes its group-commit queue. */
   transaction?: TransactionRunner;
+  /** Cache of repository → app and app → team shared across requests. */
+  directory?: AppDirectory;
 }
 
 export interface RecordResult {
@@ -124,7 +127,7 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
       if (!inserted) return { duplicateDelivery: true, stored: 0, duplicates: events.length, events: events.map(() => ({ duplicate: true as const })) };
     }
     const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
-    const j = new JourneyWriter(trx, settings, introductions, now);
+    const j = new JourneyWriter(trx, settings, introductions, now, options.directory);
     const links: Array<{ event_id: number; change_id: string }> = [];
     const ids = await insertEvents(trx, events.map((ev) => j.eventRow(ev)));
     await j.createChanges(events.filter((_, i) => ids[i] !== undefined));
@@ -154,6 +157,7 @@ class JourneyWriter {
     private readonly settings: JourneySettings,
     private readonly introductions: Map<string, ImageIntroduction[]>,
     private readonly now: number,
+    private readonly directory?: AppDirectory,
   ) {}
 
   private at(ev: JourneyEvent): number {
@@ -489,24 +493,34 @@ class JourneyWriter {
   private readonly teams = new Map<string, string | null>();
   /** Changes this transaction created. */
   private readonly created = new Set<string>();
+  /** Apps whose team this transaction may have written. */
+  private readonly taught = new Set<string>();
 
   private async appOfRepository(repository: string): Promise<string | null> {
     if (this.apps.has(repository)) return this.apps.get(repository)!;
+    const shared = this.directory?.get('app', repository);
+    if (shared) return shared.value;
     const row = await this.trx.selectFrom('app_repositories').select('app').where('repository', '=', repository).executeTakeFirst();
     this.apps.set(repository, row?.app ?? null);
+    this.directory?.set('app', repository, row?.app ?? null);
     return row?.app ?? null;
   }
 
   private async teamOf(app: string): Promise<string | null> {
     if (this.teams.has(app)) return this.teams.get(app)!;
+    const shared = this.directory?.get('team', app);
+    if (shared) return shared.value;
     const row = await this.trx.selectFrom('apps').select('team').where('app', '=', app).executeTakeFirst();
     this.teams.set(app, row?.team ?? null);
+    // only committed state is shared; what this transaction wrote itself (rememberTeam) stays local
+    if (!this.taught.has(app)) this.directory?.set('team', app, row?.team ?? null);
     return row?.team ?? null;
   }
 
   /** An event naming both app and team teaches the mapping, unless one was set already. */
   private async rememberTeam(app: string, team: string) {
-    if (this.teams.has(app)) return;
+    if (this.teams.has(app) || this.directory?.get('team', app)?.value) return;
+    this.taught.add(app);
     await this.trx.insertInto('apps').values({ app, team, contacts: null, updated_at: this.now })
       .onConflict((oc) => oc.column('app').doNothing()).execute();
     this.teams.delete(app);

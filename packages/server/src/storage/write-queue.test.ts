@@ -39,4 +39,18 @@ describe('WriteQueue on SQLite', () => {
     await q.run((trx) => trx.insertInto('settings').values({ key: 'y', value: '1' }).execute());
     expect((await storage.db.selectFrom('settings').selectAll().orderBy('key').execute())).toEqual([{ key: 'x', value: '1' }, { key: 'y', value: '1' }]);
   });
+
+  it('groups single statements without savepoints; a failing one undoes only itself', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ringmaster-wq-'));
+    storage = await openStorage({ dataDir: dir });
+    const q = new WriteQueue(storage);
+    const put = (key: string) => q.runStatement((trx) => trx.insertInto('settings').values({ key, value: 'v' }).execute());
+    const results = await Promise.allSettled([put('a'), put('a'), put('b'), q.run(async (trx) => {
+      await trx.insertInto('settings').values({ key: 'c', value: 'v' }).execute();
+      await trx.insertInto('settings').values({ key: 'b', value: 'v' }).execute();
+    })]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    const keys = (await storage.db.selectFrom('settings').select('key').orderBy('key').execute()).map((r) => r.key);
+    expect(keys).toEqual(['a', 'b']);
+  });
 });

@@ -8,6 +8,7 @@ interface Job {
   fn: (trx: Transaction<Database>) => Promise<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  single: boolean;
 }
 
 /**
@@ -25,7 +26,19 @@ export class WriteQueue {
   readonly run: TransactionRunner = <T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> => {
     if (this.storage.dialect !== 'sqlite') return this.storage.db.transaction().execute(fn);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, single: false });
+      if (!this.draining) void this.drain();
+    });
+  };
+
+  /**
+   * For a job that is ONE statement: a failed statement undoes only itself, so it needs no savepoint
+   * of its own (two statements fewer per job).
+   */
+  readonly runStatement: TransactionRunner = <T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> => {
+    if (this.storage.dialect !== 'sqlite') return fn(this.storage.db as unknown as Transaction<Database>);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, single: true });
       if (!this.draining) void this.drain();
     });
   };
@@ -40,6 +53,15 @@ export class WriteQueue {
         try {
           trx = await this.storage.db.startTransaction().execute();
           for (const job of group) {
+            if (job.single) {
+              try {
+                const value = await job.fn(trx);
+                settle.push(() => job.resolve(value));
+              } catch (err) {
+                settle.push(() => job.reject(err));
+              }
+              continue;
+            }
             const sp = await trx.savepoint('job').execute();
             try {
               const value = await job.fn(sp);
