@@ -160,8 +160,8 @@ export class FlightEngine {
       steps = (await db.selectFrom('release_steps').selectAll().where('release_id', '=', id).where('step', '=', 'deliver').orderBy('position').execute()).map(toStep);
     }
     if (rel.state === 'pending') {
-      await this.setRelease(id, { state: 'in_progress' });
       await this.emit([{ kind: 'release', release: id, commit: rel.revision, status: 'started', idempotencyKey: `release:${id}:started` }]);
+      await this.setRelease(id, { state: 'in_progress' });
     }
 
     for (const ring of rings) {
@@ -176,15 +176,15 @@ export class FlightEngine {
         }
         if (policy.approval === 'manual' && !ring.approved_by) {
           if (ring.state === 'pending') {
-            await db.updateTable('release_rings').set({ state: 'waiting_for_approval' }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
             await this.emit([{ kind: 'promotion.step', release: id, ring: ring.ring, status: 'waiting', idempotencyKey: `release:${id}:ring:${ring.ring}:waiting`, data: { gate: 'approval' } }]);
+            await db.updateTable('release_rings').set({ state: 'waiting_for_approval' }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
           }
           if (rel.state !== 'waiting_for_approval') await this.setRelease(id, { state: 'waiting_for_approval' });
           return undefined;
         }
         if (rel.paused) return this.pausedState(rel, undefined);
-        await db.updateTable('release_rings').set({ state: 'in_progress', started_at: now }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
         await this.emit([{ kind: 'promotion.step', release: id, ring: ring.ring, status: 'started', idempotencyKey: `release:${id}:ring:${ring.ring}:started` }]);
+        await db.updateTable('release_rings').set({ state: 'in_progress', started_at: now }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
       }
       if (rel.state !== 'in_progress' && !rel.paused) await this.setRelease(id, { state: 'in_progress' });
 
@@ -246,11 +246,11 @@ export class FlightEngine {
           wave.state = 'succeeded';
         }
       }
-      await db.updateTable('release_rings').set({ state: 'succeeded', finished_at: now }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
       await this.emit([{ kind: 'promotion.step', release: id, ring: ring.ring, status: 'succeeded', idempotencyKey: `release:${id}:ring:${ring.ring}:succeeded` }]);
+      await db.updateTable('release_rings').set({ state: 'succeeded', finished_at: now }).where('release_id', '=', id).where('ring', '=', ring.ring).execute();
     }
-    await this.setRelease(id, { state: 'succeeded', finished: true });
     await this.emit([{ kind: 'release', release: id, commit: rel.revision, status: 'succeeded', idempotencyKey: `release:${id}:succeeded` }]);
+    await this.setRelease(id, { state: 'succeeded', finished: true });
     return undefined;
   }
 
@@ -263,13 +263,13 @@ export class FlightEngine {
   private async halt(rel: Release, ring: string, policy: ResolvedPolicy, reason: string): Promise<number | undefined> {
     const db = this.ctx.storage.db;
     const now = this.ctx.now();
+    await this.emit([{ kind: 'promotion.step', release: rel.id, ring, status: 'failed', idempotencyKey: `release:${rel.id}:ring:${ring}:halted`, data: { reason } }]);
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('release_waves').set({ state: 'failed', finished_at: now }).where('release_id', '=', rel.id).where('ring', '=', ring).where('state', 'in', ['in_progress', 'soaking']).execute();
       await trx.updateTable('release_rings').set({ state: 'halted', finished_at: now }).where('release_id', '=', rel.id).where('ring', '=', ring).execute();
       await trx.updateTable('release_steps').set({ state: 'halted', updated_at: now }).where('release_id', '=', rel.id).where('step', '=', 'deliver').where('state', '=', 'in_progress').execute();
       await trx.updateTable('releases').set({ state: 'halted', reason, updated_at: now, finished_at: policy.autoRollback ? null : now }).where('id', '=', rel.id).execute();
     });
-    await this.emit([{ kind: 'promotion.step', release: rel.id, ring, status: 'failed', idempotencyKey: `release:${rel.id}:ring:${ring}:halted`, data: { reason } }]);
     this.ctx.log.warn({ release: rel.id, ring, reason }, 'release halted');
     if (policy.autoRollback) {
       await startRollback(this.ctx, rel.id, 'automatic rollback: ' + reason);
@@ -297,6 +297,7 @@ export class FlightEngine {
     }
     if (!steps.every((s) => isTerminal(s.state))) return this.poll;
     const failed = steps.filter((s) => s.state === 'failed');
+    await this.emit([{ kind: 'release', release: rel.id, commit: rel.revision, status: failed.length ? 'failed' : 'rolled_back', idempotencyKey: `release:${rel.id}:${failed.length ? 'rollback-failed' : 'rolled_back'}` }]);
     await db.transaction().execute(async (trx) => {
       if (failed.length === 0) {
         await trx.updateTable('release_steps').set({ state: 'rolled_back', updated_at: now }).where('release_id', '=', rel.id).where('step', '=', 'deliver').where('manifest_commit', 'is not', null).execute();
@@ -308,7 +309,6 @@ export class FlightEngine {
         ...(failed.length ? { reason: `rollback failed on ${failed.map((s) => `${s.cluster}: ${s.reason}`).join('; ')}` } : {}),
       }).where('id', '=', rel.id).execute();
     });
-    await this.emit([{ kind: 'release', release: rel.id, commit: rel.revision, status: failed.length ? 'failed' : 'rolled_back', idempotencyKey: `release:${rel.id}:${failed.length ? 'rollback-failed' : 'rolled_back'}` }]);
     return undefined;
   }
 
@@ -357,18 +357,17 @@ export class FlightEngine {
   }
 
   private async failStep(rel: Release, step: Step, reason: string): Promise<void> {
-    await this.updateStep(step, { state: 'failed', reason, finished: true });
-    this.stats.steps++;
+    // events first: they are idempotent, so a crash between the two repeats them harmlessly instead of losing them
     this.ctx.log.warn({ release: rel.id, cluster: step.cluster, step: step.step, reason }, 'cluster step failed');
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, status: 'failed', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:failed`, data: { step: step.step, reason } },
       ...step.instances.filter((i) => i.action !== 'delete').map((i): EventInput => ({ kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Degraded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:degraded` })),
     ]);
+    await this.updateStep(step, { state: 'failed', reason, finished: true });
+    this.stats.steps++;
   }
 
   private async succeedStep(rel: Release, step: Step): Promise<void> {
-    await this.updateStep(step, { state: 'succeeded', reason: null, finished: true });
-    this.stats.steps++;
     const per = step.instances.filter((i) => this.targetDigest(step, i) !== null);
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit: step.manifestCommit ?? undefined, status: step.step === 'rollback' ? 'rolled_back' : 'succeeded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:succeeded`, data: { step: step.step } },
@@ -377,6 +376,8 @@ export class FlightEngine {
         { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy` },
       ]),
     ]);
+    await this.updateStep(step, { state: 'succeeded', reason: null, finished: true });
+    this.stats.steps++;
   }
 
   /** Looks at finished steps again; fails those whose cluster now reports Degraded. True when one failed. */
@@ -520,6 +521,10 @@ export class FlightEngine {
     }));
     const next = step.delivery.mode === 'argocd' ? 'apps' : 'stage:0:apply';
     const policyDeadline = step.step === 'rollback' ? { deadlineAt: this.ctx.now() + this.scale(await this.rollbackDeadline(rel)) } : {};
+    await this.emit([
+      { kind: 'commit', repository: this.ctx.manifestRepository, commit, message, release: rel.id, ring: step.ring, cluster: step.cluster, idempotencyKey: `manifest:${commit}` },
+      { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit, status: 'started', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:started`, data: { step: step.step, created } },
+    ]);
     const now = this.ctx.now();
     await this.ctx.storage.db.transaction().execute(async (trx) => {
       for (const t of targets) {
@@ -538,10 +543,6 @@ export class FlightEngine {
     step.manifestCommit = commit;
     step.phase = next;
     if (policyDeadline.deadlineAt) step.deadlineAt = policyDeadline.deadlineAt;
-    await this.emit([
-      { kind: 'commit', repository: this.ctx.manifestRepository, commit, message, release: rel.id, ring: step.ring, cluster: step.cluster, idempotencyKey: `manifest:${commit}` },
-      { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit, status: 'started', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:started`, data: { step: step.step, created } },
-    ]);
     return 'next';
   }
 
