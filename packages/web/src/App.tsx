@@ -7,6 +7,7 @@ import { ChangesView } from './views/Changes.tsx';
 import { ChangeDetailView } from './views/ChangeDetail.tsx';
 import { FleetView } from './views/Fleet.tsx';
 import { InstanceView } from './views/Instance.tsx';
+import { ClusterView } from './views/Cluster.tsx';
 import { ReleasesView, ReleaseView } from './views/Release.tsx';
 import { MetricsView } from './views/Metrics.tsx';
 
@@ -110,7 +111,8 @@ function Route({ path }: { path: string }) {
     case 'changes':
       return parts[1] ? <ChangeDetailView id={parts[1]} /> : <ChangesView />;
     case 'fleet':
-      return parts[1] && parts[2] ? <InstanceView cluster={parts[1]} instance={parts[2]} /> : <FleetView />;
+      if (parts[1] && parts[2]) return <InstanceView cluster={parts[1]} instance={parts[2]} />;
+      return parts[1] ? <ClusterView cluster={parts[1]} /> : <FleetView />;
     case 'releases':
       return parts[1] ? <ReleaseView id={parts[1]} /> : <ReleasesView />;
     case 'dora':

@@ -177,7 +177,7 @@ export interface AppInfo {
 }
 
 export interface FleetCell {
-  app: string | null;
+  instance: string;
   release: string | null;
   image: string | null;
   revision: string | null;
@@ -186,6 +186,14 @@ export interface FleetCell {
   health: string | null;
   drift: boolean;
   updatedAt: string;
+}
+
+export interface FleetAppCell {
+  instances: FleetCell[];
+  more: number;
+  healthy: number;
+  degraded: number;
+  drifted: number;
 }
 
 export interface FleetGroup {
@@ -201,12 +209,12 @@ export interface FleetGroup {
 
 export interface FleetMatrix {
   rings: string[];
-  instances: Array<{ instance: string; app: string | null; clusters: number }>;
+  apps: Array<{ app: string; instances: number; clusters: number }>;
   groups: FleetGroup[];
   total: number;
   offset: number;
   limit: number;
-  clusters: Array<{ cluster: string; ring: string | null; region: string | null; instances: number; synced: number; healthy: number; degraded: number; drifted: number; cells: Record<string, FleetCell> }>;
+  clusters: Array<{ cluster: string; ring: string | null; region: string | null; instances: number; synced: number; healthy: number; degraded: number; drifted: number; cells: Record<string, FleetAppCell> }>;
 }
 
 export interface Facets {

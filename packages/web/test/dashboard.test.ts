@@ -229,7 +229,9 @@ describe('fleet', () => {
       const groups = await page.locator('[data-testid=fleet-matrix] tr.group th').allTextContents();
       expect(groups[0]).toMatch(/Ring dev · region eu-west/);
       expect(groups.at(-1)).toMatch(/Ring prod · region us-east/);
-      expect(await page.locator('[data-testid=fleet-matrix] thead th').allTextContents()).toEqual(['Cluster', 'billing', 'search', 'shop-acme', 'shop-globex']);
+      // columns are apps; a cell lists the app's instances on that cluster (two tenants of shop)
+      expect((await page.locator('[data-testid=fleet-matrix] thead th').allTextContents()).map((t) => t.split(/\d/)[0])).toEqual(['Cluster', 'billing', 'search', 'shop']);
+      expect(await page.locator('tr[data-cluster=dev-eu-1] td').nth(2).locator('.inst').allTextContents()).toEqual(['shop-acme', 'shop-globex']);
       await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png'), fullPage: false });
       // keyboard: a cluster row, Enter into its first cell, Enter opens that instance, back
       await page.locator('tr[data-cluster=dev-eu-1]').focus();
@@ -238,15 +240,17 @@ describe('fleet', () => {
       await page.keyboard.press('Enter');
       expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-cluster'))).toBe('dev-us-1');
       await page.keyboard.press('Enter');
-      await page.getByTestId('instance').waitFor();
-      expect(new URL(page.url()).pathname).toBe('/fleet/dev-us-1/billing');
+      // the cluster's own page lists all its instances
+      await page.getByTestId('cluster').waitFor();
+      expect(new URL(page.url()).pathname).toBe('/fleet/dev-us-1');
+      expect(await page.getByTestId('cluster').locator('tbody tr').count()).toBe(4);
       await page.goBack();
       await page.locator('[data-testid=fleet-matrix]').waitFor();
 
       await page.getByLabel('Ring').selectOption('canary');
       await expect.poll(() => page.locator('[data-testid=fleet-matrix] tbody tr[data-cluster]').count()).toBe(3);
       expect(new URL(page.url()).searchParams.get('ring')).toBe('canary');
-      await page.locator('tr[data-cluster=canary-eu-1] a').first().click();
+      await page.locator('tr[data-cluster=canary-eu-1] td a').first().click();
       await page.getByTestId('instance').waitFor();
       expect(new URL(page.url()).pathname).toBe('/fleet/canary-eu-1/billing');
       expect(await page.getByTestId('instance').textContent()).toContain('rel-billing-');

@@ -137,6 +137,7 @@ describe('dashboard endpoints', () => {
     expect(page3.groups).toEqual(page1.groups);
     expect(page1.groups.find((g: { ring: string; region: string }) => g.ring === 'prod' && g.region === 'east')).toMatchObject({ clusters: 2, instances: 4, healthy: 3, degraded: 1 });
     const degraded = (await dash.call('GET', '/api/v1/dashboard/fleet?health=Degraded')).body;
-    expect(degraded.clusters.map((c: { cluster: string; cells: object }) => [c.cluster, Object.keys(c.cells)])).toEqual([['c3', ['b']]]);
+    expect(degraded.clusters.map((c: any) => [c.cluster, c.cells[''].instances.map((i: { instance: string }) => i.instance)])).toEqual([['c3', ['b']]]);
+    expect(page1.clusters[0].cells['']).toMatchObject({ more: 0, healthy: 2, degraded: 0, drifted: 0 });
   });
 });

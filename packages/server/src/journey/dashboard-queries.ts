@@ -221,7 +221,7 @@ export interface FleetMatrixFilter {
 }
 
 export interface FleetCell {
-  app: string | null;
+  instance: string;
   release: string | null;
   image: string | null;
   revision: string | null;
@@ -230,6 +230,16 @@ export interface FleetCell {
   health: string | null;
   drift: boolean;
   updatedAt: string;
+}
+
+/** The instances of one app on one cluster (often one; one per tenant for multi-tenant apps). */
+export interface FleetAppCell {
+  instances: FleetCell[];
+  /** Instances left out of `instances` (see CELL_INSTANCES); the cluster's own page lists them all. */
+  more: number;
+  healthy: number;
+  degraded: number;
+  drifted: number;
 }
 
 export interface FleetMatrixRow {
@@ -241,12 +251,16 @@ export interface FleetMatrixRow {
   healthy: number;
   degraded: number;
   drifted: number;
-  cells: Record<string, FleetCell>;
+  /** By app ('' for instances whose app is unknown). */
+  cells: Record<string, FleetAppCell>;
 }
 
+/** Instance names are usually unique across the fleet (one per tenant or per cluster): a cell lists a few and counts the rest. */
+const CELL_INSTANCES = 8;
+
 /**
- * The fleet as a matrix: columns are instance names, rows are clusters ordered by ring, region
- * and name. Clusters are aggregated in the database and only one page of them carries cells,
+ * The fleet as a matrix: columns are apps, rows are clusters ordered by ring, region and name, and
+ * each cell lists that app's instances on that cluster. Clusters are aggregated in the database and only one page of them carries cells,
  * so a response stays small however large the fleet is.
  */
 export async function fleetMatrix(storage: Storage, settings: JourneySettings, regions: (cluster: string) => string | null,
@@ -262,10 +276,11 @@ export async function fleetMatrix(storage: Storage, settings: JourneySettings, r
   if (filter.app) cq = cq.where('app', '=', filter.app);
   if (filter.health) cq = cq.where('health', '=', filter.health);
   if (filter.cluster) cq = cq.where('cluster', 'like', `%${filter.cluster.replace(/[%_]/g, '')}%`);
-  let iq = storage.db.selectFrom('fleet_state').select((eb) => ['instance', eb.fn.max<string>('app').as('app'), eb.fn.countAll<number>().as('clusters')]).groupBy('instance').orderBy('instance');
-  if (filter.app) iq = iq.where('app', '=', filter.app);
-  if (filter.ring) iq = iq.where('ring', '=', filter.ring);
-  const [clusterRows, instanceRows, order] = await Promise.all([cq.execute(), iq.limit(500).execute(), ringOrder(storage, settings)]);
+  let aq = storage.db.selectFrom('fleet_state').select((eb) => ['app', eb.fn.countAll<number>().as('instances'), eb.fn.count<number>('cluster').distinct().as('clusters')]).groupBy('app').orderBy('app');
+  if (filter.app) aq = aq.where('app', '=', filter.app);
+  if (filter.ring) aq = aq.where('ring', '=', filter.ring);
+  if (filter.health) aq = aq.where('health', '=', filter.health);
+  const [clusterRows, appRows, order] = await Promise.all([cq.execute(), aq.limit(200).execute(), ringOrder(storage, settings)]);
 
   const rank = (ring: string | null) => (ring === null ? Number.MAX_SAFE_INTEGER : order.indexOf(ring) === -1 ? order.length : order.indexOf(ring));
   let clusters = clusterRows.map((c) => ({
@@ -298,16 +313,28 @@ export async function fleetMatrix(storage: Storage, settings: JourneySettings, r
     let q = storage.db.selectFrom('fleet_state').selectAll().where('cluster', 'in', rows.map((r) => r.cluster));
     if (filter.app) q = q.where('app', '=', filter.app);
     if (filter.health) q = q.where('health', '=', filter.health);
-    for (const r of await q.execute()) {
-      byCluster.get(r.cluster)!.cells[r.instance] = {
-        app: r.app, release: r.release_id, image: r.image, revision: r.revision, change: r.change_id, sync: r.sync, health: r.health,
+    // problems first, so that a cell that lists only some of its instances still shows every broken one
+    const trouble = (r: { health: string | null; sync: string | null }) => (r.health === 'Degraded' || r.health === 'Missing' ? 0 : r.sync === 'OutOfSync' ? 1 : 2);
+    const found = (await q.execute()).sort((a, b) => trouble(a) - trouble(b) || a.instance.localeCompare(b.instance));
+    for (const r of found) {
+      const row = byCluster.get(r.cluster)!;
+      const cell = (row.cells[r.app ?? ''] ??= { instances: [], more: 0, healthy: 0, degraded: 0, drifted: 0 });
+      if (r.health === 'Healthy') cell.healthy++;
+      if (r.health === 'Degraded') cell.degraded++;
+      if (r.sync === 'OutOfSync') cell.drifted++;
+      if (cell.instances.length >= CELL_INSTANCES) {
+        cell.more++;
+        continue;
+      }
+      cell.instances.push({
+        instance: r.instance, release: r.release_id, image: r.image, revision: r.revision, change: r.change_id, sync: r.sync, health: r.health,
         drift: r.sync === 'OutOfSync', updatedAt: iso(r.updated_at)!,
-      };
+      });
     }
   }
   return {
     rings: order,
-    instances: instanceRows.map((i) => ({ instance: i.instance, app: i.app, clusters: Number(i.clusters) })),
+    apps: appRows.map((a) => ({ app: a.app ?? '', instances: Number(a.instances), clusters: Number(a.clusters) })),
     groups: [...groups.values()],
     total: clusters.length,
     offset: page.offset,

@@ -1,5 +1,5 @@
 import { Fragment } from 'react';
-import { api, query, type FleetCell, type FleetMatrix } from '../api.ts';
+import { api, query, type FleetAppCell, type FleetCell, type FleetMatrix } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
 import { shortSha, when } from '../format.ts';
@@ -8,7 +8,7 @@ import { linkProps, useQueryState } from '../router.ts';
 import { Filters } from './Filters.tsx';
 import { rowKeys } from './Changes.tsx';
 
-// 50 clusters × their instances (about 1,000 cells at 20 instances a cluster) render in a few tens of ms
+// 50 clusters × their instances (about 1,000 instances at 20 a cluster) render in a few tens of ms
 const PAGE = 50;
 const FILTERS = ['ring', 'region', 'app', 'cluster', 'health'] as const;
 const numbers = new Intl.NumberFormat();
@@ -17,12 +17,20 @@ const count = (n: number) => numbers.format(n);
 function healthClass(c: FleetCell): string {
   if (c.health === 'Degraded' || c.health === 'Missing') return 'st-failed';
   if (c.drift || c.sync === 'OutOfSync') return 'st-waiting';
-  if (c.health === 'Healthy' && c.sync === 'Synced') return 'st-ok';
   if (c.health === 'Healthy') return 'st-ok';
   return 'st-running';
 }
 
-/** Instances × clusters, grouped by ring and region; the server sends one page of clusters at a time. */
+/** A cell's colour is its worst instance's. */
+function cellClass(cell: FleetAppCell): string {
+  if (cell.degraded > 0) return 'st-failed';
+  if (cell.drifted > 0) return 'st-waiting';
+  const n = cell.instances.length + cell.more;
+  if (cell.healthy === n) return 'st-ok';
+  return cell.instances.some((i) => healthClass(i) === 'st-failed') ? 'st-failed' : 'st-running';
+}
+
+/** Clusters × apps (each cell lists the app's instances there), grouped by ring and region; one page of clusters at a time. */
 export function FleetView() {
   const { live } = useSession();
   const [params, set] = useQueryState();
@@ -36,7 +44,7 @@ export function FleetView() {
   useRenderTiming('fleet', data);
   const setFilter = (patch: Record<string, string | null>) => set({ ...patch, page: null });
   const pages = data ? Math.max(1, Math.ceil(data.total / PAGE)) : 1;
-  const instances = data?.instances ?? [];
+  const apps = data?.apps ?? [];
   const groupOf = (ring: string | null, region: string | null) => data?.groups.find((g) => g.ring === ring && g.region === region);
 
   return (
@@ -51,11 +59,11 @@ export function FleetView() {
       {data && (
         <div className="table-wrap matrix-wrap">
           <table className="matrix" data-testid="fleet-matrix">
-            <caption className="sr-only">Rows are clusters grouped by ring and region; columns are instances.</caption>
+            <caption className="sr-only">Rows are clusters grouped by ring and region; columns are apps; each cell lists that app's instances on the cluster.</caption>
             <thead>
               <tr>
                 <th scope="col">Cluster</th>
-                {instances.map((i) => <th scope="col" key={i.instance} title={i.app ? `app ${i.app}` : undefined}>{i.instance}</th>)}
+                {apps.map((a) => <th scope="col" key={a.app}>{a.app || 'unknown app'}<div className="meta">{count(a.instances)} on {count(a.clusters)} clusters</div></th>)}
               </tr>
             </thead>
             <tbody>
@@ -67,24 +75,32 @@ export function FleetView() {
                   <Fragment key={c.cluster}>
                     {newGroup && (
                       <tr className="group">
-                        <th scope="rowgroup" colSpan={1 + instances.length}>
+                        <th scope="rowgroup" colSpan={1 + apps.length}>
                           Ring <strong>{c.ring ?? '–'}</strong> · region <strong>{c.region ?? 'unknown'}</strong>
                           {g && <span className="hint"> — {g.clusters} clusters, {g.healthy}/{g.instances} healthy, {g.synced}/{g.instances} synced{g.drifted ? `, ${g.drifted} drifted` : ''}</span>}
                         </th>
                       </tr>
                     )}
                     <tr tabIndex={0} onKeyDown={rowKeys(() => document.querySelector<HTMLElement>(`tr[data-cluster="${CSS.escape(c.cluster)}"] a`)?.focus())} data-cluster={c.cluster}>
-                      <th scope="row">{c.cluster}<div className="meta">{c.healthy}/{c.instances} healthy{c.drifted ? ` · ${c.drifted} drift` : ''}</div></th>
-                      {instances.map((i) => {
-                        const cell = c.cells[i.instance];
-                        if (!cell) return <td key={i.instance} className="cell st-none"><span className="sr-only">not on this cluster</span></td>;
+                      <th scope="row"><a {...linkProps(`/fleet/${encodeURIComponent(c.cluster)}`)}>{c.cluster}</a><div className="meta">{c.healthy}/{c.instances} healthy{c.drifted ? ` · ${c.drifted} drift` : ''}</div></th>
+                      {apps.map((a) => {
+                        const cell = c.cells[a.app];
+                        if (!cell) return <td key={a.app} className="cell st-none"><span className="sr-only">{a.app} not on this cluster</span></td>;
                         return (
-                          <td key={i.instance} className={`cell ${healthClass(cell)}`}>
-                            <a {...linkProps(`/fleet/${encodeURIComponent(c.cluster)}/${encodeURIComponent(i.instance)}`)}
-                              aria-label={`${i.instance} on ${c.cluster}: ${cell.release ?? 'no release'}, ${cell.sync ?? 'sync unknown'}, ${cell.health ?? 'health unknown'}${cell.drift ? ', drift' : ''}`}>
-                              <span className="ref">{cell.release ?? (cell.image ? cell.image.split(':').pop() : shortSha(cell.revision))}</span>
-                              <span className="flags">{cell.sync === 'Synced' ? '✓' : cell.sync === 'OutOfSync' ? '≠' : '?'} {cell.health ?? '?'}{cell.drift && <strong className="drift"> ⚠ drift</strong>}</span>
-                            </a>
+                          <td key={a.app} className={`cell ${cellClass(cell)}`}>
+                            <ul>
+                              {cell.instances.map((i) => (
+                                <li key={i.instance}>
+                                  <a {...linkProps(`/fleet/${encodeURIComponent(c.cluster)}/${encodeURIComponent(i.instance)}`)}
+                                    aria-label={`${i.instance} on ${c.cluster}: ${i.release ?? 'no release'}, ${i.sync ?? 'sync unknown'}, ${i.health ?? 'health unknown'}${i.drift ? ', drift' : ''}`}>
+                                    <span className="inst">{i.instance}</span>{' '}
+                                    <span className="flags">{i.sync === 'Synced' ? '✓' : i.sync === 'OutOfSync' ? '≠' : '?'} {i.health ?? '?'}{i.drift && <strong className="drift"> ⚠ drift</strong>}</span>
+                                    <span className="ref">{i.release ?? (i.image ? i.image.split(':').pop() : shortSha(i.revision))}</span>
+                                  </a>
+                                </li>
+                              ))}
+                            </ul>
+                            {cell.more > 0 && <a className="more" {...linkProps(`/fleet/${encodeURIComponent(c.cluster)}?app=${encodeURIComponent(a.app)}`)}>+{cell.more} more</a>}
                           </td>
                         );
                       })}

@@ -5,7 +5,7 @@ import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
 
-interface FleetInstance {
+export interface FleetInstance {
   cluster: string;
   instance: string;
   app: string | null;
@@ -29,7 +29,7 @@ export function InstanceView({ cluster, instance }: { cluster: string; instance:
   useRenderTiming('instance', data);
   return (
     <section aria-labelledby="instance-title" className="detail">
-      <p><a {...linkProps('/fleet')}>← Fleet</a></p>
+      <p><a {...linkProps('/fleet')}>← Fleet</a> · <a {...linkProps(`/fleet/${encodeURIComponent(cluster)}`)}>cluster {cluster}</a></p>
       <h1 id="instance-title">{instance} on {cluster}</h1>
       {error && <p className="error" role="alert">{error.message}</p>}
       {data === null && <p>No instance {instance} is known on cluster {cluster}.</p>}
