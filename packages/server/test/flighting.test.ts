@@ -119,6 +119,9 @@ describe('flighting', () => {
       expect(events.filter((e) => e.kind === 'promotion.step' && e.cluster === c).map((e) => e.status).sort()).toEqual(['started', 'succeeded']);
       expect(events.some((e) => e.kind === 'commit' && e.cluster === c)).toBe(true);
     }
+    const timeline = (await s.server.call('GET', `/api/v1/releases/${done.id}/events`)).body.events;
+    expect(timeline.map((e: any) => `${e.kind}:${e.status}:${e.cluster ?? e.ring ?? ''}`).slice(0, 4)).toEqual(['release:created:', 'release:started:', 'promotion.step:started:dev', 'commit:null:dev-1']);
+    expect(timeline.at(-1)).toMatchObject({ kind: 'release', status: 'succeeded' });
     expect(events.filter((e) => e.kind === 'promotion.step' && !e.cluster).map((e) => `${e.ring}:${e.status}`).sort()).toEqual(
       ['canary:started', 'canary:succeeded', 'dev:started', 'dev:succeeded', 'prod:started', 'prod:succeeded']);
 

@@ -71,6 +71,18 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
     requireRole(req.principal!, 'viewer');
     return getRelease(need().ctx, req.params.id);
   });
+  api.get<{ Params: { id: string } }>('/releases/:id/events', async (req) => {
+    requireRole(req.principal!, 'viewer');
+    await getRelease(need().ctx, req.params.id);
+    const rows = await deps.storage.db.selectFrom('events').select(['id', 'kind', 'status', 'ring', 'cluster', 'instance', 'commit_sha', 'author', 'occurred_at', 'data'])
+      .where('release_id', '=', req.params.id).orderBy('occurred_at').orderBy('id').limit(10_000).execute();
+    return {
+      events: rows.map((e) => ({
+        id: e.id, kind: e.kind, status: e.status, ring: e.ring, cluster: e.cluster, instance: e.instance, commit: e.commit_sha, author: e.author,
+        occurredAt: new Date(e.occurred_at).toISOString(), data: e.data ? (JSON.parse(e.data) as unknown) : null,
+      })),
+    };
+  });
   api.post<{ Params: { id: string } }>('/releases/:id/approve', async (req) => {
     const body = parseInput(approveBody, req.body ?? {});
     req.audit = { target: `release/${req.params.id}`, details: { ring: body.ring } };
