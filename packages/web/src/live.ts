@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { getToken } from './api.ts';
 
 export interface LiveUpdate {
@@ -22,6 +22,7 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
     if (!enabled) return;
     const abort = new AbortController();
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let connections = 0;
     const connect = async () => {
       setStatus('connecting');
       try {
@@ -31,6 +32,8 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
         });
         if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
         setStatus('live');
+        // events recorded while the stream was down were not announced: have every view look again
+        if (++connections > 1) setUpdate({ kinds: ['reconnected'], changes: [], clusters: [], releases: [], at: new Date().toISOString() });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
         for (;;) {
@@ -64,4 +67,14 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
     };
   }, [enabled]);
   return { update, status };
+}
+
+/**
+ * The last live update that concerns a view (or a reconnection, after which every view looks
+ * again): a view reloads when this changes, and not for updates about other things.
+ */
+export function useRelevant(update: LiveUpdate | null, concerns: (u: LiveUpdate) => boolean): LiveUpdate | null {
+  const last = useRef<LiveUpdate | null>(null);
+  if (update && update !== last.current && (update.kinds.includes('reconnected') || concerns(update))) last.current = update;
+  return last.current;
 }

@@ -263,6 +263,7 @@ describe('fleet', () => {
     const page = await open('/fleet?ring=prod&region=eu-west');
     try {
       await timingOf(page, 'fleet');
+      await page.getByTestId('live-status').filter({ hasText: 'live' }).waitFor();
       expect(await page.locator('.drift').count()).toBe(0);
       await dash.post([{ kind: 'sync', cluster: 'prod-eu-2', instance: 'search', status: 'OutOfSync', data: { region: 'eu-west' } }]);
       await page.locator('tr[data-cluster=prod-eu-2] .drift').waitFor({ timeout: 10_000 });

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, type AppInfo, type ChangeDetail, type Eta } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
@@ -28,7 +29,7 @@ export function ChangeDetailView({ id }: { id: string }) {
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
   const facets = useFacets();
-  const refresh = live && live.changes.includes(id) ? live : null;
+  const refresh = useRelevant(live, (u) => u.changes.includes(id));
   const { data, error } = useData<DetailData>('change', id, refresh, async (signal) => {
     const [change, eta, apps] = await Promise.all([
       api<ChangeDetail>(`/changes/${encodeURIComponent(id)}`, { signal }),

@@ -1,6 +1,7 @@
 import { api, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
@@ -15,7 +16,7 @@ export function ClusterView({ cluster }: { cluster: string }) {
   const [params, set] = useQueryState();
   const app = params.get('app');
   const cursor = params.get('cursor');
-  const { data, error } = useData('cluster', JSON.stringify([cluster, app, cursor]), live?.clusters.includes(cluster) ? live : null,
+  const { data, error } = useData('cluster', JSON.stringify([cluster, app, cursor]), useRelevant(live, (u) => u.clusters.includes(cluster)),
     (signal) => api<{ items: FleetInstance[]; nextCursor: string | null }>(`/fleet${query({ cluster, app, cursor, limit: PAGE })}`, { signal }));
   useRenderTiming('cluster', data);
   return (

@@ -2,6 +2,7 @@ import { Fragment } from 'react';
 import { api, query, type FleetAppCell, type FleetCell, type FleetMatrix } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, useQueryState } from '../router.ts';
@@ -38,7 +39,7 @@ export function FleetView() {
   const drift = params.get('drift') === 'true';
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f)]));
   const key = JSON.stringify([filters, page, drift]);
-  const { data, error, loading } = useData('fleet', key, live?.clusters.length ? live : null, (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
+  const { data, error, loading } = useData('fleet', key, useRelevant(live, (u) => u.clusters.length > 0), (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
     ...filters, drift: drift ? 'true' : undefined, offset: page * PAGE, limit: PAGE,
   })}`, { signal }));
   useRenderTiming('fleet', data);

@@ -1,6 +1,7 @@
 import { api, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
@@ -22,7 +23,7 @@ export interface FleetInstance {
 /** One instance on one cluster: what runs there now, and the change that brought it. */
 export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {
   const { live } = useSession();
-  const { data, error } = useData('instance', `${cluster}/${instance}`, live?.clusters.includes(cluster) ? live : null, async (signal) => {
+  const { data, error } = useData('instance', `${cluster}/${instance}`, useRelevant(live, (u) => u.clusters.includes(cluster)), async (signal) => {
     const page = await api<{ items: FleetInstance[] }>(`/fleet${query({ cluster, limit: 1000 })}`, { signal });
     return page.items.find((i) => i.instance === instance) ?? null;
   });

@@ -1,6 +1,7 @@
 import { api, query, type Dora } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { duration, percent, RANGES, timeWindow } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { useQueryState } from '../router.ts';
@@ -24,7 +25,7 @@ export function MetricsView() {
   const days = [params.get('from'), params.get('to')];
   const key = JSON.stringify([app, team, ring, since, by, days]);
   // DORA moves only when something reaches a ring: reload on health events, not on every build.
-  const refresh = live && live.kinds.includes('health') ? live : null;
+  const refresh = useRelevant(live, (u) => u.kinds.includes('health'));
   const { data, error } = useData<MetricsData>('metrics', key, refresh, async (signal) => {
     const picked = timeWindow(params);
     const to = days.some(Boolean) && picked.to ? new Date(picked.to) : new Date();

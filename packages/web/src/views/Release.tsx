@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { useRelevant } from '../live.ts';
 import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
@@ -107,7 +108,7 @@ export function ReleasesView() {
   const [params, set] = useQueryState();
   const state = params.get('state');
   const before = params.get('before');
-  const { data, error } = useData('releases', JSON.stringify([state, before]), before ? null : live?.releases.length ? live : null,
+  const { data, error } = useData('releases', JSON.stringify([state, before]), useRelevant(live, (u) => !before && u.releases.length > 0),
     (signal) => api<{ releases: ReleaseListItem[]; nextBefore: number | null }>(`/releases${query({ state, before, limit: 50 })}`, { signal }));
   useRenderTiming('releases', data);
   return (
@@ -162,7 +163,7 @@ export function ReleaseView({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const refresh = live && (live.releases.includes(id) || live.kinds.includes('promotion.step')) ? live : null;
+  const refresh = useRelevant(live, (u) => u.releases.includes(id) || u.kinds.includes('promotion.step'));
   const { data: rel, error } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
   useRenderTiming('release', rel);
   const active = !!rel && !TERMINAL.has(rel.state);
