@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, startTestServer, useBackends } from './helpers/harness.ts';
+import { createContext, FlightEngine } from '../src/index.ts';
 import { FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
 
 // Release bookkeeping (creation, gates, approvals, pause, abort, history) on both databases; the
@@ -50,6 +52,11 @@ describe.each(BACKENDS)('releases on %s', (backend) => {
       const events = await server.storage.db.selectFrom('events').select(['kind', 'status']).where('release_id', '=', id).execute();
       expect(events.map((e) => `${e.kind}:${e.status}`)).toEqual(expect.arrayContaining(['release:created', 'release:started', 'promotion.step:waiting', 'promotion.step:approved', 'release:aborted']));
       expect((await server.call('GET', '/api/v1/releases/nope')).status).toBe(404);
+
+      // a second control plane on the same database does not run the engine while the first holds the lease
+      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      const other = new FlightEngine(createContext(server.storage, { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(work, 'other') }, async () => undefined, quiet));
+      expect(await other.holdLease()).toBe(backend === 'postgres' ? 'taken' : 'sole');
     } finally {
       await server.close();
       for (const d of [fleet.dir, remote, work]) rmSync(d, { recursive: true, force: true });

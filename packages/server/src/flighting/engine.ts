@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { KubeUnreachableError, type KubeClient } from '@ringmaster/kube';
 import type { RenderedInstance } from '@ringmaster/fleet';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
@@ -9,6 +11,9 @@ import { isTerminal, type ResolvedPolicy, type StepInstance } from './model.ts';
 import { toRelease, toStep, type Release, type Step } from './steps.ts';
 
 const DAY = 86_400_000;
+const LEASE_KEY = 'flighting.lease';
+/** How long an engine's lease on a shared PostgreSQL lasts without renewal (a crashed holder is replaced after this). */
+const LEASE_MS = 15_000;
 
 /** Raised by a cluster action: the cluster failed (unreachable, Degraded, refused the objects). */
 class ClusterFailure extends Error {}
@@ -39,6 +44,7 @@ export class FlightEngine {
   private again = false;
   private stopped = true;
   private lastRetention = 0;
+  private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(private readonly ctx: FlightingContext) {}
 
@@ -66,10 +72,12 @@ export class FlightEngine {
   }
 
   async stop(): Promise<void> {
+    const wasRunning = !this.stopped;
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    if (wasRunning) await this.releaseLease().catch(() => undefined);
   }
 
   /** Runs a tick soon (after a user action or a new release). */
@@ -112,6 +120,9 @@ export class FlightEngine {
   async tick(): Promise<number | undefined> {
     const started = performance.now();
     const db = this.ctx.storage.db;
+    // on a shared PostgreSQL several control planes may run: one engine at a time holds the lease, the others look again later
+    const lease = await this.holdLease();
+    if (lease !== 'sole' && lease !== 'held') return LEASE_MS / 3;
     const active = await db.selectFrom('releases').select('id')
       .where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back'])
       .orderBy('created_at').execute();
@@ -127,7 +138,35 @@ export class FlightEngine {
     }
     await this.expire();
     this.stats.tickMs += performance.now() - started;
-    return next;
+    // the lease holder also looks now and then for releases created through another replica
+    return lease === 'held' ? Math.min(next ?? LEASE_MS / 3, LEASE_MS / 3) : next;
+  }
+
+  /** Whether this engine may act: 'sole' (SQLite: one process per database), 'held' or 'taken' (PostgreSQL lease). */
+  async holdLease(): Promise<'sole' | 'held' | 'taken'> {
+    if (this.ctx.storage.dialect !== 'postgres') return 'sole';
+    const now = this.ctx.now();
+    const value = JSON.stringify({ owner: this.owner, until: now + LEASE_MS });
+    return this.ctx.storage.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).forUpdate().executeTakeFirst();
+      if (!row) {
+        const inserted = await trx.insertInto('settings').values({ key: LEASE_KEY, value }).onConflict((oc) => oc.column('key').doNothing()).returning('key').executeTakeFirst();
+        return inserted ? 'held' : 'taken';
+      }
+      const current = JSON.parse(row.value) as { owner: string; until: number };
+      if (current.owner !== this.owner && current.until > now) return 'taken';
+      await trx.updateTable('settings').set({ value }).where('key', '=', LEASE_KEY).execute();
+      return 'held';
+    });
+  }
+
+  /** Gives the lease up (on a clean stop), so another replica takes over at once. */
+  private async releaseLease(): Promise<void> {
+    if (this.ctx.storage.dialect !== 'postgres') return;
+    const row = await this.ctx.storage.db.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).executeTakeFirst();
+    if (row && (JSON.parse(row.value) as { owner: string }).owner === this.owner) {
+      await this.ctx.storage.db.deleteFrom('settings').where('key', '=', LEASE_KEY).where('value', '=', row.value).execute();
+    }
   }
 
   private async release(id: string): Promise<Release> {
