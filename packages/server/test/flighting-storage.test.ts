@@ -57,6 +57,20 @@ describe.each(BACKENDS)('releases on %s', (backend) => {
       const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
       const other = new FlightEngine(createContext(server.storage, { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(work, 'other') }, async () => undefined, quiet));
       expect(await other.holdLease()).toBe(backend === 'postgres' ? 'taken' : 'sole');
+
+      if (backend === 'sqlite') {
+        // retention is a setting; an expired release is deleted with an audit record, never silently
+        await server.storage.db.updateTable('releases').set({ finished_at: Date.now() - 3 * 86_400_000 }).where('id', '=', id).execute();
+        const keeper = new FlightEngine(createContext(server.storage, { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(work, 'other'), retentionDays: 7 }, async () => undefined, quiet));
+        await keeper.tick();
+        expect((await server.call('GET', `/api/v1/releases/${id}`)).status).toBe(200);
+        const expiring = new FlightEngine(createContext(server.storage, { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(work, 'other'), retentionDays: 2 }, async () => undefined, quiet));
+        await expiring.tick();
+        expect((await server.call('GET', `/api/v1/releases/${id}`)).status).toBe(404);
+        expect(await server.storage.db.selectFrom('release_steps').selectAll().where('release_id', '=', id).execute()).toEqual([]);
+        const audit = (await server.call('GET', '/api/v1/audit?limit=5')).body.entries;
+        expect(audit.find((e: any) => e.action === 'release.expire')).toMatchObject({ actor: 'ringmaster', target: `release/${id}`, details: { retentionDays: 2, state: 'aborted' } });
+      }
     } finally {
       await server.close();
       for (const d of [fleet.dir, remote, work]) rmSync(d, { recursive: true, force: true });
