@@ -38,6 +38,13 @@ export function App() {
   const [checked, setChecked] = useState(false);
 
   useEffect(() => {
+    // A link like /changes#token=… signs in (the demo prints one): the fragment never reaches a
+    // server or its logs, and it is removed from the address bar and history at once.
+    const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      setToken(decodeURIComponent(m[1]!));
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
     if (!getToken()) {
       setChecked(true);
       return;

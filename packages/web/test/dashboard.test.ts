@@ -54,6 +54,20 @@ describe('signing in', () => {
   });
 });
 
+describe('a sign-in link', () => {
+  test('signs in from the #token fragment and removes it from the address', async () => {
+    const page = await browser.page();
+    try {
+      await page.goto(`${dash.url}/fleet?ring=prod#token=${dash.tokens.viewer}`);
+      await timingOf(page, 'fleet');
+      expect(page.url()).toBe(`${dash.url}/fleet?ring=prod`);
+      expect(await page.evaluate(() => sessionStorage.getItem('ringmaster.token'))).toBe(dash.tokens.viewer);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('a revoked token', () => {
   test('sends the user back to the sign-in form on the next call', async () => {
     const created = await dash.call('POST', '/api/v1/tokens', { name: 'temp-viewer', role: 'viewer' });
