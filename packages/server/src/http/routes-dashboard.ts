@@ -47,7 +47,7 @@ export async function registerDashboardRoutes(api: FastifyInstance, options: Das
     loadingRegions ??= loadRegions(storage).then((r) => (regions = r)).finally(() => (loadingRegions = undefined));
     return loadingRegions;
   };
-  const window = (q: { from?: number; to?: number }) => {
+  const timeWindow = (q: { from?: number; to?: number }) => {
     const to = q.to ?? Date.now();
     const from = q.from ?? to - 30 * DAY;
     if (from >= to) throw new InputError('from must be before to', 'query.from');
@@ -83,7 +83,7 @@ export async function registerDashboardRoutes(api: FastifyInstance, options: Das
     requireRole(req.principal!, 'viewer');
     const q = parseInput(doraSeriesQuery, req.query, ['query']);
     if (q.app && q.team) throw new InputError('give either app or team, not both', 'query.team');
-    const { from, to } = window(q);
+    const { from, to } = timeWindow(q);
     const settings = await options.settings();
     const step = (to - from) / q.buckets;
     const scope = { app: q.app, team: q.team, ring: q.ring };
@@ -98,7 +98,7 @@ export async function registerDashboardRoutes(api: FastifyInstance, options: Das
   api.get('/dashboard/dora/by', async (req) => {
     requireRole(req.principal!, 'viewer');
     const q = parseInput(doraByQuery, req.query, ['query']);
-    const { from, to } = window(q);
+    const { from, to } = timeWindow(q);
     const settings = await options.settings();
     const ring = q.ring ?? settings.rings[settings.rings.length - 1] ?? 'prod';
     const column = q.by === 'app' ? 'app' : 'team';
