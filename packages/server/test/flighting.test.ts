@@ -209,6 +209,26 @@ describe('flighting', () => {
     expect(await s.server.storage.db.selectFrom('delivered').selectAll().where('cluster', '=', 'dev-1').execute()).toEqual([]);
   }, 180_000);
 
+  it('applies a direct-mode instance role by role, each role waiting for the one before to be healthy', async () => {
+    const s = await setup();
+    s.fake.hold.add('backend');
+    const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    const ns = `${s.prefix}-dev-1`;
+    const get = (kind: string, name: string) => kube.client.get({ apiVersion: 'apps/v1', kind, namespace: ns, name });
+    const waiting = await waitFor('dev-1 to wait for its backend', async () => {
+      const c = clustersOf((await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body)[0];
+      return c.phase === 'stage:2:wait' && /backend/.test(c.reason ?? '') ? c : undefined;
+    });
+    expect(waiting.reason).toMatch(/Deployment .*\/backend: /);
+    expect(await get('StatefulSet', 'synchronizer')).toBeDefined();
+    expect(await get('Deployment', 'backend')).toBeDefined();
+    await sleep(500);
+    expect(await get('Deployment', 'frontend')).toBeUndefined();
+    s.fake.hold.delete('backend');
+    expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
+    expect(await get('Deployment', 'frontend')).toBeDefined();
+  }, 120_000);
+
   it('waits for a manual approval: viewers, deployers and approvers of other rings are refused and audited', async () => {
     const s = await setup({ rings: rings({ canaryApproval: 'manual' }) });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;

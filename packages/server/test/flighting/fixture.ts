@@ -125,6 +125,8 @@ export function manifestCommits(remote: string): Array<{ sha: string; release?: 
 export class FakeControllers {
   /** Workloads running this image never become ready (Deployments: ProgressDeadlineExceeded; Applications: Degraded). */
   badImage: string | undefined;
+  /** Workloads (by name) left unready, as a slow start would. */
+  readonly hold = new Set<string>();
   private stopped = false;
   private loop: Promise<void> | undefined;
   constructor(private readonly client: KubeClient, private readonly remote: string, private readonly prefix: string, private readonly intervalMs = 100) {}
@@ -173,6 +175,7 @@ export class FakeControllers {
           await patchStatus(this.client, refOf(o), { observedGeneration: gen, replicas, updatedReplicas: replicas, availableReplicas: 0, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'crash-looping' }] }, { fieldManager: 'kube-controller-manager' });
           continue;
         }
+        if (this.hold.has(o.metadata.name!)) continue;
         if (s?.observedGeneration === gen && s?.readyReplicas === replicas && s?.availableReplicas === replicas) continue;
         await patchStatus(this.client, refOf(o), {
           observedGeneration: gen, replicas, readyReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas, currentReplicas: replicas,
