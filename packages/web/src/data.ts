@@ -1,29 +1,60 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api.ts';
 import { markData } from './perf.ts';
 
 /**
- * Loads a view's data and reloads it when `key` changes (filters) or when `refresh` changes (a
- * live update): a live reload keeps the old data on screen until the new data is there.
+ * Loads a view's data, again when `key` changes (filters: the old request is dropped) and when
+ * `refresh` changes (a live update). A live reload keeps the old data on screen until the new data
+ * is there, and never cancels one already running: updates that arrive meanwhile are folded into
+ * one more load after it, so a steady stream of events cannot starve the view.
  */
 export function useData<T>(view: string, key: string, refresh: unknown, load: (signal: AbortSignal) => Promise<T>) {
   const [state, setState] = useState<{ key: string; data?: T; error?: ApiError | Error }>({ key });
-  useEffect(() => {
-    const abort = new AbortController();
-    load(abort.signal).then(
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const inFlight = useRef<{ key: string; abort: AbortController; again: boolean } | null>(null);
+
+  const start = useCallback((k: string) => {
+    const run = { key: k, abort: new AbortController(), again: false };
+    inFlight.current = run;
+    const { signal } = run.abort;
+    void loadRef.current(signal).then(
       (data) => {
-        if (abort.signal.aborted) return;
+        if (signal.aborted) return;
         markData(view);
-        setState({ key, data });
+        setState({ key: k, data });
       },
       (error: unknown) => {
-        if (abort.signal.aborted) return;
-        setState((s) => ({ key, data: s.key === key ? s.data : undefined, error: error as Error }));
+        if (signal.aborted) return;
+        setState((s) => ({ key: k, data: s.key === k ? s.data : undefined, error: error as Error }));
       },
-    );
-    return () => abort.abort();
-    // load is recreated every render; key and refresh say when it must run again
-  }, [view, key, refresh]);
+    ).finally(() => {
+      if (inFlight.current !== run) return;
+      inFlight.current = null;
+      if (run.again && !signal.aborted) start(k);
+    });
+  }, [view]);
+
+  useEffect(() => {
+    start(key);
+    return () => {
+      inFlight.current?.abort.abort();
+      inFlight.current = null;
+    };
+  }, [key, start]);
+
+  const mounted = useRef(false);
+  useEffect(() => {
+    // the first run is the key effect's
+    if (!mounted.current) {
+      mounted.current = true;
+      return;
+    }
+    if (inFlight.current?.key === key) inFlight.current.again = true;
+    else start(key);
+    // key is read, not watched: a key change is the other effect's business
+  }, [refresh]);
+
   const current = state.key === key;
   return { data: current ? state.data : undefined, error: current ? state.error : undefined, loading: !current || (!state.data && !state.error) };
 }

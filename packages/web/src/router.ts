@@ -31,7 +31,7 @@ export function useLocation(): { path: string; params: URLSearchParams } {
 
 /** Reads and writes query parameters of the current page; empty values are dropped from the URL. */
 export function useQueryState(): [URLSearchParams, (patch: Record<string, string | null | undefined>, options?: { replace?: boolean }) => void] {
-  const { path, params } = useLocation();
+  const { params } = useLocation();
   const set = useCallback((patch: Record<string, string | null | undefined>, options: { replace?: boolean } = {}) => {
     const next = new URLSearchParams(window.location.search);
     for (const [k, v] of Object.entries(patch)) {
@@ -41,7 +41,6 @@ export function useQueryState(): [URLSearchParams, (patch: Record<string, string
     const s = next.toString();
     navigate(window.location.pathname + (s ? `?${s}` : ''), options);
   }, []);
-  void path;
   return [params, set];
 }
 
