@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (figures.length) {
-    const rows = figures.map((f) => `| ${f.view} | ${f.runs} | ${f.navToDataMedian} / ${f.navToDataMax} | ${f.renderMedian} / ${f.renderMax} | ${Math.round(f.bytes / 1024)} KiB |`);
+    const rows = figures.map((f) => `| ${f.view} | ${f.runs} | ${f.navToDataMedian} / ${f.navToDataMax} | ${f.renderMedian} / ${f.renderMax} | ${f.bytes ? `${Math.round(f.bytes / 1024)} KiB` : '–'} |`);
     console.log([
       `Seeded ${seeding.events} events through POST /api/v1/events in ${seeding.ms} ms (${Math.round(seeding.events / (seeding.ms / 1000))} events/s).`,
       '| view | loads | navigation → data, ms (median / max) | data → rendered, ms (median / max) | API payload |',
@@ -67,6 +67,35 @@ async function measure(name: string, path: string, view: string, runs = 5, check
 }
 
 describe('at fleet scale (10,000 instances, 500 clusters, 1,000 changes)', () => {
+  test('in-app navigation: from the board to a change and on to the fleet', async () => {
+    const inApp: Timing[][] = [[], []];
+    for (let i = 0; i <= 5; i++) {
+      const page = await browser.page(dash.tokens.viewer);
+      try {
+        await page.goto(`${dash.url}/changes`);
+        await timingOf(page, 'changes');
+        await page.locator('[data-testid=changes-table] tbody tr[data-change] a.title').first().click();
+        const detail = await timingOf(page, 'change');
+        await page.getByRole('link', { name: 'Fleet' }).click();
+        const fleet = await timingOf(page, 'fleet');
+        if (i > 0) {
+          inApp[0]!.push(detail);
+          inApp[1]!.push(fleet);
+        }
+      } finally {
+        await page.close();
+      }
+    }
+    for (const [name, timings] of [['change detail, opened from the board (in-app)', inApp[0]!], ['fleet, opened from the menu (in-app)', inApp[1]!]] as const) {
+      figures.push({
+        view: name, runs: timings.length,
+        navToDataMedian: round(median(timings.map((t) => t.navigationToDataMs))), navToDataMax: round(Math.max(...timings.map((t) => t.navigationToDataMs))),
+        renderMedian: round(median(timings.map((t) => t.dataToRenderMs))), renderMax: round(Math.max(...timings.map((t) => t.dataToRenderMs))),
+        bytes: 0,
+      });
+    }
+  }, 300_000);
+
   test('the fleet matrix sends and renders one page of clusters, with totals for the whole fleet', async () => {
     const api = await dash.call('GET', '/api/v1/dashboard/fleet');
     expect(api.body.total).toBe(500);
