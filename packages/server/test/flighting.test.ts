@@ -301,11 +301,11 @@ describe('flighting', () => {
     expect(badApp.body.error.field).toBe('image.app');
   }, 60_000);
 
-  it('counts an unreachable cluster as a failure with its reason and keeps the engine going', async () => {
+  it.each(['closed port', 'missing kubeconfig'] as const)('counts an unreachable cluster (%s) as a failure with its reason and keeps the engine going', async (how) => {
     const port = await freePort();
     const dir = tempDir('kubeconfig');
     const bad = join(dir, 'kubeconfig');
-    writeFileSync(bad, readFileSync(kube.kubeconfigPath, 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${port}`));
+    if (how === 'closed port') writeFileSync(bad, readFileSync(kube.kubeconfigPath, 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${port}`));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const s = await setup({ rings: rings({ devRollback: false }), flighting: { access: { kubeconfig: kube.kubeconfigPath, clusters: { 'dev-1': { kubeconfig: bad } } } } });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
@@ -313,7 +313,7 @@ describe('flighting', () => {
     expect(done.state).toBe('halted');
     const dev = clustersOf(done).find((c: any) => c.cluster === 'dev-1');
     expect(dev.state).toBe('failed');
-    expect(dev.reason).toMatch(/^unreachable: .*127\.0\.0\.1/);
+    expect(dev.reason).toMatch(how === 'closed port' ? /^unreachable: .*127\.0\.0\.1/ : /^unreachable: no usable kubeconfig for cluster dev-1: .*ENOENT/);
     expect(done.reason).toContain('dev-1: unreachable');
     // the engine still serves: the halted release can be rolled back by hand (and the rollback fails the same way)
     const rb = await s.server.call('POST', `/api/v1/releases/${rel.id}/rollback`, { body: { reason: 'clean up' } });

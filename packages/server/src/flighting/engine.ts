@@ -444,7 +444,7 @@ export class FlightEngine {
     const d = step.delivery;
     const live = step.instances.filter((i) => this.targetDigest(step, i) !== null);
     if (d.mode === 'argocd') {
-      const client = this.ctx.clients.management();
+      const client = this.clientFor(step);
       for (const i of live) {
         const app = await this.io(client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) }));
         const v = await applicationVerdict(app, step.manifestCommit!, (rev, commit) => this.io(this.ctx.repo.includes(rev, commit)));
@@ -452,7 +452,7 @@ export class FlightEngine {
       }
       return undefined;
     }
-    const client = this.ctx.clients.forCluster(step.cluster, d.context);
+    const client = this.clientFor(step);
     for (const i of live) {
       const inst = await this.target(rel, step, i);
       if (!inst) continue;
@@ -462,6 +462,15 @@ export class FlightEngine {
       }
     }
     return undefined;
+  }
+
+  /** The client that reaches a step's cluster (direct) or the Argo CD management cluster; a bad kubeconfig fails the cluster. */
+  private clientFor(step: Step): KubeClient {
+    try {
+      return step.delivery.mode === 'argocd' ? this.ctx.clients.management() : this.ctx.clients.forCluster(step.cluster, step.delivery.context);
+    } catch (err) {
+      throw new ClusterFailure(`unreachable: no usable kubeconfig for ${step.delivery.mode === 'argocd' ? 'the Argo CD management cluster' : `cluster ${step.cluster}`}: ${(err as Error).message}`);
+    }
   }
 
   /** The digest a step delivers for an instance (null: the instance is removed). */
@@ -491,7 +500,7 @@ export class FlightEngine {
     if (phase === 'write') return this.write(rel, step);
     const d = step.delivery;
     if (d.mode === 'argocd') {
-      const client = this.ctx.clients.management();
+      const client = this.clientFor(step);
       if (phase === 'apps') {
         const apps = [];
         for (const i of step.instances) {
@@ -518,7 +527,7 @@ export class FlightEngine {
         return 'next';
       }
     } else {
-      const client = this.ctx.clients.forCluster(step.cluster, d.context);
+      const client = this.clientFor(step);
       const targets = await Promise.all(step.instances.map(async (i) => ({ i, inst: await this.target(rel, step, i) })));
       const m = /^stage:(\d+):(apply|wait)$/.exec(phase);
       if (m) {
@@ -650,4 +659,3 @@ export async function startRollback(ctx: FlightingContext, id: string, reason: s
   });
 }
 
-export type { KubeClient };
