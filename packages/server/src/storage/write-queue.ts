@@ -27,7 +27,7 @@ export class WriteQueue {
     if (this.storage.dialect !== 'sqlite') return this.storage.db.transaction().execute(fn);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, single: false });
-      if (!this.draining) void this.drain();
+      this.schedule();
     });
   };
 
@@ -39,9 +39,20 @@ export class WriteQueue {
     if (this.storage.dialect !== 'sqlite') return fn(this.storage.db as unknown as Transaction<Database>);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, single: true });
-      if (!this.draining) void this.drain();
+      this.schedule();
     });
   };
+
+  /**
+   * Starts draining on the next turn of the event loop, not now: the SQLite driver answers through
+   * promises that resolve at once, so a drain started immediately would run to its end before Node
+   * reads the other requests already waiting on their sockets, and every group would hold one job.
+   */
+  private schedule(): void {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => void this.drain());
+  }
 
   private async drain(): Promise<void> {
     this.draining = true;
