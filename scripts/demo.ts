@@ -6,7 +6,8 @@
 //   4. plays changes — CI events, fleet commits, releases through every ring in direct mode and in
 //      Argo CD mode, approvals, and one bad release that halts and rolls back by itself;
 //   5. prints the dashboard URL and a token, and keeps serving until Ctrl-C.
-// RINGMASTER_DEMO_EXIT=1 stops after the changes have played; RINGMASTER_DEMO_DIR picks the work folder.
+// RINGMASTER_DEMO_EXIT=1 (or --exit) stops after the changes have played; RINGMASTER_DEMO_DIR picks the
+// work folder; --screenshots saves every dashboard view into docs/screenshots from the demo's data.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { KubeClient, startLocalKube, StandInControllers, workloadImages, type Lo
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
 const exitWhenDone = process.env.RINGMASTER_DEMO_EXIT === '1' || process.argv.includes('--exit');
+const screenshots = process.argv.includes('--screenshots');
 const color = process.stdout.isTTY;
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
@@ -163,7 +165,7 @@ const viewer = await newToken('demo-viewer', 'viewer');
 await api(admin, 'PUT', '/apps/appserver', { team: 'platform-apps', repositories: ['acme/appserver'], contacts: ['appserver-oncall@example.net'] });
 await api(admin, 'PUT', '/apps/metrics-agent', { team: 'observability', contacts: ['observability@example.net'] });
 say('tokens: demo-admin (admin), ci-pipeline (deployer), alice (approver), demo-viewer (viewer)');
-say(`${bold('Dashboard')}: ${server}/  — log in with the token ${viewer}  (viewer; the admin token is ${admin})`);
+say(`${bold('Dashboard')}: ${server}/changes#token=${viewer}  (signed in as a viewer; the admin token is ${admin})`);
 
 // ---------------------------------------------------------------------------------------------
 const standIns: StandInControllers[] = [];
@@ -176,6 +178,7 @@ if (kube) {
   const client = KubeClient.fromFile(kube.kubeconfigPath);
   const head = () => git(manifests, ['rev-parse', 'main']);
   const stand = new StandInControllers(client, {
+    repoURL: manifests,
     manifestHead: () => head(),
     applicationProblem: (app, rev) => {
       const path = (app.spec as { source: { path: string } }).source.path;
@@ -286,8 +289,14 @@ await release(rev3, 'appserver 7.5.1');
 step('What the manifest repo received (each commit traced back by its trailers)');
 say(git(manifests, ['log', '--format=%h %s', '-n', '12', 'main']));
 
+if (screenshots) {
+  step('Screenshots of every dashboard view, from this data');
+  const { takeScreenshots } = await import('./screenshots.ts');
+  for (const f of await takeScreenshots(server, admin, join(root, 'docs', 'screenshots'))) say(`wrote ${f}`);
+}
+
 step('Done');
-say(`Dashboard: ${bold(server + '/')}   token: ${bold(viewer)} (viewer)   admin token: ${admin}`);
+say(`Dashboard: ${bold(`${server}/changes#token=${viewer}`)}  (viewer)   admin token: ${admin}`);
 say(`CLI:       RINGMASTER_SERVER=${server} RINGMASTER_TOKEN=${admin} npm run ringmaster -- release status`);
 if (kube) say(`kubectl:   export KUBECONFIG=${kube.kubeconfigPath}`);
 

@@ -8,7 +8,8 @@ import { createToken, openStorage, startServer, type EventInput, type Storage } 
 
 export const WEB = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-export const SCREENSHOTS = join(REPO, 'docs', 'screenshots');
+/** Where tests save screenshots (a temporary folder; docs/screenshots come from the demo's data: `npm run demo -- --screenshots`). */
+export const SCREENSHOTS = process.env.RINGMASTER_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'ringmaster-test-screenshots-'));
 
 /** Debian's Chromium, installed by scripts/setup.d/40-chromium.sh; never skipped silently. */
 export function chromiumPath(): string {

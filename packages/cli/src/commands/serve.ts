@@ -20,6 +20,7 @@ interface ServeOptions {
   logLevel: string;
   manifestRepo?: string;
   manifestBranch?: string;
+  argocdRepoUrl?: string;
   kubeconfig?: string;
   managementContext?: string;
   clusterContext?: string[];
@@ -40,7 +41,7 @@ function flightingOptions(opts: ServeOptions): ServerOptions['flighting'] {
   if (timeScale !== undefined && !(timeScale > 0)) throw usage(`--time-scale must be a positive number (got "${opts.timeScale}")`);
   return {
     fleetRepo: opts.fleetRepo,
-    manifestRepo: { url: opts.manifestRepo, branch: opts.manifestBranch },
+    manifestRepo: { url: opts.manifestRepo, branch: opts.manifestBranch, argocdURL: opts.argocdRepoUrl },
     access: {
       kubeconfig: opts.kubeconfig,
       clusters,
@@ -93,6 +94,7 @@ export function registerServeCommands(program: Command): void {
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .option('--manifest-repo <url>', 'manifest repo to deliver into (a local path or a remote URL); turns on releases')
     .option('--manifest-branch <branch>', 'branch of the manifest repo', 'main')
+    .option('--argocd-repo-url <url>', 'URL Argo CD reads the manifest repo from (default: --manifest-repo)')
     .option('--kubeconfig <file>', 'kubeconfig to reach clusters (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--management-context <name>', 'kubeconfig context of the cluster where Argo CD Applications live')
     .option('--cluster-context <cluster=context>', 'kubeconfig context of a cluster (repeatable; default: the fleet\'s delivery.direct.context)', (v: string, prev: string[] = []) => [...prev, v])

@@ -10,7 +10,13 @@ export interface FlightingOptions {
   /** Local clone of the fleet repo (releases name revisions of it). */
   fleetRepo: string;
   /** The manifest repo Ringmaster writes: a local path or a remote URL, cloned into workDir. */
-  manifestRepo: { url: string; branch?: string; workDir?: string };
+  manifestRepo: {
+    url: string;
+    branch?: string;
+    workDir?: string;
+    /** The URL Argo CD clones the manifest repo from, when it differs from `url` (default: `url`). */
+    argocdURL?: string;
+  };
   /** Work folder (default: a "flighting" folder in the data folder, else the system temp folder). */
   workDir?: string;
   /** How clusters (direct mode) and the Argo CD management cluster are reached. */

@@ -400,7 +400,7 @@ export class FlightEngine {
     this.ctx.log.warn({ release: rel.id, cluster: step.cluster, step: step.step, reason }, 'cluster step failed');
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, status: 'failed', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:failed`, data: { step: step.step, reason } },
-      ...step.instances.filter((i) => i.action !== 'delete').map((i): EventInput => ({ kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Degraded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:degraded` })),
+      ...step.instances.filter((i) => i.action !== 'delete').map((i): EventInput => ({ kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Degraded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:degraded`, ...regionData(step) })),
     ]);
     await this.updateStep(step, { state: 'failed', reason, finished: true });
     this.stats.steps++;
@@ -411,8 +411,8 @@ export class FlightEngine {
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit: step.manifestCommit ?? undefined, status: step.step === 'rollback' ? 'rolled_back' : 'succeeded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:succeeded`, data: { step: step.step } },
       ...per.flatMap((i): EventInput[] => [
-        { kind: 'sync', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, commit: step.manifestCommit ?? undefined, status: 'Synced', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:synced` },
-        { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy` },
+        { kind: 'sync', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, commit: step.manifestCommit ?? undefined, status: 'Synced', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:synced`, ...regionData(step) },
+        { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy`, ...regionData(step) },
       ]),
     ]);
     await this.updateStep(step, { state: 'succeeded', reason: null, finished: true });
@@ -506,7 +506,7 @@ export class FlightEngine {
         for (const i of step.instances) {
           const ref = { apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) };
           if (this.targetDigest(step, i) === null) await this.io(client.delete(ref));
-          else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.manifestRepository, branch: this.ctx.repo.branch }));
+          else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.options.manifestRepo.argocdURL ?? this.ctx.options.manifestRepo.url, branch: this.ctx.repo.branch }));
         }
         if (apps.length) await this.io(applyApplications(client, apps));
         await this.updateStep(step, { phase: 'observe' });
@@ -659,3 +659,7 @@ export async function startRollback(ctx: FlightingContext, id: string, reason: s
   });
 }
 
+/** The cluster's region on sync/health events, so the fleet view can group clusters by region. */
+function regionData(step: Step): { data?: { region: string } } {
+  return step.delivery.region ? { data: { region: step.delivery.region } } : {};
+}

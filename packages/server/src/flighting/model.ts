@@ -52,10 +52,11 @@ export interface ImageOverride {
   path?: string;
 }
 
-/** How a cluster receives releases, copied from the fleet at release time. */
-export type StepDelivery =
+/** How a cluster receives releases (and where it is), copied from the fleet at release time. */
+export type StepDelivery = (
   | { mode: 'argocd'; namespace: string; project: string; destination: string }
-  | { mode: 'direct'; context?: string };
+  | { mode: 'direct'; context?: string }
+) & { region?: string };
 
 /** One instance inside a cluster step. */
 export interface StepInstance {

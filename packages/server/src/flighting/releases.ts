@@ -36,9 +36,9 @@ function releaseId(now: number): string {
 
 function deliveryOf(c: Cluster): StepDelivery {
   if (c.delivery.mode === 'argocd') {
-    return { mode: 'argocd', namespace: c.delivery.argocd?.namespace ?? 'argocd', project: c.delivery.argocd?.project ?? 'default', destination: c.delivery.argocd?.destination ?? c.name };
+    return { mode: 'argocd', namespace: c.delivery.argocd?.namespace ?? 'argocd', project: c.delivery.argocd?.project ?? 'default', destination: c.delivery.argocd?.destination ?? c.name, region: c.region };
   }
-  return { mode: 'direct', ...(c.delivery.direct?.context ? { context: c.delivery.direct.context } : {}) };
+  return { mode: 'direct', ...(c.delivery.direct?.context ? { context: c.delivery.direct.context } : {}), region: c.region };
 }
 
 /** Splits a ring's clusters into waves by its policy: fixed size, one wave per label value, or all at once. */
