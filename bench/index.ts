@@ -3,6 +3,8 @@
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { benchFleet, fleetBenchMarkdown } from './fleet.ts';
+import { benchFlighting } from './flighting.ts';
+import { benchServer } from './server.ts';
 
 const wanted = new Set(process.argv.slice(2));
 const run = (name: string) => wanted.size === 0 || wanted.has(name);
@@ -20,4 +22,6 @@ function machine(): string {
 
 const sections: string[] = [machine(), ''];
 if (run('fleet')) sections.push('## Fleet: render and plan', '', fleetBenchMarkdown(await benchFleet()), '');
+if (run('server')) sections.push('## Control plane: ingest and queries', '', await benchServer(), '');
+if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
 process.stdout.write(sections.join('\n') + '\n');
