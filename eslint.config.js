@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/*.tmp.ts', '**/node_modules/**', '**/dist/**', '**/fixtures/**', 'packages/web/build/**'] },
+  { ignores: ['**/*.tmp.ts', '**/.scratch/**', '**/node_modules/**', '**/dist/**', '**/fixtures/**', 'packages/web/build/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],
