@@ -211,7 +211,7 @@ export function ReleaseView({ id }: { id: string }) {
       <div className="title-row">
         <h1 id="release-title">Release {rel.id}</h1>
         <State state={rel.paused ? 'paused' : rel.state} />
-        {rel.phase === 'rollback' && <span className="state st-failed">rolling back</span>}
+        {rel.phase === 'rollback' && !finished && <span className="state st-failed">rolling back</span>}
       </div>
       <dl className="facts">
         <div><dt>Revision</dt><dd><code>{rel.revision}</code></dd></div>
