@@ -17,6 +17,8 @@ export interface StandInOptions {
   namespaces?: (namespace: string) => boolean;
   /** An Application reported Degraded, with a message; undefined means Healthy. */
   applicationProblem?: (app: KubeObject, head: string) => string | undefined;
+  /** Workloads whose status is left alone for now, as if their pods were still starting. */
+  holdBack?: (workload: KubeObject) => boolean;
   /** A workload whose pods never become ready (reported as ProgressDeadlineExceeded / not ready). */
   workloadProblem?: (workload: KubeObject) => string | undefined;
   /** Called for every status written, to show what the stand-in did. */
@@ -101,6 +103,7 @@ export class StandInControllers {
       for (const o of list.items) {
         const ns = o.metadata.namespace ?? '';
         if (this.opts.namespaces && !this.opts.namespaces(ns)) continue;
+        if (this.opts.holdBack?.(o)) continue;
         const gen = o.metadata.generation ?? 1;
         const s = (o.status ?? {}) as Record<string, unknown>;
         const problem = this.opts.workloadProblem?.(o);

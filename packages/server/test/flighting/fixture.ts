@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { patchStatus, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { StandInControllers, workloadImages, type KubeClient } from '@ringmaster/kube';
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Fleet Author', GIT_AUTHOR_EMAIL: 'fleet@example.net', GIT_COMMITTER_NAME: 'Fleet Author', GIT_COMMITTER_EMAIL: 'fleet@example.net',
@@ -117,72 +116,41 @@ export function manifestCommits(remote: string): Array<{ sha: string; release?: 
 }
 
 /**
- * Plays Argo CD and the kubelet on the local kube-apiserver: Applications become Synced at the
- * manifest repo's head and Healthy (Degraded when their folder holds `badImage`); Deployments and
- * StatefulSets report their replicas ready (a Deployment running `badImage` exceeds its progress deadline).
- * Only objects of one test are touched: Applications of its manifest repo, workloads in namespaces with its prefix.
+ * Plays Argo CD and the kubelet on the local kube-apiserver with the kube package's stand-ins:
+ * Applications become Synced at the manifest repo's head and Healthy (Degraded when their folder
+ * holds `badImage`); workloads report their replicas ready (a Deployment running `badImage` exceeds
+ * its progress deadline). Only objects of one test are touched: Applications of its manifest repo,
+ * workloads in namespaces with its prefix.
  */
 export class FakeControllers {
   /** Workloads running this image never become ready (Deployments: ProgressDeadlineExceeded; Applications: Degraded). */
   badImage: string | undefined;
-  /** Workloads (by name) left unready, as a slow start would. */
+  /** Workloads (by name) whose status is not written yet: their pods are still starting. */
   readonly hold = new Set<string>();
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  constructor(private readonly client: KubeClient, private readonly remote: string, private readonly prefix: string, private readonly intervalMs = 100) {}
+  private readonly standIn: StandInControllers;
+  constructor(client: KubeClient, remote: string, prefix: string, intervalMs = 100) {
+    this.standIn = new StandInControllers(client, {
+      repoURL: remote,
+      manifestHead: () => git(remote, 'rev-parse', 'main'),
+      namespaces: (ns) => ns.startsWith(`${prefix}-`),
+      holdBack: (w) => this.hold.has(w.metadata.name!),
+      applicationProblem: (app, head) =>
+        this.badImage !== undefined && hasText(remote, head, (app.spec as { source: { path: string } }).source.path, this.badImage) ? 'frontend crash-looping' : undefined,
+      workloadProblem: (w) => (w.kind === 'Deployment' && this.badImage !== undefined && workloadImages(w).includes(this.badImage) ? 'crash-looping' : undefined),
+      intervalMs,
+    });
+  }
 
   start(): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          await this.once();
-        } catch {
-          // the API server restarts or objects vanish between list and patch: try again next round
-        }
-        await sleep(this.intervalMs);
-      }
-    })();
+    this.standIn.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
+  stop(): Promise<void> {
+    return this.standIn.stop();
   }
 
-  async once(): Promise<void> {
-    const head = git(this.remote, 'rev-parse', 'main');
-    const apps = await this.client.list('argoproj.io/v1alpha1', 'Application', { labelSelector: 'app.kubernetes.io/managed-by=ringmaster' });
-    for (const app of apps.items) {
-      if ((app.spec as { source?: { repoURL?: string } }).source?.repoURL !== this.remote) continue;
-      const status = app.status as { sync?: { revision?: string }; health?: { status?: string } } | undefined;
-      const path = (app.spec as { source: { path: string } }).source.path;
-      const bad = this.badImage !== undefined && hasText(this.remote, head, path, this.badImage);
-      const health = bad ? 'Degraded' : 'Healthy';
-      if (status?.sync?.revision === head && status.health?.status === health) continue;
-      await patchStatus(this.client, refOf(app), { sync: { status: 'Synced', revision: head }, health: { status: health, ...(health === 'Degraded' ? { message: 'frontend crash-looping' } : {}) } }, { fieldManager: 'argocd-application-controller' });
-    }
-    for (const kind of ['Deployment', 'StatefulSet']) {
-      const list = await this.client.list('apps/v1', kind, { labelSelector: 'app.kubernetes.io/managed-by=ringmaster' });
-      for (const o of list.items) {
-        if (!o.metadata.namespace?.startsWith(`${this.prefix}-`)) continue;
-        const images = ((o.spec as { template?: { spec?: { containers?: Array<{ image?: string }> } } }).template?.spec?.containers ?? []).map((c) => c.image);
-        const cluster = this.badImage !== undefined && images.includes(this.badImage);
-        const replicas = (o.spec as { replicas?: number }).replicas ?? 1;
-        const gen = o.metadata.generation ?? 1;
-        const s = o.status as Record<string, unknown> | undefined;
-        if (cluster && kind === 'Deployment') {
-          if ((s?.conditions as Array<{ reason?: string }> | undefined)?.some((c) => c.reason === 'ProgressDeadlineExceeded') && s?.observedGeneration === gen) continue;
-          await patchStatus(this.client, refOf(o), { observedGeneration: gen, replicas, updatedReplicas: replicas, availableReplicas: 0, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'crash-looping' }] }, { fieldManager: 'kube-controller-manager' });
-          continue;
-        }
-        if (this.hold.has(o.metadata.name!)) continue;
-        if (s?.observedGeneration === gen && s?.readyReplicas === replicas && s?.availableReplicas === replicas) continue;
-        await patchStatus(this.client, refOf(o), {
-          observedGeneration: gen, replicas, readyReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas, currentReplicas: replicas,
-          ...(kind === 'StatefulSet' ? { currentRevision: 'r1', updateRevision: 'r1' } : { conditions: [{ type: 'Available', status: 'True' }, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] }),
-        }, { fieldManager: 'kube-controller-manager' });
-      }
-    }
+  once(): Promise<void> {
+    return this.standIn.once();
   }
 }
 
@@ -193,8 +161,4 @@ function hasText(repo: string, rev: string, path: string, text: string): boolean
   } catch {
     return false;
   }
-}
-
-function refOf(o: KubeObject) {
-  return { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! };
 }
