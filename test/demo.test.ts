@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'ringmaster-demo-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs `npm run demo -- --exit` as the README's first command does, and returns its output. */
+function demo(): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'demo.ts'), '--exit'], {
+      cwd: ROOT,
+      env: { ...process.env, RINGMASTER_DEMO_DIR: join(work, 'demo'), NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe('npm run demo', () => {
+  it('plays the example fleet end to end through the product\'s own CLI and API, and stops cleanly', async () => {
+    const { code, out } = await demo();
+    expect(code, out.slice(-3000)).toBe(0);
+    expect(out).toContain('✓ fleet "example" is valid');
+    expect(out).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+\/changes#token=rmt_/);
+    // three releases reached an end; the bad one never got past its first ring
+    const ends = [...out.matchAll(/^release (r\S+) (succeeded|failed|halted|aborted|rolled_back)/gm)].map((m) => m[2]);
+    expect(ends).toHaveLength(3);
+    expect(['rolled_back', 'failed', 'halted']).toContain(ends[2]);
+    expect(out).toMatch(/approved by alice \(approver\)/);
+    expect(out).toMatch(/Deliver release r\S+ to dev-eu-1/);
+    expect(out).toContain('[argocd stand-in] NOT Argo CD');
+  }, 900_000);
+});
