@@ -159,6 +159,40 @@ describe.each(BACKENDS)('the journey of a change on %s', (backend) => {
     ]);
   });
 
+  it('does not count a rollback as the change arriving: the instance runs the release it held before', async () => {
+    const bad = source.commit('Checkout: risky retries', ana, '2026-04-03T09:00:00Z');
+    const image = 'registry.example.net/shop:1.3.0';
+    await post({ events: [
+      { kind: 'commit', repository: 'acme/shop', commit: bad, ...source.show(bad) },
+      { kind: 'image.pushed', commit: bad, image },
+      { kind: 'release', release: 'rel-3', image, occurredAt: '2026-04-03T09:10:00Z' },
+    ] });
+    const trailers = (step: string) => `${formatTrailers({ release: 'rel-3', sourceRevision: bad, ring: 'dev', cluster: 'dev-1' })}\nRingmaster-Step: ${step}`;
+    writeFileSync(join(manifests.dir, 'dev-1', 'shop-dev', 'deployment.yaml'), `image: ${image}\n`);
+    const deliver = manifests.commit(`Deliver rel-3 to dev-1\n\n${trailers('deliver')}`, ringmaster, '2026-04-03T09:11:00Z');
+    writeFileSync(join(manifests.dir, 'dev-1', 'shop-dev', 'deployment.yaml'), `image: ${IMAGE}\n`);
+    const rollback = manifests.commit(`Roll back rel-3 on dev-1\n\n${trailers('rollback')}`, ringmaster, '2026-04-03T09:20:00Z');
+    await post({ events: [
+      { kind: 'commit', repository: 'acme/manifests', commit: deliver, ...manifests.show(deliver) },
+      { kind: 'sync', app: 'shop', cluster: 'dev-1', instance: 'shop-dev', ring: 'dev', release: 'rel-3', commit: deliver, status: 'Synced', occurredAt: '2026-04-03T09:12:00Z' },
+      { kind: 'health', app: 'shop', cluster: 'dev-1', instance: 'shop-dev', ring: 'dev', release: 'rel-3', status: 'Degraded', occurredAt: '2026-04-03T09:15:00Z' },
+      { kind: 'promotion.step', release: 'rel-3', ring: 'dev', cluster: 'dev-1', status: 'failed', occurredAt: '2026-04-03T09:16:00Z' },
+      { kind: 'commit', repository: 'acme/manifests', commit: rollback, ...manifests.show(rollback) },
+      { kind: 'promotion.step', release: 'rel-3', ring: 'dev', cluster: 'dev-1', status: 'rolled_back', occurredAt: '2026-04-03T09:21:00Z' },
+      // what the rollback restored is rel-1's render
+      { kind: 'sync', app: 'shop', cluster: 'dev-1', instance: 'shop-dev', ring: 'dev', release: 'rel-1', commit: rollback, status: 'Synced', occurredAt: '2026-04-03T09:22:00Z' },
+      { kind: 'health', app: 'shop', cluster: 'dev-1', instance: 'shop-dev', ring: 'dev', release: 'rel-1', status: 'Healthy', occurredAt: '2026-04-03T09:23:00Z' },
+    ] });
+    const change = (await s.call('GET', `/api/v1/changes/${bad}`)).body;
+    expect(change.status).toBe('failed');
+    const target = change.targets.find((t: any) => t.cluster === 'dev-1');
+    expect(target).toMatchObject({ state: 'rolled_back', manifestCommit: deliver });
+    expect(target.healthyAt).toBeNull();
+    expect((await s.call('GET', `/api/v1/changes/${bad}/eta`)).body.reached).toEqual([]);
+    const fleetNow = (await s.call('GET', '/api/v1/fleet?cluster=dev-1')).body;
+    expect(fleetNow.items[0]).toMatchObject({ release: 'rel-1', revision: rollback, health: 'Healthy', change: sha });
+  });
+
   it('computes DORA metrics per app and team, counting a degraded prod instance until it is restored', async () => {
     await post({ events: [
       { kind: 'health', app: 'shop', cluster: 'prod-1', instance: 'shop-prod', status: 'Degraded', occurredAt: '2026-04-01T17:00:00Z' },

@@ -410,10 +410,14 @@ export class FlightEngine {
     const per = step.instances.filter((i) => this.targetDigest(step, i) !== null);
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit: step.manifestCommit ?? undefined, status: step.step === 'rollback' ? 'rolled_back' : 'succeeded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:succeeded`, data: { step: step.step } },
-      ...per.flatMap((i): EventInput[] => [
-        { kind: 'sync', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, commit: step.manifestCommit ?? undefined, status: 'Synced', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:synced`, ...regionData(step) },
-        { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy`, ...regionData(step) },
-      ]),
+      ...per.flatMap((i): EventInput[] => {
+        // after a rollback the instance runs the release it held before (not this one)
+        const runs = step.step === 'rollback' ? i.previousRelease ?? undefined : rel.id;
+        return [
+          { kind: 'sync', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: runs, commit: step.manifestCommit ?? undefined, status: 'Synced', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:synced`, ...regionData(step) },
+          { kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: runs, status: 'Healthy', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:healthy`, ...regionData(step) },
+        ];
+      }),
     ]);
     await this.updateStep(step, { state: 'succeeded', reason: null, finished: true });
     this.stats.steps++;

@@ -305,6 +305,9 @@ class JourneyWriter {
     if (release) keys.push(['release', release]);
     if (t.sourceRevision) keys.push(['commit', t.sourceRevision], ['fleet', t.sourceRevision]);
     const ids = await this.findChanges(keys);
+    // A rollback commit restores what ran before: it belongs on the change's timeline, but the
+    // change did not arrive anywhere, so neither it nor the sync/health that follow advance it.
+    if (t.step === 'rollback') return ids;
     for (const id of ids) {
       await this.addKeys(id, [['manifest', ev.commit!], ...(release ? [['release', release] as [string, string]] : [])]);
       await this.updateChange(id, release ? { release_id: release } : {}, 'release');

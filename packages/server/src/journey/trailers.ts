@@ -11,6 +11,8 @@ export interface ManifestTrailers {
   sourceRevision?: string;
   ring?: string;
   cluster?: string;
+  /** `deliver` or `rollback` (Ringmaster-Step, written by flighting): a rollback does not bring the change anywhere. */
+  step?: string;
 }
 
 /** Reads Ringmaster trailers from a commit message (the last paragraph, `Key: value` lines). */
@@ -26,12 +28,13 @@ export function parseTrailers(message: string | undefined): ManifestTrailers {
     else if (key === TRAILERS.sourceRevision.toLowerCase()) out.sourceRevision = value.toLowerCase();
     else if (key === TRAILERS.ring.toLowerCase()) out.ring = value;
     else if (key === TRAILERS.cluster.toLowerCase()) out.cluster = value;
+    else if (key === 'ringmaster-step') out.step = value;
   }
   return out;
 }
 
 /** Formats trailers the way `git interpret-trailers` would, for writers of manifest commits. */
-export function formatTrailers(t: Required<ManifestTrailers>): string {
+export function formatTrailers(t: Required<Omit<ManifestTrailers, 'step'>>): string {
   return [
     `${TRAILERS.release}: ${t.release}`,
     `${TRAILERS.sourceRevision}: ${t.sourceRevision}`,
