@@ -280,6 +280,11 @@ describe('flighting', () => {
     expect(resumed.status).toBe(200);
     expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
     expect((await s.server.call('POST', `/api/v1/releases/${rel.id}/pause`, { body: {} })).status).toBe(409);
+    // pausing and resuming are on the release's journey, with who did it
+    const journey = (await s.server.call('GET', `/api/v1/releases/${rel.id}/events`)).body.events as Array<{ kind: string; status: string; author: string | null }>;
+    const actions = journey.filter((e) => e.kind === 'release' && (e.status === 'paused' || e.status === 'resumed'));
+    expect(actions.map((e) => e.status)).toEqual(['paused', 'resumed']);
+    expect(actions.every((e) => e.author)).toBe(true);
   }, 180_000);
 
   it('refuses a revision that fails validation, with the issues, and writes nothing', async () => {

@@ -204,7 +204,10 @@ export async function pauseRelease(ctx: FlightingContext, id: string, principal:
   await requireDeployer(ctx, rel, principal);
   if (isTerminal(rel.state)) throw new ConflictError(`release ${id} is ${rel.state}; it cannot be paused`);
   if (rel.phase === 'rollback') throw new ConflictError(`release ${id} is rolling back; a rollback is not paused`);
-  await ctx.storage.db.updateTable('releases').set({ paused: 1, state: rel.state === 'waiting_for_approval' ? rel.state : 'paused', updated_at: ctx.now() }).where('id', '=', id).execute();
+  const now = ctx.now();
+  await ctx.storage.db.updateTable('releases').set({ paused: 1, state: rel.state === 'waiting_for_approval' ? rel.state : 'paused', updated_at: now }).where('id', '=', id).execute();
+  // a journey event, so the timeline shows who paused and open dashboards update at once
+  await ctx.record([{ kind: 'release', release: id, commit: rel.revision, status: 'paused', author: principal.name, idempotencyKey: `release:${id}:paused:${now}` }]).catch(() => undefined);
   return getRelease(ctx, id);
 }
 
@@ -212,7 +215,9 @@ export async function resumeRelease(ctx: FlightingContext, id: string, principal
   const rel = await load(ctx, id);
   await requireDeployer(ctx, rel, principal);
   if (!rel.paused) throw new ConflictError(`release ${id} is not paused (state ${rel.state})`);
-  await ctx.storage.db.updateTable('releases').set({ paused: 0, state: rel.state === 'paused' ? 'in_progress' : rel.state, updated_at: ctx.now() }).where('id', '=', id).execute();
+  const now = ctx.now();
+  await ctx.storage.db.updateTable('releases').set({ paused: 0, state: rel.state === 'paused' ? 'in_progress' : rel.state, updated_at: now }).where('id', '=', id).execute();
+  await ctx.record([{ kind: 'release', release: id, commit: rel.revision, status: 'resumed', author: principal.name, idempotencyKey: `release:${id}:resumed:${now}` }]).catch(() => undefined);
   return getRelease(ctx, id);
 }
 
