@@ -124,6 +124,10 @@ describe('flighting', () => {
     expect(timeline.at(-1)).toMatchObject({ kind: 'release', status: 'succeeded' });
     expect(events.filter((e) => e.kind === 'promotion.step' && !e.cluster).map((e) => `${e.ring}:${e.status}`).sort()).toEqual(
       ['canary:started', 'canary:succeeded', 'dev:started', 'dev:succeeded', 'prod:started', 'prod:succeeded']);
+    // Prometheus sees the engine's work and the releases by state
+    const metrics = await (await fetch(`${s.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ringmaster_flighting_cluster_steps_total ([6-9]|\d{2,})$/m);
+    expect(metrics).toMatch(/^ringmaster_flighting_releases\{state="succeeded"\} 1$/m);
 
     // a source change built into an image: the release that ships the image joins its journey
     const source = 'c0ffee'.padEnd(40, '1');

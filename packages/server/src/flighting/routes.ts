@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventInput } from '../ingest/event-schema.ts';
 import type { Storage } from '../storage/storage.ts';
 import { requireRole } from '../auth/roles.ts';
@@ -30,6 +31,30 @@ export interface ReleaseRouteDeps {
   options?: FlightingOptions;
   record: (events: EventInput[]) => Promise<unknown>;
   manifestRepository?: string;
+  /** Prometheus registry of the server: flighting adds its metrics to it. */
+  registry?: Registry;
+}
+
+/** Engine and release metrics, read when Prometheus scrapes (nothing is kept twice). */
+function registerFlightingMetrics(registry: Registry, flighting: Flighting, storage: Storage): void {
+  const stats = flighting.engine.stats;
+  new Counter({ name: 'ringmaster_flighting_cluster_steps_total', help: 'Cluster steps finished (succeeded or failed) by the engine', registers: [registry], collect() {
+    this.reset();
+    this.inc(stats.steps);
+  } });
+  new Counter({ name: 'ringmaster_flighting_action_seconds_total', help: 'Time spent in cluster actions (all of it, Git and Kubernetes included)', registers: [registry], collect() {
+    this.reset();
+    this.inc(stats.actionMs / 1000);
+  } });
+  new Counter({ name: 'ringmaster_flighting_io_seconds_total', help: 'Time cluster actions waited for Git and Kubernetes', registers: [registry], collect() {
+    this.reset();
+    this.inc(stats.ioMs / 1000);
+  } });
+  new Gauge({ name: 'ringmaster_flighting_releases', help: 'Releases by state', labelNames: ['state'], registers: [registry], async collect() {
+    const rows = await storage.db.selectFrom('releases').select(['state']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('state').execute();
+    this.reset();
+    for (const r of rows) this.set({ state: r.state }, Number(r.n));
+  } });
 }
 
 /**
@@ -38,6 +63,7 @@ export interface ReleaseRouteDeps {
  */
 export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
   const flighting = deps.options ? startFlighting(deps.storage, deps.options, deps.record, api.log, deps.manifestRepository) : undefined;
+  if (flighting && deps.registry) registerFlightingMetrics(deps.registry, flighting, deps.storage);
   api.addHook('onClose', async () => {
     await flighting?.engine.stop();
     flighting?.ctx.clients.close();

@@ -333,7 +333,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     });
     await registerLiveRoutes(api, { storage });
     await registerDashboardRoutes(api, { storage, settings: currentSettings });
-    await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository });
+    await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository, registry: metrics.registry });
   }, { prefix: '/api/v1' });
   await registerWebRoutes(app);
 
