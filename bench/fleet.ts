@@ -2,7 +2,7 @@
 // in a temporary Git repository. Measures cold render, plan after a one-instance change, plan after
 // a base change, and — side by side — `kubectl kustomize` on equivalent overlays.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFleetFrom, openSource, planRevisions, renderFleet, writeRendered } from '@ringmaster/fleet';
@@ -170,7 +170,7 @@ export async function benchFleet(log: (s: string) => void = (s) => process.stder
 
     // One instance's values change.
     const f = join(repo, 'instances/group-3.yaml');
-    const text = execFileSync('cat', [f]).toString();
+    const text = readFileSync(f, 'utf8');
     writeFileSync(f, text.replace('name: tenant-321\napp: svc\ncluster: c21\nvalues:\n', 'name: tenant-321\napp: svc\ncluster: c21\nvalues:\n  memory: 1Gi\n'));
     git(repo, 'commit', '-q', '-am', 'tenant-321 gets more memory');
     const one = git(repo, 'rev-parse', 'HEAD');
@@ -186,7 +186,7 @@ export async function benchFleet(log: (s: string) => void = (s) => process.stder
 
     // The app's base changes: every instance changes.
     const m = join(repo, 'apps/svc/manifests/part0.yaml');
-    writeFileSync(m, execFileSync('cat', [m]).toString().replace('  level: ${logLevel}\n', '  level: ${logLevel}\n  feature: enabled\n'));
+    writeFileSync(m, readFileSync(m, 'utf8').replace('  level: ${logLevel}\n', '  level: ${logLevel}\n  feature: enabled\n'));
     git(repo, 'commit', '-q', '-am', 'base change');
     const all = git(repo, 'rev-parse', 'HEAD');
     const [plan2, basePlanMs] = await time(() => planRevisions({ repo, from: one, to: all }));

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import type { z } from 'zod';
 import { FleetValidationError, type FleetIssue } from './errors.ts';
 import {
   AppSchema,
@@ -133,73 +134,62 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
 
   // Names of documents that failed the schema: references to them are not reported again.
   const invalidNames = new Set<string>();
-  const noteInvalid = (pd: ParsedDocument, kind: string) => {
-    const n = field(pd, 'name');
-    if (typeof n === 'string') invalidNames.add(`${kind}/${n}`);
-  };
-  const clusters = new Map<string, Cluster>();
-  for (const file of clusterFiles) {
-    for (const pd of docsOf(file)) {
-      if (!expectKind(pd, 'Cluster')) continue;
-      const r = checkSchema(pd, ClusterSchema, 'Cluster');
-      issues.push(...r.issues);
-      if (!r.value) noteInvalid(pd, 'cluster');
-      if (r.value) addUnique(clusters, { ...r.value, origin: pd }, 'cluster', issues);
+  /** The documents of one kind that pass its schema; every other problem becomes an issue. */
+  function* valid<T extends z.ZodType>(kindFiles: string[], kind: string, schema: T): Generator<{ file: string; pd: ParsedDocument; value: z.infer<T> }> {
+    for (const file of kindFiles) {
+      for (const pd of docsOf(file)) {
+        if (!expectKind(pd, kind)) continue;
+        const r = checkSchema(pd, schema, kind);
+        issues.push(...r.issues);
+        if (r.value) {
+          yield { file, pd, value: r.value };
+        } else {
+          const n = field(pd, 'name');
+          if (typeof n === 'string') invalidNames.add(`${kind}/${n}`);
+        }
+      }
     }
   }
 
+  const clusters = new Map<string, Cluster>();
+  for (const { pd, value } of valid(clusterFiles, 'Cluster', ClusterSchema)) addUnique(clusters, { ...value, origin: pd }, 'cluster', issues);
+
   const apps = new Map<string, App>();
-  for (const file of appFiles) {
-    for (const pd of docsOf(file)) {
-      if (!expectKind(pd, 'App')) continue;
-      const r = checkSchema(pd, AppSchema, 'App');
-      issues.push(...r.issues);
-      if (!r.value) {
-        noteInvalid(pd, 'app');
-        continue;
-      }
-      const dir = posix.dirname(file);
-      const rel = r.value.source.type === 'helm' ? r.value.source.chart : r.value.source.path;
-      const field = r.value.source.type === 'helm' ? 'chart' : 'path';
-      const sourceDir = posix.normalize(posix.join(dir, rel)).replace(/\/$/, '');
-      if (posix.isAbsolute(rel) || sourceDir === '..' || sourceDir.startsWith('../')) {
-        issues.push({
-          code: 'path-escapes',
-          message: `source.${field} "${rel}" points outside the fleet repository`,
-          hint: `keep the app's sources inside the repo, e.g. under ${dir}/`,
-          location: locate(pd, ['source', field]),
-        });
-        continue;
-      }
-      if (!files.some((f) => f.startsWith(sourceDir + '/'))) {
-        issues.push({
-          code: 'missing-file',
-          message: `source.${field} "${rel}" (${sourceDir}) does not exist or is empty`,
-          hint: `create ${sourceDir}/ or fix the path (relative to ${file})`,
-          location: locate(pd, ['source', field]),
-        });
-      }
-      if (posix.basename(dir) !== r.value.name) {
-        issues.push({
-          code: 'name-mismatch',
-          message: `app "${r.value.name}" is declared in ${dir}/`,
-          hint: `rename the folder to apps/${r.value.name}/ or the app to "${posix.basename(dir)}"`,
-          location: locate(pd, ['name']),
-        });
-      }
-      addUnique(apps, { ...r.value, origin: pd, dir, sourceDir }, 'app', issues);
+  for (const { file, pd, value } of valid(appFiles, 'App', AppSchema)) {
+    const dir = posix.dirname(file);
+    const rel = value.source.type === 'helm' ? value.source.chart : value.source.path;
+    const key = value.source.type === 'helm' ? 'chart' : 'path';
+    const sourceDir = posix.normalize(posix.join(dir, rel)).replace(/\/$/, '');
+    if (posix.isAbsolute(rel) || sourceDir === '..' || sourceDir.startsWith('../')) {
+      issues.push({
+        code: 'path-escapes',
+        message: `source.${key} "${rel}" points outside the fleet repository`,
+        hint: `keep the app's sources inside the repo, e.g. under ${dir}/`,
+        location: locate(pd, ['source', key]),
+      });
+      continue;
     }
+    if (!files.some((f) => f.startsWith(sourceDir + '/'))) {
+      issues.push({
+        code: 'missing-file',
+        message: `source.${key} "${rel}" (${sourceDir}) does not exist or is empty`,
+        hint: `create ${sourceDir}/ or fix the path (relative to ${file})`,
+        location: locate(pd, ['source', key]),
+      });
+    }
+    if (posix.basename(dir) !== value.name) {
+      issues.push({
+        code: 'name-mismatch',
+        message: `app "${value.name}" is declared in ${dir}/`,
+        hint: `rename the folder to apps/${value.name}/ or the app to "${posix.basename(dir)}"`,
+        location: locate(pd, ['name']),
+      });
+    }
+    addUnique(apps, { ...value, origin: pd, dir, sourceDir }, 'app', issues);
   }
 
   const instances = new Map<string, Instance>();
-  for (const file of instanceFiles) {
-    for (const pd of docsOf(file)) {
-      if (!expectKind(pd, 'Instance')) continue;
-      const r = checkSchema(pd, InstanceSchema, 'Instance');
-      issues.push(...r.issues);
-      if (r.value) addUnique(instances, { ...r.value, origin: pd }, 'instance', issues);
-    }
-  }
+  for (const { pd, value } of valid(instanceFiles, 'Instance', InstanceSchema)) addUnique(instances, { ...value, origin: pd }, 'instance', issues);
 
   // References.
   const ringNames = new Set(rings.map((r) => r.name));
@@ -212,8 +202,8 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     }
   }
   for (const i of instances.values()) {
-    if (!apps.has(i.app) && !invalidNames.has(`app/${i.app}`)) issues.push(missingRef(i.origin, ['app'], `instance "${i.name}"`, 'app', i.app, [...apps.keys()], 'apps/<name>/app.yaml'));
-    if (!clusters.has(i.cluster) && !invalidNames.has(`cluster/${i.cluster}`)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
+    if (!apps.has(i.app) && !invalidNames.has(`App/${i.app}`)) issues.push(missingRef(i.origin, ['app'], `instance "${i.name}"`, 'app', i.app, [...apps.keys()], 'apps/<name>/app.yaml'));
+    if (!clusters.has(i.cluster) && !invalidNames.has(`Cluster/${i.cluster}`)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
   }
 
   if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));

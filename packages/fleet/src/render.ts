@@ -7,7 +7,7 @@ import { mergeValues } from './merge.ts';
 import { checkObject, imagesOf, isClusterScoped, kindRank, objectFileName } from './objects.ts';
 import { applyPatches, type PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
-import { substituteDocument, substituteValue } from './substitute.ts';
+import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
 import { runTool } from './tools.ts';
 import type { KubeObject, Values } from './types.ts';
 import { parseYamlFile, type ParsedDocument } from './yaml-source.ts';
@@ -378,32 +378,18 @@ function markDynamic(t: unknown): boolean {
 
 /** Turns a parsed manifest into plain data, marking quoted `${…}` scalars that must stay strings. */
 function compile(doc: Document): unknown {
-  const tree = compileTree(doc);
-  markDynamic(tree);
-  return tree;
-}
-
-function compileTree(doc: Document): unknown {
-  const forced = new Set<unknown>();
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.value.includes('${')) {
-        const isForced = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str';
-        if (isForced) forced.add(node);
-      }
-    },
-  });
-  if (forced.size === 0) return doc.toJS({ maxAliasCount: 100 });
-  // Replace forced scalars with a marker before conversion; a clone keeps the parsed tree intact for error reporting.
+  // Quoted `${…}` scalars become markers before conversion; the clone keeps the parsed tree intact for error reporting.
   const copy = doc.clone();
   visit(copy, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.value.includes('${') && (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str')) {
+      if (typeof node.value === 'string' && node.value.includes('${') && isForcedString(node)) {
         (node as Scalar<unknown>).value = new ForcedString(node.value);
       }
     },
   });
-  return copy.toJS({ maxAliasCount: 100 });
+  const tree = copy.toJS({ maxAliasCount: 100 });
+  markDynamic(tree);
+  return tree;
 }
 
 /** Builds one instance's copy of a compiled template; substitution problems go to `problems`. */

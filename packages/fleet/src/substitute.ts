@@ -164,6 +164,11 @@ function resolve(s: string, values: Values, problems: Problem[]): Resolved {
   return { text, changed: true };
 }
 
+/** A quoted (or `!!str`) scalar: a substitution in it always gives a string, whatever the value's type. */
+export function isForcedString(node: Scalar): boolean {
+  return node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str';
+}
+
 /**
  * Substitutes `${path}` / `${path:=default}` in every scalar value of a parsed manifest, in place.
  * A plain scalar that is only one substitution takes the value's type (a map or list inserts the
@@ -184,8 +189,7 @@ export function substituteDocument(doc: Document, values: Values, file: string, 
         issues.push({ code: p.code, message: p.message, hint: p.hint, location: locate(node, source, p.index, file, lineCounter) });
       }
       if (!r.changed) return;
-      const forcedString = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE || node.tag === 'tag:yaml.org,2002:str';
-      if (r.whole === undefined || forcedString) {
+      if (r.whole === undefined || isForcedString(node)) {
         node.value = r.text;
         return;
       }
