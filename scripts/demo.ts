@@ -11,10 +11,9 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeClient, startLocalKube, StandInControllers, workloadImages, type LocalKube } from '@ringmaster/kube';
+import { freePort, KubeClient, startLocalKube, StandInControllers, workloadImages, type LocalKube } from '@ringmaster/kube';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
@@ -42,19 +41,6 @@ function cli(args: string[], okCodes = [0]): string {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
   if (!okCodes.includes(r.status ?? 1)) throw new Error(`ringmaster ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-async function freePort(preferred: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
 }
 
 // ---------------------------------------------------------------------------------------------

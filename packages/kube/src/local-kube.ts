@@ -69,17 +69,20 @@ function installExitHook(): void {
   });
 }
 
-/** A free TCP port on 127.0.0.1 (asks the kernel, then releases it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+/** A free TCP port on 127.0.0.1: `preferred` when it is free, else one the kernel picks (then released). */
+export function freePort(preferred = 0): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(port, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      });
     });
-  });
+  // a preferred port (e.g. a well-known default) when it is free, any free port otherwise
+  return preferred ? tryPort(preferred).catch(() => tryPort(0)) : tryPort(0);
 }
 
 function isAlive(pid: number): boolean {
