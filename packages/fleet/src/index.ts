@@ -21,6 +21,7 @@ export type { Action, Plan, PlanInstance, PlanObject, PlanOptions } from './plan
 export { formatPlanMarkdown, formatPlanText } from './plan-format.ts';
 export { cacheDir, findTool } from './tools.ts';
 export { mergeValues, getPath } from './merge.ts';
+export { UNSAFE_KEYS, isUnsafeKey } from './keys.ts';
 export { substituteDocument, substituteValue } from './substitute.ts';
 export { fleetJsonSchemas } from './json-schema.ts';
 export { applyPatches, parseLabelSelector } from './patch.ts';
