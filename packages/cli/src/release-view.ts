@@ -143,6 +143,7 @@ export function releaseChanges(prev: ReleaseView, next: ReleaseView): string[] {
     if (!o) lines.push(`rollback ${c.cluster}: ${y}`);
     else if (clusterWord(o, was) !== y) lines.push(`rollback ${c.cluster}: ${clusterWord(o, was)} → ${y}${c.reason && c.reason !== o.reason ? ` (${c.reason})` : ''}`);
   }
-  if (lines.length && progressLine(prev) !== progressLine(next)) lines.push(progressLine(next));
+  // the counts follow every change of a cluster or of the release itself (so the last lines of a log say how it ended)
+  if (lines.length && (a !== b || progressLine(prev) !== progressLine(next))) lines.push(progressLine(next));
   return lines;
 }
