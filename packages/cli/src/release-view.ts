@@ -103,7 +103,8 @@ export function formatRelease(rel: ReleaseView): string {
     ? '\n\nrollback (re-delivers what each cluster held before this release):\n'
       + table(['CLUSTER', 'STATE', 'COMMIT', 'REASON'], rel.rollback.clusters.map((c) => [c.cluster, clusterWord(c, finished), short(c.manifestCommit), (c.reason ?? '').slice(0, 80)]))
     : '';
-  return head.join('\n') + body + rollback;
+  // a blank line between the header and the table, and before the rollback
+  return head.join('\n') + '\n' + body + rollback;
 }
 
 function ringLine(r: Ring, finished: boolean): string {
@@ -112,8 +113,9 @@ function ringLine(r: Ring, finished: boolean): string {
 }
 
 /**
- * What changed between two readings of a release, one line per change (release, ring, cluster,
- * rollback step); `release status --watch` prints these when its output is not a terminal.
+ * What changed between two readings of a release, one line per change (ring, cluster, rollback
+ * step, then the release itself and the counts); `release status --watch` prints these when its
+ * output is not a terminal.
  */
 export function releaseChanges(prev: ReleaseView, next: ReleaseView): string[] {
   const lines: string[] = [];
@@ -121,7 +123,6 @@ export function releaseChanges(prev: ReleaseView, next: ReleaseView): string[] {
   const now = isFinished(next);
   const a = releaseWords(prev);
   const b = releaseWords(next);
-  if (a !== b) lines.push(`release ${next.id}: ${a} → ${b}${next.reason && next.reason !== prev.reason ? ` (${next.reason})` : ''}`);
   for (const r of next.rings) {
     const before = prev.rings.find((p) => p.ring === r.ring);
     const x = before ? ringLine(before, was) : 'absent';
@@ -143,6 +144,8 @@ export function releaseChanges(prev: ReleaseView, next: ReleaseView): string[] {
     if (!o) lines.push(`rollback ${c.cluster}: ${y}`);
     else if (clusterWord(o, was) !== y) lines.push(`rollback ${c.cluster}: ${clusterWord(o, was)} → ${y}${c.reason && c.reason !== o.reason ? ` (${c.reason})` : ''}`);
   }
+  // the release's own line comes after what made it change, then the counts
+  if (a !== b) lines.push(`release ${next.id}: ${a} → ${b}${next.reason && next.reason !== prev.reason ? ` (${next.reason})` : ''}`);
   // the counts follow every change of a cluster or of the release itself (so the last lines of a log say how it ended)
   if (lines.length && (a !== b || progressLine(prev) !== progressLine(next))) lines.push(progressLine(next));
   return lines;

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalKube, type LocalKube } from '@ringmaster/kube';
 import { startTestServer, type TestServer } from '../../server/test/helpers/harness.ts';
 import { FakeControllers, FleetRepo, manifestRemote, rings, type ClusterDef } from '../../server/test/flighting/fixture.ts';
-import { cleanEnv, ringmaster, tempDir } from './helpers.ts';
+import { BIN, cleanEnv, ringmaster, tempDir, type Run } from './helpers.ts';
 
 /** Three direct-mode clusters, one per ring; canary needs a manual approval. */
 const CLUSTERS: ClusterDef[] = [
@@ -23,7 +24,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   kube = await startLocalKube();
-  fleet = new FleetRepo(prefix, rings({ canaryApproval: 'manual', deadline: '1m' }), CLUSTERS);
+  fleet = new FleetRepo(prefix, rings({ canaryApproval: 'manual', deadline: '5m' }), CLUSTERS);
   fleet.commit('initial fleet');
   remote = manifestRemote();
   server = await startTestServer({ dataDir: join(dir, 'data') }, {
@@ -50,12 +51,28 @@ const json = async (...args: string[]) => {
 };
 const state = async (id: string) => (await json('status', id)).state as string;
 
+/** `release status ID --watch` on a pipe, followed while it runs. */
+function watch(id: string): { stdout: () => string; done: Promise<Run> } {
+  const child = spawn(process.execPath, [BIN, 'release', 'status', id, '--watch', '--interval', '0.2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  return { stdout: () => stdout, done };
+}
+
+/** Workloads of the test app: while held, the stand-in kubelet leaves them starting. */
+const WORKLOADS = ['synchronizer', 'backend', 'frontend'];
+
 /** A watch on a pipe: the full view once, then only lines that say what changed. */
 function expectChangeLines(stdout: string, id: string): string[] {
-  const [view, ...rest] = stdout.split('\n\n');
-  expect(view!.split('\n')[0]).toMatch(new RegExp(`^release ${id}  `));
-  const lines = rest.join('\n\n').split('\n').slice(1).filter(Boolean);
-  expect(stdout.match(new RegExp(`^release ${id}  `, 'gm'))).toHaveLength(1);
+  const all = stdout.split('\n').filter(Boolean);
+  const start = all.findIndex((l) => /^\d\d:\d\d:\d\d /.test(l));
+  expect(start, stdout).toBeGreaterThan(0);
+  expect(all[0]).toMatch(new RegExp(`^release ${id}  `));
+  const lines = all.slice(start);
+  expect(all.filter((l) => l.startsWith(`release ${id}  `)), 'the view is printed once').toHaveLength(1);
   for (const l of lines) expect(l).toMatch(/^\d\d:\d\d:\d\d (release|ring|cluster|rollback|progress) /);
   for (let i = 1; i < lines.length; i++) expect(lines[i]!.slice(9), 'a line repeats what the one before said').not.toBe(lines[i - 1]!.slice(9));
   return lines.map((l) => l.slice(9));
@@ -76,12 +93,15 @@ describe('release commands', () => {
   }, 120_000);
 
   it('approves the one release waiting for approval without its id, and a watch on a pipe prints only changes', async () => {
+    const watching = watch(first);
+    await expect.poll(() => watching.stdout(), { timeout: 60_000, interval: 100 }).toContain(`release ${first}  `);
     const approved = await json('approve');
     expect(approved.id).toBe(first);
     expect(approved.rings.find((r: { ring: string }) => r.ring === 'canary').approval.approvedBy).toMatch(/^admin-/);
-    const watched = await cli('status', first, '--watch', '--interval', '0.2');
+    const watched = await watching.done;
     expect(watched.code, watched.stderr).toBe(0);
     const lines = expectChangeLines(watched.stdout, first);
+    expect(lines.some((l) => /^ring canary: waiting_for_approval \(approval\) → /.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^cluster prod-1 \(prod\): (pending|in flight) → succeeded$/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.at(-2)).toMatch(/^release .*: in_progress → succeeded$/);
     expect(lines.at(-1)).toBe('progress 3 clusters: 3 succeeded');
@@ -92,10 +112,15 @@ describe('release commands', () => {
 
   it('says what is true of a release that failed and rolled back', async () => {
     fake.badImage = 'appserver:6.6.6';
+    for (const w of WORKLOADS) fake.hold.add(w);
     const bad = (await json('create', 'main', '--image', 'appserver=appserver:6.6.6')).id;
-    const watched = await cli('status', bad, '--watch', '--interval', '0.2');
+    const watching = watch(bad);
+    await expect.poll(() => watching.stdout(), { timeout: 60_000, interval: 100 }).toContain(`release ${bad}  `);
+    fake.hold.clear();
+    const watched = await watching.done;
     expect(watched.code).toBe(1);
     const lines = expectChangeLines(watched.stdout, bad);
+    expect(lines.some((l) => /^cluster dev-1 \(dev\): in flight → failed \(.*progress deadline/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^rollback dev-1: .*succeeded$/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.at(-2)).toMatch(new RegExp(`^release ${bad}: .* → rolled_back — 1 cluster rolled back to what they held before$`));
     expect(lines.at(-1)).toBe('progress 3 clusters: 1 rolled back, 2 not reached');
