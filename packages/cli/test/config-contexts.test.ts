@@ -7,7 +7,6 @@ import { cleanEnv, ringmaster, tempDir, type Run } from './helpers.ts';
 
 const dir = tempDir('config');
 const config = join(dir, 'config.yaml');
-const env = cleanEnv(config);
 const tokenFile = join(dir, 'prod.token');
 let server: TestServer;
 let fleet: FleetRepo;
