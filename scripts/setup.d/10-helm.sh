@@ -8,10 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 HELM_VERSION="v3.19.0"
 # The commit the v3.19.0 tag points at (what `helm version` of the release prints).
 HELM_COMMIT="3d8990f0836691f0229297773f3524598f46bda6"
-# Bump when the build itself changes, so caches built the old way are rebuilt.
-STAMP="$HELM_VERSION+release-ldflags.1"
+# Bump when the build itself changes, so caches built the old way are rebuilt. It lives beside
+# helm.version (which keeps the plain version) so an older copy of this script sees no change.
+BUILD="release-ldflags.1"
 bin="$RINGMASTER_CACHE/bin/helm"
-if [ -x "$bin" ] && [ "$(cat "$RINGMASTER_CACHE/helm.version" 2>/dev/null)" = "$STAMP" ]; then exit 0; fi
+if [ -x "$bin" ] && [ "$(cat "$RINGMASTER_CACHE/helm.version" 2>/dev/null)" = "$HELM_VERSION" ] \
+  && [ "$(cat "$RINGMASTER_CACHE/helm.build" 2>/dev/null)" = "$BUILD" ]; then exit 0; fi
 log "building helm $HELM_VERSION from its Go module into $RINGMASTER_CACHE/bin (first time only)"
 start=$(date +%s)
 module="helm.sh/helm/v3@$HELM_VERSION"
@@ -35,5 +37,6 @@ mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "$ldflags" -o "$tmp/helm" ./cmd/helm)
 mv -f "$tmp/helm" "$bin"
-echo "$STAMP" > "$RINGMASTER_CACHE/helm.version"
+echo "$HELM_VERSION" > "$RINGMASTER_CACHE/helm.version"
+echo "$BUILD" > "$RINGMASTER_CACHE/helm.build"
 log "helm built in $(( $(date +%s) - start ))s: $("$bin" version --short), default Kubernetes v$k8s_major.$k8s_minor"

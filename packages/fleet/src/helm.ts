@@ -8,7 +8,7 @@ import type { InstanceInputs } from './render.ts';
 import { sortKeys } from './serialize.ts';
 import { substituteValue } from './substitute.ts';
 import { runTool } from './tools.ts';
-import { parseYamlFile } from './yaml-source.ts';
+import { parseFleetFile } from './yaml-source.ts';
 
 type HelmSource = Extract<AppSpec['source'], { type: 'helm' }>;
 
@@ -77,7 +77,8 @@ export function parseChartOutput(text: string, chartDir: string): ChartObject[] 
   for (const chunk of text.split(/^---[ \t]*$/m)) {
     const source = SOURCE_RE.exec(chunk)?.[1]?.trim();
     const file = source ? repoPath(source, chartDir) : `${chartDir}/Chart.yaml`;
-    const { docs, issues } = parseYamlFile(file, chunk);
+    // The fast parser: positions inside helm's output point at no file a user can edit.
+    const { docs, issues } = parseFleetFile(file, chunk);
     if (issues.length) throw new RenderToolError(`helm output of ${file} is not valid YAML: ${issues[0]!.message}`);
     for (const d of docs) {
       if (d.data === null || d.data === undefined) continue;

@@ -137,6 +137,8 @@ export function checkObject(o: unknown, origin: SourceLocation, allowSecretLiter
 
 /** Container images referenced by an object's pod templates (containers, initContainers, ephemeralContainers). */
 export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string> {
+  // A CRD holds schemas, often megabytes of them, and never an image: not worth the walk.
+  if ((o as { kind?: unknown } | null)?.kind === 'CustomResourceDefinition') return into;
   if (Array.isArray(o)) {
     for (const x of o) imagesOf(x, into);
   } else if (o !== null && typeof o === 'object') {

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FleetValidationError, loadFleet, renderFleet, type FleetIssue, type RenderedInstance } from '@ringmaster/fleet';
+import { parse } from 'yaml';
+import { writeBigCrdChart } from './big-chart.ts';
 import { TempRepo } from './helpers.ts';
 
 // A fleet of our own: a database chart (library-chart dependency, tpl, a crds/ folder, a hook Job
@@ -149,5 +151,22 @@ describe('shell ${…} in manifests', () => {
       ['shell-left-as-is', 'apps/backup/manifests/cronjob.yaml'],
     ]);
     expect(find(r, 'CronJob').object.spec).toMatchObject({ schedule: '30 2 * * *' });
+  });
+});
+
+describe('a chart with about 1 MB of CRDs', () => {
+  it('renders every CRD intact, first, from its own file', async () => {
+    repo.write('apps/big/app.yaml', 'apiVersion: ringmaster.dev/v1alpha1\nkind: App\nname: big\nsource: { type: helm, chart: chart }\nnamespace: big\n');
+    repo.write('instances/big.yaml', 'apiVersion: ringmaster.dev/v1alpha1\nkind: Instance\nname: big-dev-1\napp: big\ncluster: dev-1\n');
+    const bytes = writeBigCrdChart(join(repo.dir, 'apps/big/chart'));
+    expect(bytes).toBeGreaterThan(900_000);
+    const r = await render('big-dev-1');
+    const crds = r.objects.filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds).toHaveLength(6);
+    expect(r.objects.slice(0, 6).every((o) => o.kind === 'CustomResourceDefinition')).toBe(true);
+    const cluster = crds.find((o) => o.name === 'clusters.big.example.net')!;
+    expect(cluster.origin).toEqual({ file: 'apps/big/chart/crds/crd-0.yaml', line: 1, column: 1 });
+    expect(parse(cluster.yaml)).toEqual(cluster.object);
+    expect(Object.isFrozen((cluster.object.spec as { versions: unknown[] }).versions)).toBe(true);
   });
 });
