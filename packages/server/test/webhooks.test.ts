@@ -90,7 +90,7 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
     expect((await send('Push Hook', 'gitlab-push.json', 'u-1')).body).toMatchObject({ stored: 2, duplicate: false });
     expect((await send('Push Hook', 'gitlab-push.json', 'u-1')).body).toMatchObject({ stored: 0, duplicate: true });
     expect((await send('Merge Request Hook', 'gitlab-merge_request.json', 'u-2')).body.stored).toBe(1);
-    expect((await send('Pipeline Hook', 'gitlab-pipeline.json', 'u-3')).body.stored).toBe(1);
+    expect((await send('Pipeline Hook', 'gitlab-pipeline.json', 'u-3')).body.stored).toBe(2); // the pipeline's commit and its outcome
 
     const change = await s.call('GET', '/api/v1/changes/da1560886d4f094c3e6c9ef40349f7d38b5d27d7');
     expect(change.body).toMatchObject({

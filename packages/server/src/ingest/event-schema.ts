@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkEventData } from './event-data.ts';
 
 /** Every kind of journey event the server understands. */
 export const EVENT_KINDS = [
@@ -27,6 +28,12 @@ const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   health: ['cluster', 'status'],
 };
 
+/** Free-form data, checked on the raw input (before zod copies it): no prototype keys, bounded depth. */
+const eventData = z.unknown().superRefine((value, ctx) => {
+  const problem = checkEventData(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message, abort: true });
+}).pipe(z.record(z.string(), z.unknown()));
+
 const eventBase = z.object({
   kind: z.enum(EVENT_KINDS),
   app: name.optional(),
@@ -50,7 +57,7 @@ const eventBase = z.object({
   url: z.url().max(2000).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
   idempotencyKey: z.string().min(1).max(200).optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: eventData.optional(),
 }).strict();
 type EventInputBase = z.infer<typeof eventBase>;
 
