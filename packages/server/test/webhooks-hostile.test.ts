@@ -92,6 +92,33 @@ describe.each(BACKENDS)('hostile webhook and event bodies on %s', (backend) => {
     expect((await s.call('GET', `/api/v1/changes/${commit}`)).status).toBe(404);
   });
 
+  it.each([
+    ['a NUL character in a message', { kind: 'commit', commit: sha('nul'), message: 'fix\u0000' }, 'message'],
+    ['a ring longer than 100 characters', { kind: 'health', cluster: 'c1', status: 'Healthy', ring: 'r'.repeat(101) }, 'ring'],
+  ])('an event with %s answers 400 naming the field, on PostgreSQL as on SQLite', async (_what, body, field) => {
+    const res = await s.call('POST', '/api/v1/events', { body });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe(field);
+  });
+
+  it.each([
+    ['GitHub', () => sendGithub(s, 'push', push(sha('long-id')), 'd'.repeat(201)), 'headers.x-github-delivery'],
+    ['GitLab', () => sendGitlab(s, 'Push Hook', { object_kind: 'push' }, 'u'.repeat(201)), 'headers.x-gitlab-event-uuid'],
+    ['Azure DevOps', () => sendAzure(s, { id: 'a'.repeat(201), eventType: 'git.push' }), 'id'],
+  ])('a %s delivery id longer than 200 characters answers 400 naming it', async (_host, send, field) => {
+    const res = await send();
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe(field);
+  });
+
+  it('a signed GitHub commit message holding a NUL character answers 400, not 500', async () => {
+    const body = push(sha('gh-nul'));
+    body.commits[0]!.message = 'Replay\u0000me';
+    const res = await sendGithub(s, 'push', body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('translated.0.message');
+  });
+
   it.each([['null', 'null'], ['an object', '{"cluster":"a"}'], ['a list of numbers', '[1,2]']])('/fleet with a cursor holding %s answers 400', async (_what, json) => {
     const cursor = Buffer.from(json).toString('base64url');
     const res = await s.call('GET', `/api/v1/fleet?cursor=${cursor}`);

@@ -50,7 +50,7 @@ const eventBase = z.object({
   image: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must be an image reference without spaces').optional(),
   imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
   release: z.string().min(1).max(200).optional(),
-  ring: name.optional(),
+  ring: z.string().trim().min(1).max(100).optional(),
   cluster: name.optional(),
   instance: name.optional(),
   status: z.string().min(1).max(40).optional(),
@@ -63,6 +63,10 @@ type EventInputBase = z.infer<typeof eventBase>;
 
 /** One journey event as posted to /api/v1/events; per-kind required fields and statuses are checked too. */
 export const eventInputSchema = eventBase.superRefine((ev, ctx) => {
+  for (const [field, value] of Object.entries(ev)) {
+    // PostgreSQL text cannot hold U+0000 (and Git messages never do)
+    if (typeof value === 'string' && value.includes('\u0000')) ctx.addIssue({ code: 'custom', path: [field], message: 'may not contain NUL characters' });
+  }
   for (const field of requiredByKind[ev.kind]) {
     if (ev[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required for kind "${ev.kind}"` });
   }

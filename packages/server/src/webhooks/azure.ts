@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { UnauthenticatedError, InputError } from '../errors.ts';
+import { UnauthenticatedError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
-import { branchOf, compact, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
+import { branchOf, compact, deliveryIdOf, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
 import { emailOf, hostTime, list, numericId, part, text } from './payload.ts';
 
 export interface AzureWebhookAuth {
@@ -34,8 +34,7 @@ export function azureReceiver(auth: AzureWebhookAuth): WebhookReceiver {
       throw new UnauthenticatedError(`basic credentials or the ${AZURE_SECRET_HEADER} header are required`);
     },
     deliveryId(_headers, payload) {
-      if (typeof payload.id !== 'string' || payload.id === '') throw new InputError('the payload has no "id" string', 'id');
-      return payload.id;
+      return deliveryIdOf(payload.id, 'id');
     },
     translate: translateAzure,
   };

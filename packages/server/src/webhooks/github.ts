@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { UnauthenticatedError, InputError } from '../errors.ts';
+import { UnauthenticatedError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
-import { branchOf, compact, hmacSha256Hex, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
+import { branchOf, compact, deliveryIdOf, hmacSha256Hex, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
 import { emailOf, flag, hostTime, list, numericId, part, text } from './payload.ts';
 
 /** GitHub: X-Hub-Signature-256 = sha256=HMAC(secret, raw body); X-GitHub-Delivery names the delivery. */
@@ -15,9 +15,7 @@ export function githubReceiver(secret: string): WebhookReceiver {
       if (!safeEqual(sig, 'sha256=' + hmacSha256Hex(secret, rawBody))) throw new UnauthenticatedError('X-Hub-Signature-256 does not match the body');
     },
     deliveryId(headers) {
-      const id = header(headers, 'x-github-delivery');
-      if (!id) throw new InputError('X-GitHub-Delivery header is missing', 'headers.x-github-delivery');
-      return id;
+      return deliveryIdOf(header(headers, 'x-github-delivery'), 'headers.x-github-delivery');
     },
     translate: translateGithub,
   };

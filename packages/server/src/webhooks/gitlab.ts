@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { UnauthenticatedError, InputError } from '../errors.ts';
+import { UnauthenticatedError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
-import { branchOf, compact, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
+import { branchOf, compact, deliveryIdOf, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
 import { emailOf, flag, hostTime, list, numericId, part, text } from './payload.ts';
 
 /** GitLab: X-Gitlab-Token carries the shared secret as is; X-Gitlab-Event-UUID names the delivery. */
@@ -15,9 +15,7 @@ export function gitlabReceiver(token: string): WebhookReceiver {
       if (!safeEqual(got, token)) throw new UnauthenticatedError('X-Gitlab-Token does not match');
     },
     deliveryId(headers) {
-      const id = header(headers, 'x-gitlab-event-uuid') ?? header(headers, 'idempotency-key');
-      if (!id) throw new InputError('X-Gitlab-Event-UUID header is missing', 'headers.x-gitlab-event-uuid');
-      return id;
+      return deliveryIdOf(header(headers, 'x-gitlab-event-uuid') ?? header(headers, 'idempotency-key'), 'headers.x-gitlab-event-uuid');
     },
     translate: translateGitlab,
   };
@@ -90,7 +88,7 @@ function pipeline(p: z.output<typeof pipelinePayload>): EventInput[] {
   // The hook describes the commit too (author, time, message): a change first seen through its
   // pipeline takes them. Keyed, so the pipeline's later deliveries do not repeat it.
   const commit = p.commit && p.commit.id === pl.sha
-    ? [{ ...commitEvent(repository, branch, p.commit), idempotencyKey: `gitlab:pipeline-commit:${repository ?? ''}:${pl.sha}` }] : [];
+    ? [{ ...commitEvent(repository, branch, p.commit), idempotencyKey: `gitlab:pipeline-commit:${pl.sha}` }] : [];
   const base = { repository, commit: pl.sha, branch, buildId: `gitlab:${pl.id}`, buildUrl: pl.url, author: p.user?.username };
   if (pl.status === 'running') return [...commit, compact({ kind: 'build.started' as const, ...base, occurredAt: hostTime(pl.created_at) }) as EventInput];
   const status = Object.hasOwn(PIPELINE_STATUS, pl.status ?? '') ? PIPELINE_STATUS[pl.status!] : undefined;

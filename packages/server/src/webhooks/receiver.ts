@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { InputError } from '../errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -24,6 +25,13 @@ export interface WebhookReceiver {
  */
 export function fingerprint(rawBody: Buffer): string {
   return createHash('sha256').update(rawBody).digest('hex');
+}
+
+/** A delivery id as stored (deliveries.delivery_id holds 200 characters): longer or odd ones are refused with the field. */
+export function deliveryIdOf(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new InputError(`${field} is missing or not a string`, field);
+  if (value.length > 200 || /[\u0000-\u001f]/.test(value)) throw new InputError(`${field} must be at most 200 printable characters`, field);
+  return value;
 }
 
 export function header(headers: Headers, name: string): string | undefined {
