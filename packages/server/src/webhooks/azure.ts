@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { UnauthenticatedError } from '../errors.ts';
-import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
 import { branchOf, compact, deliveryIdOf, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
-import { emailOf, hostTime, list, numericId, part, text } from './payload.ts';
+import { emailOf, hostTime, list, numericId, part, text, translateWith, translator, type EventTranslator } from './payload.ts';
 
 export interface AzureWebhookAuth {
   /** Basic authentication configured on the service hook subscription. */
@@ -76,17 +75,14 @@ function person(who: z.output<typeof identity>): { author?: string; authorEmail?
   return { author: who?.displayName ?? who?.uniqueName ?? undefined, authorEmail: emailOf(who?.uniqueName) };
 }
 
+const translators = new Map<string, EventTranslator>([
+  ['git.push', translator(pushPayload, push)],
+  ['git.pullrequest.merged', translator(pullRequestPayload, pullRequestMerged)],
+  ['build.complete', translator(buildPayload, buildComplete)],
+]);
+
 export function translateAzure(_headers: Headers, body: Record<string, unknown>): EventInput[] {
-  switch (body.eventType) {
-    case 'git.push':
-      return push(parseInput(pushPayload, body));
-    case 'git.pullrequest.merged':
-      return pullRequestMerged(parseInput(pullRequestPayload, body));
-    case 'build.complete':
-      return buildComplete(parseInput(buildPayload, body));
-    default:
-      return [];
-  }
+  return translateWith(translators, body.eventType, body);
 }
 
 function push(p: z.output<typeof pushPayload>): EventInput[] {

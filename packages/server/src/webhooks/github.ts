@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { UnauthenticatedError } from '../errors.ts';
-import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
 import { branchOf, compact, deliveryIdOf, hmacSha256Hex, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
-import { emailOf, flag, hostTime, list, numericId, part, text } from './payload.ts';
+import { emailOf, flag, hostTime, list, numericId, part, text, translateWith, translator, type EventTranslator } from './payload.ts';
 
 /** GitHub: X-Hub-Signature-256 = sha256=HMAC(secret, raw body); X-GitHub-Delivery names the delivery. */
 export function githubReceiver(secret: string): WebhookReceiver {
@@ -56,20 +55,16 @@ const packagePart = part({
 });
 const packagePayload = z.looseObject({ action: text, repository, package: packagePart, registry_package: packagePart });
 
+const translators = new Map<string, EventTranslator>([
+  ['push', translator(pushPayload, push)],
+  ['pull_request', translator(pullRequestPayload, pullRequest)],
+  ['workflow_run', translator(workflowRunPayload, workflowRun)],
+  ['package', translator(packagePayload, packagePublished)],
+  ['registry_package', translator(packagePayload, packagePublished)],
+]);
+
 export function translateGithub(headers: Headers, body: Record<string, unknown>): EventInput[] {
-  switch (header(headers, 'x-github-event')) {
-    case 'push':
-      return push(parseInput(pushPayload, body));
-    case 'pull_request':
-      return pullRequest(parseInput(pullRequestPayload, body));
-    case 'workflow_run':
-      return workflowRun(parseInput(workflowRunPayload, body));
-    case 'package':
-    case 'registry_package':
-      return packagePublished(parseInput(packagePayload, body));
-    default:
-      return [];
-  }
+  return translateWith(translators, header(headers, 'x-github-event'), body);
 }
 
 function push(p: z.output<typeof pushPayload>): EventInput[] {

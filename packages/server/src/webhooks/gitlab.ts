@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { UnauthenticatedError } from '../errors.ts';
-import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
 import { branchOf, compact, deliveryIdOf, header, isSha, safeEqual, type Headers, type WebhookReceiver } from './receiver.ts';
-import { emailOf, flag, hostTime, list, numericId, part, text } from './payload.ts';
+import { emailOf, flag, hostTime, list, numericId, part, text, translateWith, translator, type EventTranslator } from './payload.ts';
 
 /** GitLab: X-Gitlab-Token carries the shared secret as is; X-Gitlab-Event-UUID names the delivery. */
 export function gitlabReceiver(token: string): WebhookReceiver {
@@ -39,13 +38,16 @@ const pipelinePayload = z.looseObject({
   commit: part({ id: text, message: text, timestamp: text, url: text, author: person }),
 });
 
+// keyed by X-Gitlab-Event and by the payload's object_kind (hooks sent without the header)
+const translators = new Map<string, EventTranslator>([
+  ['Push Hook', translator(pushPayload, push)], ['push', translator(pushPayload, push)],
+  ['Merge Request Hook', translator(mergeRequestPayload, mergeRequest)], ['merge_request', translator(mergeRequestPayload, mergeRequest)],
+  ['Pipeline Hook', translator(pipelinePayload, pipeline)], ['pipeline', translator(pipelinePayload, pipeline)],
+]);
+
 export function translateGitlab(headers: Headers, body: Record<string, unknown>): EventInput[] {
-  const event = header(headers, 'x-gitlab-event') ?? '';
-  const kind = body.object_kind;
-  if (event === 'Push Hook' || kind === 'push') return push(parseInput(pushPayload, body));
-  if (event === 'Merge Request Hook' || kind === 'merge_request') return mergeRequest(parseInput(mergeRequestPayload, body));
-  if (event === 'Pipeline Hook' || kind === 'pipeline') return pipeline(parseInput(pipelinePayload, body));
-  return [];
+  const event = header(headers, 'x-gitlab-event');
+  return translateWith(translators, event !== undefined && translators.has(event) ? event : body.object_kind, body);
 }
 
 type Commit = NonNullable<z.output<typeof pipelinePayload>['commit']>;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseInput } from '../http/errors.ts';
+import type { EventInput } from '../ingest/event-schema.ts';
 
 // The fields of a host's payload that Ringmaster reads, and only those, are declared per event with
 // these lenient pieces: hosts send null for absent values and add fields over time, but a field we
@@ -29,4 +31,17 @@ export function hostTime(v: string | null | undefined): string | undefined {
 /** An e-mail address, or undefined for placeholders hosts put in place of hidden ones (GitLab: "[REDACTED]"). */
 export function emailOf(v: string | null | undefined): string | undefined {
   return v && /^[^\s@[\]]+@[^\s@[\]]+$/.test(v) ? v : undefined;
+}
+
+/** Translates one event type: validates the body against the event's schema, then maps it. */
+export type EventTranslator = (body: Record<string, unknown>) => EventInput[];
+
+export function translator<S extends z.ZodType>(schema: S, translate: (payload: z.output<S>) => EventInput[]): EventTranslator {
+  return (body) => translate(parseInput(schema, body));
+}
+
+/** The events a delivery carries; event types without a translator (a Map: no prototype lookups) give none. */
+export function translateWith(translators: ReadonlyMap<string, EventTranslator>, event: unknown, body: Record<string, unknown>): EventInput[] {
+  const translate = typeof event === 'string' ? translators.get(event) : undefined;
+  return translate ? translate(body) : [];
 }
