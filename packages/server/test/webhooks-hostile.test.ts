@@ -119,9 +119,12 @@ describe.each(BACKENDS)('hostile webhook and event bodies on %s', (backend) => {
     expect(res.body.error.field).toBe('translated.0.message');
   });
 
-  it.each([['null', 'null'], ['an object', '{"cluster":"a"}'], ['a list of numbers', '[1,2]']])('/fleet with a cursor holding %s answers 400', async (_what, json) => {
+  it.each([
+    ['/fleet', 'null'], ['/fleet', '{"cluster":"a"}'], ['/fleet', '[1,2]'],
+    ['/changes', 'null'], ['/changes', '{"at":1}'], ['/changes', '[1e400,"abc"]'],
+  ])('%s with a cursor holding %s answers 400', async (path, json) => {
     const cursor = Buffer.from(json).toString('base64url');
-    const res = await s.call('GET', `/api/v1/fleet?cursor=${cursor}`);
+    const res = await s.call('GET', `/api/v1${path}?cursor=${cursor}`);
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'RINGMASTER_INVALID_INPUT', field: 'cursor' });
   });

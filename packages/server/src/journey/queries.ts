@@ -59,8 +59,9 @@ function encodeCursor(at: number, id: string): string {
 /** A cursor is a client's input: anything but the pair this server wrote (JSON null, an object…) is a 400. */
 function decodeCursor<A extends 'number' | 'string'>(cursor: string, first: A): [A extends 'number' ? number : string, string] {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === first && typeof v[1] === 'string') return v as [A extends 'number' ? number : string, string];
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[] | null;
+    const firstOk = first === 'number' ? Number.isSafeInteger(v?.[0]) : typeof v?.[0] === 'string'; // JSON's 1e400 is Infinity
+    if (Array.isArray(v) && v.length === 2 && firstOk && typeof v[1] === 'string') return v as [A extends 'number' ? number : string, string];
   } catch {
     // fall through
   }
