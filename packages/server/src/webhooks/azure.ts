@@ -45,22 +45,22 @@ const identity = part({ displayName: text, uniqueName: text });
 const links = part({ web: part({ href: text }) });
 
 /** Per event type, the fields of `resource` Ringmaster reads (docs/api.md lists them). */
-const pushResource = z.looseObject({
+const pushResource = z.object({
   repository,
-  refUpdates: list(z.looseObject({ name: text, oldObjectId: text, newObjectId: text })),
-  commits: list(z.looseObject({ commitId: text, comment: text, url: text, author: part({ name: text, email: text, date: text }) })),
+  refUpdates: list(z.object({ name: text, oldObjectId: text, newObjectId: text })),
+  commits: list(z.object({ commitId: text, comment: text, url: text, author: part({ name: text, email: text, date: text }) })),
 });
-const pullRequestResource = z.looseObject({
+const pullRequestResource = z.object({
   repository, lastMergeCommit: part({ commitId: text }), mergeStatus: text, targetRefName: text, createdBy: identity,
   title: text, _links: links, url: text, closedDate: text, pullRequestId: numericId,
 });
-const buildResource = z.looseObject({
+const buildResource = z.object({
   id: numericId, buildNumber: text, url: text, _links: links, finishTime: text, repository, definition: part({ name: text }),
   // resourceVersion 2.0: `result` and `sourceVersion`; 1.0: the outcome in `status`, the commit in `sourceGetVersion`
   result: text, status: text, sourceBranch: text, sourceVersion: text, sourceGetVersion: text,
-  requestedFor: identity, requests: list(z.looseObject({ requestedFor: identity })),
+  requestedFor: identity, requests: list(z.object({ requestedFor: identity })),
 });
-const envelope = <T extends z.ZodType>(resource: T) => z.looseObject({ eventType: text, createdDate: text, resource: resource.nullish() });
+const envelope = <T extends z.ZodType>(resource: T) => z.object({ eventType: text, createdDate: text, resource: resource.nullish() });
 const pushPayload = envelope(pushResource);
 const pullRequestPayload = envelope(pullRequestResource);
 const buildPayload = envelope(buildResource);

@@ -24,18 +24,18 @@ const user = part({ login: text, name: text, email: text, username: text });
 const repository = part({ full_name: text });
 
 /** Per event, the fields Ringmaster reads (docs/api.md lists them). */
-const pushPayload = z.looseObject({
+const pushPayload = z.object({
   ref: text, before: text, deleted: flag, repository,
-  commits: list(z.looseObject({ id: text, message: text, timestamp: text, url: text, author: user })),
+  commits: list(z.object({ id: text, message: text, timestamp: text, url: text, author: user })),
 });
-const pullRequestPayload = z.looseObject({
+const pullRequestPayload = z.object({
   action: text, repository,
   pull_request: part({
     merged: flag, merge_commit_sha: text, base: part({ ref: text }), user, title: text, html_url: text, merged_at: text,
     number: numericId, merged_by: user,
   }),
 });
-const workflowRunPayload = z.looseObject({
+const workflowRunPayload = z.object({
   action: text, repository,
   workflow_run: part({
     id: numericId, head_sha: text, head_branch: text, html_url: text, actor: user, name: text, run_attempt: numericId,
@@ -53,7 +53,7 @@ const packagePart = part({
     }),
   }),
 });
-const packagePayload = z.looseObject({ action: text, repository, package: packagePart, registry_package: packagePart });
+const packagePayload = z.object({ action: text, repository, package: packagePart, registry_package: packagePart });
 
 const translators = new Map<string, EventTranslator>([
   ['push', translator(pushPayload, push)],

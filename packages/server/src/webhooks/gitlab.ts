@@ -24,15 +24,15 @@ const project = part({ path_with_namespace: text });
 const person = part({ name: text, email: text, username: text });
 
 /** Per hook, the fields Ringmaster reads (docs/api.md lists them). */
-const pushPayload = z.looseObject({
+const pushPayload = z.object({
   object_kind: text, ref: text, before: text, after: text, project,
-  commits: list(z.looseObject({ id: text, message: text, timestamp: text, url: text, author: person })),
+  commits: list(z.object({ id: text, message: text, timestamp: text, url: text, author: person })),
 });
-const mergeRequestPayload = z.looseObject({
+const mergeRequestPayload = z.object({
   object_kind: text, project, user: person,
   object_attributes: part({ action: text, merge_commit_sha: text, target_branch: text, title: text, url: text, updated_at: text, iid: numericId }),
 });
-const pipelinePayload = z.looseObject({
+const pipelinePayload = z.object({
   object_kind: text, project, user: person,
   object_attributes: part({ id: numericId, sha: text, ref: text, tag: flag, url: text, status: text, created_at: text, finished_at: text }),
   commit: part({ id: text, message: text, timestamp: text, url: text, author: person }),

@@ -3,16 +3,17 @@ import { parseInput } from '../http/errors.ts';
 import type { EventInput } from '../ingest/event-schema.ts';
 
 // The fields of a host's payload that Ringmaster reads, and only those, are declared per event with
-// these lenient pieces: hosts send null for absent values and add fields over time, but a field we
-// read with the wrong type is refused with its path (400) instead of failing somewhere later (500).
+// these lenient pieces: hosts send null for absent values and add fields over time (unknown fields
+// are ignored), but a field we read with the wrong type is refused with its path (400) instead of
+// failing somewhere later (500).
 
 /** A string the host may leave null or out. */
 export const text = z.string().nullish();
 /** An id the host sends as a number (sometimes as a string). */
 export const numericId = z.union([z.number(), z.string()]).nullish();
 export const flag = z.boolean().nullish();
-/** An object of which Ringmaster reads the given fields; every other field passes untouched. */
-export const part = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape).nullish();
+/** An object of which Ringmaster reads the given fields; every other field is ignored (and not copied). */
+export const part = <T extends z.ZodRawShape>(shape: T) => z.object(shape).nullish();
 export const list = <T extends z.ZodType>(item: T) => z.array(item).nullish();
 
 /** The body of every delivery is a JSON object. */
