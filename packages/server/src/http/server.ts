@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { openStorage, type Storage, type StorageOptions } from '../storage/storage.ts';
 import { eventBatchSchema, eventInputSchema, type EventInput, type JourneyEvent } from '../ingest/event-schema.ts';
-import { recordEvents } from '../journey/record.ts';
+import { recordEvents, type RecordOptions } from '../journey/record.ts';
 import { loadSettings, saveSettings, type JourneySettings } from '../journey/settings.ts';
 import type { ImageIntroductionFinder } from '../journey/introduction.ts';
 import { contacts, fleetSummary, getChange, listChanges, listFleet } from '../journey/queries.ts';
@@ -15,7 +15,8 @@ import { AppDirectory } from '../journey/app-directory.ts';
 import { githubReceiver } from '../webhooks/github.ts';
 import { gitlabReceiver } from '../webhooks/gitlab.ts';
 import { azureReceiver, type AzureWebhookAuth } from '../webhooks/azure.ts';
-import type { WebhookReceiver } from '../webhooks/receiver.ts';
+import { fingerprint, type WebhookReceiver } from '../webhooks/receiver.ts';
+import { deliveryBody } from '../webhooks/payload.ts';
 import { InputError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import { parseInput, toHttpError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
@@ -100,7 +101,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     },
   });
 
-  const record = async (events: JourneyEvent[], delivery?: { source: string; id: string }) => {
+  const record = async (events: JourneyEvent[], delivery?: RecordOptions['delivery']) => {
     const result = await recordEvents(storage, events, {
       settings: await currentSettings(), finder: options.finder, delivery, transaction: writes.run, directory,
       onFinderError: (err) => app.log.warn({ err: (err as Error).message }, 'finding image introductions in the fleet repo failed'),
@@ -342,25 +343,27 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
   }, { prefix: '/api/v1' });
   await registerWebRoutes(app);
 
-  const receivers: Record<string, WebhookReceiver | undefined> = {
-    github: options.webhooks?.github ? githubReceiver(options.webhooks.github.secret) : undefined,
-    gitlab: options.webhooks?.gitlab ? gitlabReceiver(options.webhooks.gitlab.token) : undefined,
-    azure: options.webhooks?.azure ? azureReceiver(options.webhooks.azure) : undefined,
-  };
+  // a Map: a source named `__proto__` or `toString` must find nothing, not Object.prototype's members
+  const receivers = new Map<string, WebhookReceiver>();
+  if (options.webhooks?.github) receivers.set('github', githubReceiver(options.webhooks.github.secret));
+  if (options.webhooks?.gitlab) receivers.set('gitlab', gitlabReceiver(options.webhooks.gitlab.token));
+  if (options.webhooks?.azure) receivers.set('azure', azureReceiver(options.webhooks.azure));
   app.post<{ Params: { source: string } }>('/api/v1/webhooks/:source', async (req, reply) => {
     const source = req.params.source;
     req.audit = { actor: `webhook:${source}` };
-    const receiver = receivers[source];
+    const receiver = receivers.get(source);
     if (!receiver) throw new NotFoundError(`the ${source} webhook is not configured on this server`);
+    const rawBody = req.rawBody ?? Buffer.alloc(0);
     try {
-      receiver.verify(req.headers, req.rawBody ?? Buffer.alloc(0));
+      receiver.verify(req.headers, rawBody);
     } catch (err) {
       metrics.deliveries.inc({ source, result: 'refused' });
       throw err;
     }
-    const deliveryId = receiver.deliveryId(req.headers, req.body);
-    const inputs = receiver.translate(req.headers, req.body).map((ev, i) => parseInput(eventInputSchema, ev, [`translated.${i}`]));
-    const result = await record(inputs.map((ev) => ({ ...ev, source, deliveryId })), { source, id: deliveryId });
+    const payload = parseInput(deliveryBody, req.body);
+    const deliveryId = receiver.deliveryId(req.headers, payload);
+    const inputs = receiver.translate(req.headers, payload).map((ev, i) => parseInput(eventInputSchema, ev, [`translated.${i}`]));
+    const result = await record(inputs.map((ev) => ({ ...ev, source, deliveryId })), { source, id: deliveryId, fingerprint: fingerprint(rawBody) });
     metrics.deliveries.inc({ source, result: result.duplicateDelivery ? 'duplicate' : 'stored' });
     req.audit = { actor: `webhook:${source}`, target: `delivery/${deliveryId}`, details: { stored: result.stored, duplicate: result.duplicateDelivery } };
     return reply.status(result.duplicateDelivery ? 200 : 202).send({ delivery: deliveryId, duplicate: result.duplicateDelivery, stored: result.stored });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkEventData } from './event-data.ts';
 
 /** Every kind of journey event the server understands. */
 export const EVENT_KINDS = [
@@ -27,6 +28,12 @@ const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   health: ['cluster', 'status'],
 };
 
+/** Free-form data, checked on the raw input (before zod copies it): no prototype keys, bounded depth. */
+const eventData = z.unknown().superRefine((value, ctx) => {
+  const problem = checkEventData(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message, abort: true });
+}).pipe(z.record(z.string(), z.unknown()));
+
 const eventBase = z.object({
   kind: z.enum(EVENT_KINDS),
   app: name.optional(),
@@ -43,19 +50,23 @@ const eventBase = z.object({
   image: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must be an image reference without spaces').optional(),
   imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
   release: z.string().min(1).max(200).optional(),
-  ring: name.optional(),
+  ring: z.string().trim().min(1).max(100).optional(),
   cluster: name.optional(),
   instance: name.optional(),
   status: z.string().min(1).max(40).optional(),
   url: z.url().max(2000).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
   idempotencyKey: z.string().min(1).max(200).optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: eventData.optional(),
 }).strict();
 type EventInputBase = z.infer<typeof eventBase>;
 
 /** One journey event as posted to /api/v1/events; per-kind required fields and statuses are checked too. */
 export const eventInputSchema = eventBase.superRefine((ev, ctx) => {
+  for (const [field, value] of Object.entries(ev)) {
+    // PostgreSQL text cannot hold U+0000 (and Git messages never do)
+    if (typeof value === 'string' && value.includes('\u0000')) ctx.addIssue({ code: 'custom', path: [field], message: 'may not contain NUL characters' });
+  }
   for (const field of requiredByKind[ev.kind]) {
     if (ev[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required for kind "${ev.kind}"` });
   }

@@ -56,10 +56,12 @@ function summarize(c: ChangesTable, rings: Array<{ ring: string; reachedAt: stri
 function encodeCursor(at: number, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
-function decodeCursor(cursor: string): [number, string] {
+/** A cursor is a client's input: anything but the pair this server wrote (JSON null, an object…) is a 400. */
+function decodeCursor<A extends 'number' | 'string'>(cursor: string, first: A): [A extends 'number' ? number : string, string] {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[] | null;
+    const firstOk = first === 'number' ? Number.isSafeInteger(v?.[0]) : typeof v?.[0] === 'string'; // JSON's 1e400 is Infinity
+    if (Array.isArray(v) && v.length === 2 && firstOk && typeof v[1] === 'string') return v as [A extends 'number' ? number : string, string];
   } catch {
     // fall through
   }
@@ -79,7 +81,7 @@ export async function listChanges(storage: Storage, filter: ChangeFilter, page: 
   if (filter.ring) q = q.where((eb) => eb.exists(eb.selectFrom('change_targets as t').select('t.change_id').whereRef('t.change_id', '=', 'changes.id').where('t.ring', '=', filter.ring!)));
   if (filter.cluster) q = q.where((eb) => eb.exists(eb.selectFrom('change_targets as t').select('t.change_id').whereRef('t.change_id', '=', 'changes.id').where('t.cluster', '=', filter.cluster!)));
   if (page.cursor) {
-    const [at, id] = decodeCursor(page.cursor);
+    const [at, id] = decodeCursor(page.cursor, 'number');
     q = q.where((eb) => eb.or([eb('changes.committed_at', '<', at), eb.and([eb('changes.committed_at', '=', at), eb('changes.id', '<', id)])]));
   }
   const rows = await q.orderBy('changes.committed_at', 'desc').orderBy('changes.id', 'desc').limit(page.limit + 1).execute();
@@ -189,12 +191,7 @@ export async function listFleet(storage: Storage, filter: { ring?: string; clust
   if (filter.app) q = q.where('app', '=', filter.app);
   if (filter.health) q = q.where('health', '=', filter.health);
   if (page.cursor) {
-    let c: [string, string];
-    try {
-      c = JSON.parse(Buffer.from(page.cursor, 'base64url').toString()) as [string, string];
-    } catch {
-      throw new InputError('cursor is not one this server returned', 'cursor');
-    }
+    const c = decodeCursor(page.cursor, 'string');
     q = q.where((eb) => eb.or([eb('cluster', '>', c[0]), eb.and([eb('cluster', '=', c[0]), eb('instance', '>', c[1])])]));
   }
   const rows = await q.orderBy('cluster').orderBy('instance').limit(page.limit + 1).execute();

@@ -13,8 +13,11 @@ export const STAGES = ['commit', 'build', 'image', 'config', 'release', 'deploy'
 export type Stage = (typeof STAGES)[number];
 
 export interface RecordOptions {
-  /** A webhook delivery: when (source, id) was seen before, nothing is stored. */
-  delivery?: { source: string; id: string };
+  /**
+   * A webhook delivery: when (source, id) was seen before, or a delivery of the same body (its
+   * fingerprint, e.g. a replay under a new id), nothing is stored.
+   */
+  delivery?: { source: string; id: string; fingerprint?: string };
   settings: JourneySettings;
   finder?: ImageIntroductionFinder;
   /** Called when finding image introductions fails; the event is stored regardless. */
@@ -98,6 +101,19 @@ async function insertEvents(trx: Trx, rows: EventsRow[]): Promise<Array<number |
 }
 
 /**
+ * Records a delivery under its id and, in the same table, its body's fingerprint (source `<source>#body`);
+ * false when either was seen before. Both rows are kept either way, so a replay's new id is known too.
+ */
+async function claimDelivery(trx: Trx, delivery: NonNullable<RecordOptions['delivery']>, now: number, events: number): Promise<boolean> {
+  const rows = [{ source: delivery.source, delivery_id: delivery.id, received_at: now, events }];
+  if (delivery.fingerprint) rows.push({ source: `${delivery.source}#body`, delivery_id: delivery.fingerprint, received_at: now, events });
+  const inserted = await trx.insertInto('deliveries').values(rows)
+    .onConflict((oc) => oc.columns(['source', 'delivery_id']).doNothing())
+    .returning('delivery_id').execute();
+  return inserted.length === rows.length;
+}
+
+/**
  * Stores journey events and joins each to the changes it belongs to, all in one transaction:
  * a batch is stored entirely or not at all.
  */
@@ -119,12 +135,8 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
   }
   const transaction: TransactionRunner = options.transaction ?? ((fn) => storage.db.transaction().execute(fn));
   return transaction(async (trx) => {
-    if (options.delivery) {
-      const inserted = await trx.insertInto('deliveries')
-        .values({ source: options.delivery.source, delivery_id: options.delivery.id, received_at: now, events: events.length })
-        .onConflict((oc) => oc.columns(['source', 'delivery_id']).doNothing())
-        .returning('delivery_id').executeTakeFirst();
-      if (!inserted) return { duplicateDelivery: true, stored: 0, duplicates: events.length, events: events.map(() => ({ duplicate: true as const })) };
+    if (options.delivery && !(await claimDelivery(trx, options.delivery, now, events.length))) {
+      return { duplicateDelivery: true, stored: 0, duplicates: events.length, events: events.map(() => ({ duplicate: true as const })) };
     }
     const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
     const j = new JourneyWriter(trx, settings, introductions, now, options.directory);
@@ -192,8 +204,9 @@ class JourneyWriter {
         const ids = ev.commit ? [await this.ensureChange(ev, ev.commit)] : await this.findChanges([['build', ev.buildId!]]);
         for (const id of ids) {
           await this.addKeys(id, [['build', ev.buildId!]]);
-          const failed = ev.kind === 'build.finished' && ev.status === 'failed';
+          const failed = ev.kind === 'build.finished' && ev.status === 'failed' && !(await this.succeededLater(id, this.at(ev)));
           await this.updateChange(id, { build_id: ev.buildId ?? null, ...(ev.buildUrl ? { build_url: ev.buildUrl } : {}) }, 'build', failed ? this.at(ev) : undefined);
+          if (ev.kind === 'build.finished' && ev.status === 'succeeded') await this.clearBuildFailure(id, this.at(ev));
         }
         return ids;
       }
@@ -236,6 +249,24 @@ class JourneyWriter {
       case 'health':
         return this.clusterState(ev);
     }
+  }
+
+  /** Whether a build of this change succeeded after `at` (deliveries arrive out of order); read through the timeline's index. */
+  private async succeededLater(id: string, at: number): Promise<boolean> {
+    const row = await this.trx.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id').select('e.id')
+      .where('ec.change_id', '=', id).where('e.kind', '=', 'build.finished').where('e.status', '=', 'succeeded').where('e.occurred_at', '>', at)
+      .limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * A later successful build (a retried pipeline) undoes an earlier build failure. Only a build can fail a
+   * change that has not reached its release stage; a failed release or deployment stays failed.
+   */
+  private async clearBuildFailure(id: string, at: number) {
+    await this.trx.updateTable('changes').set({ status: 'in_progress', failed_at: null, updated_at: this.now })
+      .where('id', '=', id).where('status', '=', 'failed').where('failed_at', '<=', at)
+      .where('stage', 'in', STAGES.slice(0, STAGES.indexOf('release'))).execute();
   }
 
   private isManifestCommit(ev: JourneyEvent): boolean {
