@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { planRevisions } from '@ringmaster/fleet';
-import { planImageIntroductions } from '@ringmaster/server';
+import { planImageIntroductions, type EventInput } from '@ringmaster/server';
 import { launchBrowser, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
 import { FlightFixture } from './fleet-fixture.ts';
 
@@ -44,7 +44,12 @@ beforeAll(async () => {
   const created = await dash.call('POST', '/api/v1/releases', { revision: 'main', message: 'shop 1.1.0' });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   release = created.body.id;
-  await expect.poll(async () => (await dash.call('GET', `/api/v1/changes/${shop}`)).body.waiting?.ring, { timeout: 20_000 }).toBe('dev');
+  // the engine plans the release in the background; the first ring then waits for its approval
+  const deadline = Date.now() + 20_000;
+  while ((await dash.call('GET', `/api/v1/changes/${shop}`)).body.waiting?.ring !== 'dev') {
+    if (Date.now() > deadline) throw new Error(`the change never showed the wait: ${JSON.stringify((await dash.call('GET', `/api/v1/changes/${shop}`)).body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -130,7 +135,7 @@ describe('statuses of what the fleet runs', () => {
   test('a ring reads n/m and the change stays in progress until every prod cluster is healthy', async () => {
     const cart = 'c4'.repeat(20);
     const at = (m: number) => new Date(Date.now() - 60 * 60_000 + m * 60_000).toISOString();
-    const step = (cluster: string, ring: string) => [
+    const step = (cluster: string, ring: string): EventInput[] => [
       { kind: 'promotion.step', release: 'rel-cart', ring, cluster, status: 'started', occurredAt: at(5) },
       { kind: 'sync', app: 'cart', cluster, instance: `cart-${cluster}`, ring, release: 'rel-cart', status: 'Synced', occurredAt: at(6) },
     ];

@@ -28,6 +28,8 @@ const TIMELINE_SHOWN = 300;
 export function ChangeDetailView({ id }: { id: string }) {
   const { live, me } = useSession();
   const [version, setVersion] = useState(0);
+  // kept here, not in the panel: once approved, the wait (and its panel) goes away while the result stays
+  const [approval, setApproval] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
   const facets = useFacets();
@@ -70,7 +72,11 @@ export function ChangeDetailView({ id }: { id: string }) {
         <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
       </dl>
 
-      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={() => setVersion((v) => v + 1)} />}
+      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={(result) => {
+        setApproval(result);
+        setVersion((v) => v + 1);
+      }} />}
+      {approval && <p className={approval.kind === 'error' ? 'error' : 'ok'} role={approval.kind === 'error' ? 'alert' : 'status'}>{approval.text}</p>}
 
       <h2>Journey</h2>
       <ol className="journey" data-testid="journey">
@@ -173,23 +179,21 @@ function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; b
 }
 
 /** Who must act for the change to move on, since when, and, for those who may, the button to do it (the release's approve API). */
-function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: Me; app: string | null; onDone: () => void }) {
+function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: Me; app: string | null; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void }) {
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const allowed = may(me, 'approver', { app, ring: wait.ring });
   const denied = allowed ? null : `Approving needs the approver role for ring ${wait.ring}${app ? ` and app ${app}` : ''}; you are ${me.role}${me.rings.length ? ` for ${me.rings.join(', ')}` : ''}.`;
   const approve = async () => {
     setBusy(true);
-    setMessage(null);
+    let result: { kind: 'error' | 'ok'; text: string };
     try {
       await api(`/releases/${encodeURIComponent(wait.release)}/approve`, { method: 'POST', body: { ring: wait.ring } });
-      setMessage({ kind: 'ok', text: `Ring ${wait.ring} approved.` });
+      result = { kind: 'ok', text: `Ring ${wait.ring} approved.` };
     } catch (err) {
-      setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
-    } finally {
-      setBusy(false);
-      onDone();
+      result = { kind: 'error', text: err instanceof Error ? err.message : String(err) };
     }
+    setBusy(false);
+    onDone(result);
   };
   return (
     <section className="approval-wait st-waiting" aria-label="Waiting for approval" data-testid="approval-wait">
@@ -198,7 +202,6 @@ function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: 
       <button type="button" className="primary" disabled={!allowed || busy} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
         onClick={() => void approve()}>{busy ? 'Approving…' : `Approve ${wait.ring}`}</button>
       {denied && <span id="approve-denied" className="hint">{denied}</span>}
-      {message && <span className={message.kind === 'error' ? 'error' : 'ok'} role={message.kind === 'error' ? 'alert' : 'status'}>{message.text}</span>}
     </section>
   );
 }
