@@ -45,9 +45,10 @@ beforeAll(async () => {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   release = created.body.id;
   // the engine plans the release in the background; the first ring then waits for its approval
+  const devState = async () => (await releaseView()).rings?.find((r: { ring: string }) => r.ring === 'dev')?.state;
   const deadline = Date.now() + 20_000;
-  while ((await dash.call('GET', `/api/v1/changes/${shop}`)).body.waiting?.ring !== 'dev') {
-    if (Date.now() > deadline) throw new Error(`the change never showed the wait: ${JSON.stringify((await dash.call('GET', `/api/v1/changes/${shop}`)).body)}`);
+  while ((await devState()) !== 'waiting_for_approval') {
+    if (Date.now() > deadline) throw new Error(`ring dev never waited for approval: ${JSON.stringify(await releaseView())}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }, 60_000);
@@ -60,6 +61,8 @@ afterAll(async () => {
 
 describe('a change waiting for an approver', () => {
   test('says on the board and on the change who must act and since when, and predicts no time meanwhile', async () => {
+    // the engine's waiting step is recorded on the change's journey
+    await expect.poll(async () => (await dash.call('GET', `/api/v1/changes/${shop}`)).body.waiting?.ring, { timeout: 10_000 }).toBe('dev');
     const page = await browser.page(dash.tokens.viewer);
     try {
       await page.goto(`${dash.url}/changes`);
