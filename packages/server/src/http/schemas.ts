@@ -34,7 +34,7 @@ export const settingsBody = z.object({
   fleetRepository: z.string().trim().min(1).max(300).optional(),
   manifestRepository: z.string().trim().min(1).max(300).optional(),
   rings: z.array(name).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
-  notAdoptedAfterMs: z.number().int().min(60_000).max(365 * 86_400_000).optional(),
+  notAdoptedAfterMs: z.number().int().min(1000).max(365 * 86_400_000).optional(),
 }).strict();
 
 export const tokenBody = z.object({

@@ -61,7 +61,10 @@ export interface StatusOptions {
   now?: number;
 }
 
-/** Commits older than this that no fleet change or release took up read "not adopted". */
+/**
+ * Changes whose last event is older than this and that no fleet change or release took up read "not adopted".
+ * The last event, not the commit time: an old commit built again today is being worked on.
+ */
 function adoptionCutoff(options: StatusOptions): number {
   return (options.now ?? Date.now()) - (options.notAdoptedAfterMs ?? NOT_ADOPTED_AFTER_MS);
 }
@@ -69,7 +72,7 @@ function adoptionCutoff(options: StatusOptions): number {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function summarize(c: ChangesTable, rings: RingReach[], waiting: ApprovalWait | null, cutoff: number): ChangeSummary {
-  const notAdopted = c.status === 'in_progress' && c.fleet_revision === null && c.release_id === null && c.committed_at < cutoff;
+  const notAdopted = c.status === 'in_progress' && c.fleet_revision === null && c.release_id === null && c.updated_at < cutoff;
   return {
     id: c.id, app: c.app, team: c.team, repository: c.repository, commit: c.commit_sha, title: c.title, author: c.author,
     authorEmail: c.author_email, branch: c.branch, stage: c.stage, status: notAdopted ? 'not_adopted' : c.status, committedAt: iso(c.committed_at)!,
@@ -101,7 +104,7 @@ export async function listChanges(storage: Storage, filter: ChangeFilter, page: 
   if (filter.author) q = q.where((eb) => eb.or([eb('changes.author', '=', filter.author!), eb('changes.author_email', '=', filter.author!)]));
   if (filter.branch) q = q.where('changes.branch', '=', filter.branch);
   // "not adopted" is in_progress in the table, told apart by age and by nothing having taken it up
-  const unadopted = (eb: any) => eb.and([eb('changes.fleet_revision', 'is', null), eb('changes.release_id', 'is', null), eb('changes.committed_at', '<', cutoff)]);
+  const unadopted = (eb: any) => eb.and([eb('changes.fleet_revision', 'is', null), eb('changes.release_id', 'is', null), eb('changes.updated_at', '<', cutoff)]);
   if (filter.status === 'not_adopted') q = q.where('changes.status', '=', 'in_progress').where((eb) => unadopted(eb));
   else if (filter.status === 'in_progress') q = q.where('changes.status', '=', 'in_progress').where((eb) => eb.not(unadopted(eb)));
   else if (filter.status) q = q.where('changes.status', '=', filter.status);

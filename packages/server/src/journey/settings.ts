@@ -10,8 +10,8 @@ export interface JourneySettings {
   /** Rings in promotion order; reaching the last one healthy completes a change. */
   rings: string[];
   /**
-   * How long a source commit may wait for the fleet to adopt it (a fleet change or a release naming
-   * its image) before it reads "not adopted" instead of "in progress"; default NOT_ADOPTED_AFTER_MS.
+   * How long after its last event a source commit may wait for the fleet to adopt it (a fleet change or
+   * a release naming its image) before it reads "not adopted" instead of "in progress"; default NOT_ADOPTED_AFTER_MS.
    */
   notAdoptedAfterMs?: number;
 }
