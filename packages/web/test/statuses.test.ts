@@ -194,7 +194,8 @@ describe('statuses of what the fleet runs', () => {
     const stray = 'c5'.repeat(20);
     await dash.post([{ kind: 'commit', repository: 'acme/cart', commit: stray, app: 'cart', message: 'Cart: spike, never shipped', occurredAt: new Date(Date.now() - 10 * DAY).toISOString() }]);
     // a short window, so that the commit's last event is older than it without waiting a week
-    expect((await dash.call('PUT', '/api/v1/settings', { body: { notAdoptedAfterMs: 1000 } })).status).toBe(200);
+    const put = await dash.call('PUT', '/api/v1/settings', { notAdoptedAfterMs: 1000 });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
     await expect.poll(async () => (await dash.call('GET', `/api/v1/changes/${stray}`)).body.status, { timeout: 10_000 }).toBe('not_adopted');
     const page = await browser.page(dash.tokens.viewer);
     try {
@@ -205,7 +206,7 @@ describe('statuses of what the fleet runs', () => {
       expect(await row.textContent()).not.toMatch(/ETA|overdue/);
     } finally {
       await page.close();
-      await dash.call('PUT', '/api/v1/settings', { body: { notAdoptedAfterMs: 7 * DAY } });
+      await dash.call('PUT', '/api/v1/settings', { notAdoptedAfterMs: 7 * DAY });
     }
   });
 });
