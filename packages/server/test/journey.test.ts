@@ -154,8 +154,8 @@ describe.each(BACKENDS)('the journey of a change on %s', (backend) => {
     const eta = await s.call('GET', `/api/v1/changes/${next}/eta`);
     expect(eta.body).toMatchObject({ change: next, reached: ['dev'], successRate: { rate: 1, succeeded: 1, samples: 1 } });
     expect(eta.body.remaining).toEqual([
-      { ring: 'canary', medianMs: 3 * 3600_000, p90Ms: 3 * 3600_000, samples: 1, expectedAt: '2026-04-02T12:00:00.000Z', expectedAtP90: '2026-04-02T12:00:00.000Z' },
-      { ring: 'prod', medianMs: 7 * 3600_000, p90Ms: 7 * 3600_000, samples: 1, expectedAt: '2026-04-02T16:00:00.000Z', expectedAtP90: '2026-04-02T16:00:00.000Z' },
+      { ring: 'canary', medianMs: 3 * 3600_000, p90Ms: 3 * 3600_000, samples: 1, expectedAt: '2026-04-02T12:00:00.000Z', expectedAtP90: '2026-04-02T12:00:00.000Z', waitingFor: null },
+      { ring: 'prod', medianMs: 7 * 3600_000, p90Ms: 7 * 3600_000, samples: 1, expectedAt: '2026-04-02T16:00:00.000Z', expectedAtP90: '2026-04-02T16:00:00.000Z', waitingFor: null },
     ]);
   });
 

@@ -15,6 +15,8 @@ export interface Session {
   me: Me;
   live: LiveUpdate | null;
   liveStatus: LiveStatus;
+  /** Since when the live stream is lost (null while live): what is on screen may be out of date. */
+  offlineSince: string | null;
 }
 const SessionContext = createContext<Session | null>(null);
 export function useSession(): Session {
@@ -61,7 +63,7 @@ export function App() {
       },
     );
   }, []);
-  const { update, status } = useLive(me !== null);
+  const { update, status, offlineSince } = useLive(me !== null);
   useEffect(() => {
     const onExpired = (e: Event) => {
       setToken(null);
@@ -85,7 +87,7 @@ export function App() {
     setMe(null);
   };
   return (
-    <SessionContext.Provider value={{ me, live: update, liveStatus: status }}>
+    <SessionContext.Provider value={{ me, live: update, liveStatus: status, offlineSince }}>
       <a className="skip" href="#main">Skip to content</a>
       <header className="top">
         <a className="brand" {...linkProps('/changes')}>Ringmaster</a>

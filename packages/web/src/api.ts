@@ -77,17 +77,37 @@ export interface StageCell {
   ref: string | null;
 }
 
+/** A release that waits for a person: which ring, since when, who may approve. */
+export interface ApprovalWait {
+  kind: 'approval';
+  release: string;
+  ring: string;
+  since: string;
+  who: string;
+}
+
+/** A ring a change reached: n of m targets healthy; complete once all are. */
+export interface RingReach {
+  ring: string;
+  reachedAt: string;
+  targets: number;
+  healthy: number;
+  completedAt: string | null;
+}
+
 export interface RingCell {
   targets: number;
   synced: number;
   healthy: number;
   failed: number;
+  rolledBack: number;
   waiting: number;
+  notReached: number;
   reachedAt: string | null;
   completedAt: string | null;
   /** The ring's own gate as promotion steps report it: waiting (for approval), started, succeeded, failed. */
   gate: string | null;
-  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number } | null;
+  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number; waitingFor: ApprovalWait | null } | null;
 }
 
 export interface BoardRow {
@@ -111,7 +131,8 @@ export interface BoardRow {
   fleetRevision: string | null;
   release: string | null;
   failedAt: string | null;
-  rings: Array<{ ring: string; reachedAt: string }>;
+  rings: RingReach[];
+  waiting: ApprovalWait | null;
   stages: Record<'commit' | 'build' | 'image' | 'config' | 'release', StageCell>;
   pullRequestUrl: string | null;
   commitUrl: string | null;
@@ -151,6 +172,7 @@ export interface TargetState {
   state: string;
   manifestCommit: string | null;
   release: string | null;
+  image: string | null;
   syncedAt: string | null;
   healthyAt: string | null;
   updatedAt: string;
@@ -165,7 +187,8 @@ export interface Eta {
   change: string;
   status: string;
   reached: string[];
-  remaining: Array<{ ring: string; medianMs: number | null; p90Ms: number | null; samples: number; expectedAt: string | null; expectedAtP90: string | null }>;
+  waiting: ApprovalWait | null;
+  remaining: Array<{ ring: string; medianMs: number | null; p90Ms: number | null; samples: number; expectedAt: string | null; expectedAtP90: string | null; waitingFor: ApprovalWait | null }>;
   successRate: { rate: number | null; succeeded: number; samples: number };
 }
 

@@ -9,7 +9,7 @@ import { markData } from './perf.ts';
  * one more load after it, so a steady stream of events cannot starve the view.
  */
 export function useData<T>(view: string, key: string, refresh: unknown, load: (signal: AbortSignal) => Promise<T>) {
-  const [state, setState] = useState<{ key: string; data?: T; error?: ApiError | Error }>({ key });
+  const [state, setState] = useState<{ key: string; data?: T; error?: ApiError | Error; loadedAt?: string; failedAt?: string }>({ key });
   const loadRef = useRef(load);
   loadRef.current = load;
   const inFlight = useRef<{ key: string; abort: AbortController; again: boolean } | null>(null);
@@ -22,11 +22,14 @@ export function useData<T>(view: string, key: string, refresh: unknown, load: (s
       (data) => {
         if (signal.aborted) return;
         markData(view);
-        setState({ key: k, data });
+        setState({ key: k, data, loadedAt: new Date().toISOString() });
       },
       (error: unknown) => {
         if (signal.aborted) return;
-        setState((s) => ({ key: k, data: s.key === k ? s.data : undefined, error: error as Error }));
+        // a failed reload keeps what was shown, and remembers since when it is not current
+        setState((s) => s.key === k && s.data !== undefined
+          ? { ...s, error: error as Error, failedAt: s.failedAt ?? new Date().toISOString() }
+          : { key: k, error: error as Error });
       },
     ).finally(() => {
       if (inFlight.current !== run) return;
@@ -56,5 +59,9 @@ export function useData<T>(view: string, key: string, refresh: unknown, load: (s
   }, [refresh]);
 
   const current = state.key === key;
-  return { data: current ? state.data : undefined, error: current ? state.error : undefined, loading: !current || (!state.data && !state.error) };
+  return {
+    data: current ? state.data : undefined, error: current ? state.error : undefined, loading: !current || (!state.data && !state.error),
+    /** When the data on screen was loaded, and since when reloading it fails (null while it is current). */
+    loadedAt: current ? state.loadedAt ?? null : null, failedAt: current ? state.failedAt ?? null : null,
+  };
 }

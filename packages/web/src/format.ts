@@ -66,3 +66,12 @@ export function timeWindow(params: URLSearchParams): { from?: string; to?: strin
   if (from || to) return { from, to };
   return { from: sinceToFrom(params.get('since')) };
 }
+
+/** The version an image reference runs: its tag (`registry:5000/shop:2.1` → `2.1`), else a short digest, else "latest". */
+export function versionOf(image: string): string {
+  const at = image.indexOf('@');
+  const name = (at >= 0 ? image.slice(0, at) : image).split('/').pop() ?? '';
+  const colon = name.indexOf(':');
+  if (colon >= 0) return name.slice(colon + 1);
+  return at >= 0 ? image.slice(at + 1, at + 1 + 'sha256:'.length + 8) : 'latest';
+}

@@ -15,9 +15,11 @@ export type LiveStatus = 'connecting' | 'live' | 'offline';
  * Follows GET /api/v1/stream (server-sent events). Read with fetch rather than EventSource so the
  * bearer token goes in a header; reconnects after a pause when the stream drops.
  */
-export function useLive(enabled: boolean): { update: LiveUpdate | null; status: LiveStatus } {
+export function useLive(enabled: boolean): { update: LiveUpdate | null; status: LiveStatus; offlineSince: string | null } {
   const [update, setUpdate] = useState<LiveUpdate | null>(null);
   const [status, setStatus] = useState<LiveStatus>('connecting');
+  // when the stream was last lost; kept through reconnection attempts until it is live again
+  const [offlineSince, setOfflineSince] = useState<string | null>(null);
   useEffect(() => {
     if (!enabled) return;
     const abort = new AbortController();
@@ -32,6 +34,7 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
         });
         if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
         setStatus('live');
+        setOfflineSince(null);
         // events recorded while the stream was down were not announced: have every view look again
         if (++connections > 1) setUpdate({ kinds: ['reconnected'], changes: [], clusters: [], releases: [], at: new Date().toISOString() });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -58,6 +61,7 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
       }
       if (abort.signal.aborted) return;
       setStatus('offline');
+      setOfflineSince((s) => s ?? new Date().toISOString());
       retry = setTimeout(() => void connect(), 2000);
     };
     void connect();
@@ -66,7 +70,7 @@ export function useLive(enabled: boolean): { update: LiveUpdate | null; status: 
       if (retry) clearTimeout(retry);
     };
   }, [enabled]);
-  return { update, status };
+  return { update, status, offlineSince };
 }
 
 /**

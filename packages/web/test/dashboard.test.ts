@@ -222,11 +222,12 @@ describe('change detail', () => {
       const contacts = await page.getByTestId('contacts').textContent();
       expect(contacts).toContain('storefront');
       expect(contacts).toContain('#storefront-oncall');
-      // a change waiting before production: its journey so far and the predicted arrival in prod
+      // a change waiting for an approval before production: its journey so far, and no pretended arrival in prod
       const waiting = changes[changes.length - 1 - 2]!;
       await page.goto(`${dash.url}/changes/${waiting.commit}`);
       await timingOf(page, 'change');
-      expect(await page.getByTestId('eta').textContent()).toMatch(/prod: around .*n=\d+/);
+      expect(await page.getByTestId('eta').textContent()).toMatch(/prod: no arrival time: nothing moves until an approver of ring prod approves/);
+      expect(await page.getByTestId('approval-wait').textContent()).toMatch(/Waiting since .* for an approver of ring prod/);
       expect(await page.getByTestId('journey').locator('li.st-ok').count()).toBe(7);
       await page.screenshot({ path: join(SCREENSHOTS, 'change-detail.png'), fullPage: false });
     } finally {

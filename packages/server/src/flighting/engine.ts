@@ -245,7 +245,10 @@ export class FlightEngine {
         if (wave.state === 'in_progress') {
           if (wave.deadline_at !== null && now >= wave.deadline_at) {
             const late = waveSteps.filter((s) => !isTerminal(s.state));
-            for (const s of late) await this.failStep(rel, s, `progress deadline exceeded: not healthy within ${policy.progressDeadlineMs / 1000}s${s.reason ? ` (last: ${s.reason})` : ''}`);
+            // the deadline that really applied: under a time scale it differs from the policy's
+            const within = this.scale(policy.progressDeadlineMs);
+            const scaled = within === policy.progressDeadlineMs ? '' : ` (progressDeadline ${policy.progressDeadlineMs / 1000}s at time scale ${this.ctx.options.timeScale})`;
+            for (const s of late) await this.failStep(rel, s, `progress deadline exceeded: not healthy within ${within / 1000}s${scaled}${s.reason ? ` (last: ${s.reason})` : ''}`);
             if (late.length) return 0;
           }
           const active = ringSteps.filter((s) => s.state === 'in_progress').length;

@@ -7,7 +7,7 @@ const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(
 
 export const changesQuery = z.object({
   app: name.optional(), team: name.optional(), ring: name.optional(), cluster: name.optional(), author: name.optional(),
-  branch: name.optional(), status: z.enum(['in_progress', 'succeeded', 'failed']).optional(),
+  branch: name.optional(), status: z.enum(['in_progress', 'succeeded', 'failed', 'not_adopted']).optional(),
   from: time.optional(), to: time.optional(), limit: limit(500, 50), cursor: z.string().max(500).optional(),
 }).strict();
 
@@ -34,6 +34,7 @@ export const settingsBody = z.object({
   fleetRepository: z.string().trim().min(1).max(300).optional(),
   manifestRepository: z.string().trim().min(1).max(300).optional(),
   rings: z.array(name).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
+  notAdoptedAfterMs: z.number().int().min(1000).max(365 * 86_400_000).optional(),
 }).strict();
 
 export const tokenBody = z.object({

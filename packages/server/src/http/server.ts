@@ -222,11 +222,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     api.get('/changes', async (req) => {
       requireRole(req.principal!, 'viewer');
       const q = parseInput(s.changesQuery, req.query, ['query']);
-      return listChanges(storage, q, { limit: q.limit, cursor: q.cursor });
+      return listChanges(storage, q, { limit: q.limit, cursor: q.cursor }, { notAdoptedAfterMs: (await currentSettings()).notAdoptedAfterMs });
     });
     api.get<{ Params: { id: string } }>('/changes/:id', async (req) => {
       requireRole(req.principal!, 'viewer');
-      return getChange(storage, req.params.id);
+      return getChange(storage, req.params.id, { notAdoptedAfterMs: (await currentSettings()).notAdoptedAfterMs });
     });
     api.get<{ Params: { id: string } }>('/changes/:id/eta', async (req) => {
       requireRole(req.principal!, 'viewer');

@@ -1,7 +1,8 @@
 import type { Storage } from '../storage/storage.ts';
 import type { JourneySettings } from './settings.ts';
 import { listChanges, type ChangeFilter, type ChangeSummary } from './queries.ts';
-import { percentile } from './predict.ts';
+import { heldBy, percentile } from './predict.ts';
+import type { ApprovalWait } from './waits.ts';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const HISTORY = 200;
@@ -21,7 +22,11 @@ export interface RingCell {
   synced: number;
   healthy: number;
   failed: number;
+  /** Of the failed: targets a rollback restored to what ran before. */
+  rolledBack: number;
   waiting: number;
+  /** Targets a halted, rolled-back or aborted release never reached. */
+  notReached: number;
   /** First cluster healthy in the ring (the change reached it). */
   reachedAt: string | null;
   /** Last cluster healthy, once every target is. */
@@ -29,7 +34,7 @@ export interface RingCell {
   /** The ring's own gate as promotion steps report it: waiting (for approval), started, succeeded, failed. */
   gate: string | null;
   /** For a ring not reached yet: the predicted arrival, from this app's history. */
-  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number } | null;
+  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number; waitingFor: ApprovalWait | null } | null;
 }
 
 export interface BoardRow extends ChangeSummary {
@@ -59,7 +64,7 @@ const emptyStage = (): StageCell => ({ startedAt: null, finishedAt: null, status
  * has not reached (history read once per app and ring, not per row).
  */
 export async function changesBoard(storage: Storage, settings: JourneySettings, filter: ChangeFilter, page: { limit: number; cursor?: string }) {
-  const [list, rings] = await Promise.all([listChanges(storage, filter, page), ringOrder(storage, settings)]);
+  const [list, rings] = await Promise.all([listChanges(storage, filter, page, { notAdoptedAfterMs: settings.notAdoptedAfterMs }), ringOrder(storage, settings)]);
   const ids = list.items.map((c) => c.id);
   const rows: BoardRow[] = list.items.map((c) => ({
     ...c,
@@ -87,7 +92,9 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
         eb.fn.sum<number>(eb.case().when('synced_at', 'is not', null).then(1).else(0).end()).as('synced'),
         eb.fn.sum<number>(eb.case().when('state', '=', 'healthy').then(1).else(0).end()).as('healthy'),
         eb.fn.sum<number>(eb.case().when('state', 'in', ['degraded', 'failed', 'rolled_back', 'aborted']).then(1).else(0).end()).as('failed'),
+        eb.fn.sum<number>(eb.case().when('state', '=', 'rolled_back').then(1).else(0).end()).as('rolled_back'),
         eb.fn.sum<number>(eb.case().when('state', '=', 'waiting').then(1).else(0).end()).as('waiting'),
+        eb.fn.sum<number>(eb.case().when('state', '=', 'not_reached').then(1).else(0).end()).as('not_reached'),
         eb.fn.max<number>('healthy_at').as('last_healthy'),
       ])
       .where('change_id', 'in', ids)
@@ -171,7 +178,8 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
     const targets = Number(t.targets);
     const healthy = Number(t.healthy ?? 0);
     row.ringCells[t.ring] = {
-      targets, synced: Number(t.synced ?? 0), healthy, failed: Number(t.failed ?? 0), waiting: Number(t.waiting ?? 0),
+      targets, synced: Number(t.synced ?? 0), healthy, failed: Number(t.failed ?? 0), rolledBack: Number(t.rolled_back ?? 0),
+      waiting: Number(t.waiting ?? 0), notReached: Number(t.not_reached ?? 0),
       reachedAt: row.rings.find((r) => r.ring === t.ring)?.reachedAt ?? null,
       completedAt: healthy === targets && targets > 0 ? iso(t.last_healthy) : null,
       gate: gates.get(`${t.change_id}\u0000${t.ring}`) ?? null,
@@ -199,10 +207,12 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
       const sorted = histories.get(key(r.app, ring)) ?? [];
       const median = percentile(sorted, 0.5);
       const p90 = percentile(sorted, 0.9);
-      const cell = r.ringCells[ring] ?? { targets: 0, synced: 0, healthy: 0, failed: 0, waiting: 0, reachedAt: null, completedAt: null, gate: gates.get(`${r.id}\u0000${ring}`) ?? null, eta: null };
+      const cell = r.ringCells[ring] ?? { targets: 0, synced: 0, healthy: 0, failed: 0, rolledBack: 0, waiting: 0, notReached: 0, reachedAt: null, completedAt: null, gate: gates.get(`${r.id}\u0000${ring}`) ?? null, eta: null };
+      // behind an approval no lead time predicts anything: the cell says who must act instead
+      const held = heldBy(r.waiting, rings, ring);
       cell.eta = {
-        expectedAt: median === null ? null : iso(committed + median), expectedAtP90: p90 === null ? null : iso(committed + p90),
-        medianMs: median, samples: sorted.length,
+        expectedAt: median === null || held ? null : iso(committed + median), expectedAtP90: p90 === null || held ? null : iso(committed + p90),
+        medianMs: median, samples: sorted.length, waitingFor: held,
       };
       r.ringCells[ring] = cell;
     }

@@ -1,6 +1,7 @@
 import type { Storage } from '../storage/storage.ts';
 import { NotFoundError } from '../errors.ts';
 import type { JourneySettings } from './settings.ts';
+import { approvalWaits, type ApprovalWait } from './waits.ts';
 
 export function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
@@ -18,12 +19,22 @@ export interface RingEta {
   samples: number;
   expectedAt: string | null;
   expectedAtP90: string | null;
+  /** Set when the ring cannot be reached before a person acts: then there is no expected time. */
+  waitingFor: ApprovalWait | null;
+}
+
+/** Rings at or after the one waiting for approval cannot be predicted from lead times: nothing moves until someone approves. */
+export function heldBy(wait: ApprovalWait | null | undefined, order: string[], ring: string): ApprovalWait | null {
+  if (!wait) return null;
+  const at = order.indexOf(wait.ring);
+  return at !== -1 && order.indexOf(ring) >= at ? wait : null;
 }
 
 /** For an in-flight change: when it should reach each ring it has not reached, from the app's recent history. */
 export async function predictChange(storage: Storage, id: string, settings: JourneySettings) {
   const change = await storage.db.selectFrom('changes').select(['id', 'app', 'committed_at', 'status']).where('id', '=', id.toLowerCase()).executeTakeFirst();
   if (!change) throw new NotFoundError(`no change with id "${id}"`);
+  const waiting = (await approvalWaits(storage, [change.id])).get(change.id) ?? null;
   const reached = new Set((await storage.db.selectFrom('change_rings').select('ring').where('change_id', '=', change.id).execute()).map((r) => r.ring));
   let rings = settings.rings;
   if (rings.length === 0) {
@@ -40,10 +51,12 @@ export async function predictChange(storage: Storage, id: string, settings: Jour
     const sorted = rows.map((r) => r.lead_ms).sort((a, b) => a - b);
     const median = percentile(sorted, 0.5);
     const p90 = percentile(sorted, 0.9);
+    const held = heldBy(waiting, rings, ring);
     remaining.push({
       ring, medianMs: median, p90Ms: p90, samples: sorted.length,
-      expectedAt: median === null ? null : new Date(change.committed_at + median).toISOString(),
-      expectedAtP90: p90 === null ? null : new Date(change.committed_at + p90).toISOString(),
+      expectedAt: median === null || held ? null : new Date(change.committed_at + median).toISOString(),
+      expectedAtP90: p90 === null || held ? null : new Date(change.committed_at + p90).toISOString(),
+      waitingFor: held,
     });
   }
   const finished = await storage.db.selectFrom('changes').select('status')
@@ -51,7 +64,7 @@ export async function predictChange(storage: Storage, id: string, settings: Jour
     .where('id', '!=', change.id).orderBy('committed_at', 'desc').limit(HISTORY).execute();
   const succeeded = finished.filter((r) => r.status === 'succeeded').length;
   return {
-    change: change.id, app: change.app, status: change.status, reached: [...reached], remaining,
+    change: change.id, app: change.app, status: change.status, reached: [...reached], remaining, waiting,
     successRate: { rate: finished.length ? succeeded / finished.length : null, succeeded, samples: finished.length },
   };
 }

@@ -1,6 +1,8 @@
 import type { Storage } from '../storage/storage.ts';
 import type { ChangesTable } from '../storage/schema.ts';
 import { InputError, NotFoundError } from '../errors.ts';
+import { NOT_ADOPTED_AFTER_MS } from './settings.ts';
+import { approvalWaits, type ApprovalWait } from './waits.ts';
 
 export interface ChangeFilter {
   app?: string;
@@ -37,18 +39,45 @@ export interface ChangeSummary {
   fleetRevision: string | null;
   release: string | null;
   failedAt: string | null;
-  /** Rings this change has reached (healthy on at least one cluster), with when. */
-  rings: Array<{ ring: string; reachedAt: string }>;
+  /** Rings this change has reached (healthy on at least one cluster), with when and how many of the ring's targets are healthy. */
+  rings: RingReach[];
+  /** The approval its release waits for now, or null. */
+  waiting: ApprovalWait | null;
+}
+
+/** A ring reached: the first healthy cluster's time, and n/m; the ring is complete only when every target there is healthy. */
+export interface RingReach {
+  ring: string;
+  reachedAt: string;
+  targets: number;
+  healthy: number;
+  /** When the last target of the ring turned healthy, once all have; else null. */
+  completedAt: string | null;
+}
+
+/** What a change's status depends on besides its row: when a commit stops waiting to be adopted. */
+export interface StatusOptions {
+  notAdoptedAfterMs?: number;
+  now?: number;
+}
+
+/**
+ * Changes whose last event is older than this and that no fleet change or release took up read "not adopted".
+ * The last event, not the commit time: an old commit built again today is being worked on.
+ */
+function adoptionCutoff(options: StatusOptions): number {
+  return (options.now ?? Date.now()) - (options.notAdoptedAfterMs ?? NOT_ADOPTED_AFTER_MS);
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function summarize(c: ChangesTable, rings: Array<{ ring: string; reachedAt: string }>): ChangeSummary {
+function summarize(c: ChangesTable, rings: RingReach[], waiting: ApprovalWait | null, cutoff: number): ChangeSummary {
+  const notAdopted = c.status === 'in_progress' && c.fleet_revision === null && c.release_id === null && c.updated_at < cutoff;
   return {
     id: c.id, app: c.app, team: c.team, repository: c.repository, commit: c.commit_sha, title: c.title, author: c.author,
-    authorEmail: c.author_email, branch: c.branch, stage: c.stage, status: c.status, committedAt: iso(c.committed_at)!,
+    authorEmail: c.author_email, branch: c.branch, stage: c.stage, status: notAdopted ? 'not_adopted' : c.status, committedAt: iso(c.committed_at)!,
     updatedAt: iso(c.updated_at)!, buildId: c.build_id, buildUrl: c.build_url, image: c.image, imageDigest: c.image_digest,
-    fleetRevision: c.fleet_revision, release: c.release_id, failedAt: iso(c.failed_at), rings,
+    fleetRevision: c.fleet_revision, release: c.release_id, failedAt: iso(c.failed_at), rings, waiting: notAdopted ? null : waiting,
   };
 }
 
@@ -69,13 +98,18 @@ function decodeCursor<A extends 'number' | 'string'>(cursor: string, first: A): 
 }
 
 /** Newest first, keyset-paginated: the cost of a page does not grow with how deep it is. */
-export async function listChanges(storage: Storage, filter: ChangeFilter, page: { limit: number; cursor?: string }): Promise<{ items: ChangeSummary[]; nextCursor: string | null }> {
+export async function listChanges(storage: Storage, filter: ChangeFilter, page: { limit: number; cursor?: string }, options: StatusOptions = {}): Promise<{ items: ChangeSummary[]; nextCursor: string | null }> {
+  const cutoff = adoptionCutoff(options);
   let q = storage.db.selectFrom('changes').selectAll('changes');
   if (filter.app) q = q.where('changes.app', '=', filter.app);
   if (filter.team) q = q.where('changes.team', '=', filter.team);
   if (filter.author) q = q.where((eb) => eb.or([eb('changes.author', '=', filter.author!), eb('changes.author_email', '=', filter.author!)]));
   if (filter.branch) q = q.where('changes.branch', '=', filter.branch);
-  if (filter.status) q = q.where('changes.status', '=', filter.status);
+  // "not adopted" is in_progress in the table, told apart by age and by nothing having taken it up
+  const unadopted = (eb: any) => eb.and([eb('changes.fleet_revision', 'is', null), eb('changes.release_id', 'is', null), eb('changes.updated_at', '<', cutoff)]);
+  if (filter.status === 'not_adopted') q = q.where('changes.status', '=', 'in_progress').where((eb) => unadopted(eb));
+  else if (filter.status === 'in_progress') q = q.where('changes.status', '=', 'in_progress').where((eb) => eb.not(unadopted(eb)));
+  else if (filter.status) q = q.where('changes.status', '=', filter.status);
   if (filter.from !== undefined) q = q.where('changes.committed_at', '>=', filter.from);
   if (filter.to !== undefined) q = q.where('changes.committed_at', '<', filter.to);
   if (filter.ring) q = q.where((eb) => eb.exists(eb.selectFrom('change_targets as t').select('t.change_id').whereRef('t.change_id', '=', 'changes.id').where('t.ring', '=', filter.ring!)));
@@ -87,21 +121,33 @@ export async function listChanges(storage: Storage, filter: ChangeFilter, page: 
   const rows = await q.orderBy('changes.committed_at', 'desc').orderBy('changes.id', 'desc').limit(page.limit + 1).execute();
   const more = rows.length > page.limit;
   const pageRows = more ? rows.slice(0, page.limit) : rows;
-  const rings = await ringsOf(storage, pageRows.map((r) => r.id));
+  const ids = pageRows.map((r) => r.id);
+  const [rings, waits] = await Promise.all([ringsOf(storage, ids), approvalWaits(storage, ids)]);
   const last = pageRows[pageRows.length - 1];
   return {
-    items: pageRows.map((r) => summarize(r, rings.get(r.id) ?? [])),
+    items: pageRows.map((r) => summarize(r, rings.get(r.id) ?? [], waits.get(r.id) ?? null, cutoff)),
     nextCursor: more && last ? encodeCursor(last.committed_at, last.id) : null,
   };
 }
 
-async function ringsOf(storage: Storage, ids: string[]): Promise<Map<string, Array<{ ring: string; reachedAt: string }>>> {
-  const out = new Map<string, Array<{ ring: string; reachedAt: string }>>();
+async function ringsOf(storage: Storage, ids: string[]): Promise<Map<string, RingReach[]>> {
+  const out = new Map<string, RingReach[]>();
   if (ids.length === 0) return out;
-  const rows = await storage.db.selectFrom('change_rings').select(['change_id', 'ring', 'reached_at']).where('change_id', 'in', ids).orderBy('reached_at').execute();
+  const [rows, counts] = await Promise.all([
+    storage.db.selectFrom('change_rings').select(['change_id', 'ring', 'reached_at']).where('change_id', 'in', ids).orderBy('reached_at').execute(),
+    storage.db.selectFrom('change_targets').select((eb) => [
+      'change_id', 'ring', eb.fn.countAll<number>().as('targets'),
+      eb.fn.sum<number>(eb.case().when('state', '=', 'healthy').then(1).else(0).end()).as('healthy'),
+      eb.fn.max<number>('healthy_at').as('last_healthy'),
+    ]).where('change_id', 'in', ids).groupBy(['change_id', 'ring']).execute(),
+  ]);
+  const byRing = new Map(counts.map((c) => [`${c.change_id}\u0000${c.ring}`, c]));
   for (const r of rows) {
     const list = out.get(r.change_id) ?? [];
-    list.push({ ring: r.ring, reachedAt: iso(r.reached_at)! });
+    const c = byRing.get(`${r.change_id}\u0000${r.ring}`);
+    const targets = Number(c?.targets ?? 0);
+    const healthy = Number(c?.healthy ?? 0);
+    list.push({ ring: r.ring, reachedAt: iso(r.reached_at)!, targets, healthy, completedAt: targets > 0 && healthy === targets ? iso(Number(c!.last_healthy)) : null });
     out.set(r.change_id, list);
   }
   return out;
@@ -134,6 +180,8 @@ export interface TargetState {
   state: string;
   manifestCommit: string | null;
   release: string | null;
+  /** The image this instance's render runs for the change, when the fleet change's plan named it. */
+  image: string | null;
   syncedAt: string | null;
   healthyAt: string | null;
   updatedAt: string;
@@ -146,17 +194,18 @@ export interface ChangeDetail extends ChangeSummary {
 
 const TIMELINE_LIMIT = 2000;
 
-export async function getChange(storage: Storage, id: string): Promise<ChangeDetail> {
+export async function getChange(storage: Storage, id: string, options: StatusOptions = {}): Promise<ChangeDetail> {
   const row = await storage.db.selectFrom('changes').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
   if (!row) throw new NotFoundError(`no change with id "${id}"`);
-  const [rings, events, targets] = await Promise.all([
+  const [rings, waits, events, targets] = await Promise.all([
     ringsOf(storage, [row.id]),
+    approvalWaits(storage, [row.id]),
     storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id').selectAll('e')
       .where('ec.change_id', '=', row.id).orderBy('e.occurred_at').orderBy('e.id').limit(TIMELINE_LIMIT).execute(),
     storage.db.selectFrom('change_targets').selectAll().where('change_id', '=', row.id).orderBy('ring').orderBy('cluster').orderBy('instance').execute(),
   ]);
   return {
-    ...summarize(row, rings.get(row.id) ?? []),
+    ...summarize(row, rings.get(row.id) ?? [], waits.get(row.id) ?? null, adoptionCutoff(options)),
     timeline: events.map((e) => ({
       id: e.id, kind: e.kind, source: e.source, occurredAt: iso(e.occurred_at)!, repository: e.repository, commit: e.commit_sha,
       buildId: e.build_id, image: e.image, release: e.release_id, ring: e.ring, cluster: e.cluster, instance: e.instance,
@@ -164,7 +213,7 @@ export async function getChange(storage: Storage, id: string): Promise<ChangeDet
     })),
     targets: targets.map((t) => ({
       cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, state: t.state, manifestCommit: t.manifest_commit,
-      release: t.release_id, syncedAt: iso(t.synced_at), healthyAt: iso(t.healthy_at), updatedAt: iso(t.updated_at)!,
+      release: t.release_id, image: t.image, syncedAt: iso(t.synced_at), healthyAt: iso(t.healthy_at), updatedAt: iso(t.updated_at)!,
     })),
   };
 }

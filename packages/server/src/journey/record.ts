@@ -50,6 +50,10 @@ const CHANGE_COLUMNS: Array<keyof ChangesTable> = [
   'stage', 'status', 'build_id', 'build_url', 'image', 'image_digest', 'fleet_revision', 'release_id', 'failed_at',
 ];
 const templates = new Map<string, string>();
+/** Target states a promotion may still move on from (a later release can reach what an earlier one did not). */
+const UNREACHED = ['planned', 'waiting', 'not_reached'];
+/** Release outcomes that leave the clusters not yet reached as they are. */
+const RELEASE_ENDED_SHORT = new Set(['failed', 'rolled_back', 'aborted', 'halted']);
 
 /**
  * The event and change inserts are the hottest statements; building them through the query builder for
@@ -228,6 +232,7 @@ class JourneyWriter {
         for (const id of ids) {
           await this.addKeys(id, [['release', ev.release!]]);
           await this.updateChange(id, { release_id: ev.release! }, 'release');
+          if (RELEASE_ENDED_SHORT.has(ev.status ?? '')) await this.leaveNotReached(id);
         }
         return ids;
       }
@@ -237,8 +242,10 @@ class JourneyWriter {
           if (ev.cluster) {
             const state = ev.status === 'succeeded' ? 'promoted' : ev.status === 'started' ? 'promoting' : ev.status!;
             // a step's progress never overrides what the cluster itself reported (synced, healthy); its failure does
-            const from = ev.status === 'started' ? ['planned'] : ev.status === 'succeeded' ? ['planned', 'promoting', 'committed'] : ev.status === 'failed' || ev.status === 'rolled_back' || ev.status === 'aborted' ? undefined : ['planned', 'promoting'];
+            const from = ev.status === 'started' ? UNREACHED : ev.status === 'succeeded' ? [...UNREACHED, 'promoting', 'committed'] : ev.status === 'failed' || ev.status === 'rolled_back' || ev.status === 'aborted' ? undefined : [...UNREACHED, 'promoting'];
             await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, state, release_id: ev.release! }, from);
+          } else if (ev.ring) {
+            await this.ringGate(id, ev.ring, ev.status);
           }
           const failed = ev.status === 'failed' || ev.status === 'rolled_back';
           await this.updateChange(id, { release_id: ev.release! }, 'release', failed ? this.at(ev) : undefined);
@@ -319,7 +326,7 @@ class JourneyWriter {
           found.add(id);
           await this.addKeys(id, [['fleet', ev.commit!]]);
           await this.updateChange(id, { fleet_revision: ev.commit! }, 'config');
-          await this.upsertTargets(id, inst.cluster, inst.instance, { ring: inst.ring, app: inst.app, state: 'planned' });
+          await this.upsertTargets(id, inst.cluster, inst.instance, { ring: inst.ring, app: inst.app, state: 'planned', image });
         }
       }
     }
@@ -343,7 +350,7 @@ class JourneyWriter {
       await this.addKeys(id, [['manifest', ev.commit!], ...(release ? [['release', release] as [string, string]] : [])]);
       await this.updateChange(id, release ? { release_id: release } : {}, 'release');
       if (cluster) {
-        await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'committed', manifest_commit: ev.commit!, release_id: release ?? null }, ['planned', 'promoting', 'promoted']);
+        await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'committed', manifest_commit: ev.commit!, release_id: release ?? null }, [...UNREACHED, 'promoting', 'promoted']);
       }
     }
     return ids;
@@ -372,7 +379,7 @@ class JourneyWriter {
     if (ev.kind === 'sync') {
       for (const id of ids) {
         if (ev.status === 'Synced') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'synced', synced_at: at }, ['planned', 'promoting', 'promoted', 'committed', 'out_of_sync']);
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'synced', synced_at: at }, [...UNREACHED, 'promoting', 'promoted', 'committed', 'out_of_sync']);
           await this.updateChange(id, {}, 'deploy');
         } else if (ev.status === 'OutOfSync') {
           await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'out_of_sync' }, ['synced', 'committed']);
@@ -381,7 +388,7 @@ class JourneyWriter {
     } else {
       for (const id of ids) {
         if (ev.status === 'Healthy') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'healthy', healthy_at: at }, ['planned', 'promoting', 'promoted', 'committed', 'synced', 'degraded', 'out_of_sync']);
+          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'healthy', healthy_at: at }, [...UNREACHED, 'promoting', 'promoted', 'committed', 'synced', 'degraded', 'out_of_sync']);
           await this.updateChange(id, {}, 'healthy');
           if (ring) await this.reachRing(id, ring, at);
         } else if (ev.status === 'Degraded') {
@@ -393,10 +400,13 @@ class JourneyWriter {
     }
 
     const app = ev.app ?? latest?.app ?? current?.app ?? null;
+    // what the instance's own render runs (a region may pull from its own registry), else what CI built
+    const rendered = latest ? (await this.trx.selectFrom('change_targets').select('image').where('change_id', '=', latest.id)
+      .where('cluster', '=', cluster).where('instance', '=', instance).executeTakeFirst())?.image : null;
     const patch = {
       app, ring,
       release_id: latest?.release_id ?? ev.release ?? current?.release_id ?? null,
-      image: latest?.image ?? current?.image ?? null,
+      image: rendered ?? latest?.image ?? current?.image ?? null,
       revision: ev.commit ?? current?.revision ?? null,
       change_id: latest?.id ?? current?.change_id ?? null,
       sync: ev.kind === 'sync' ? ev.status! : current?.sync ?? null,
@@ -429,9 +439,31 @@ class JourneyWriter {
     })
       .onConflict((oc) => oc.columns(['change_id', 'ring']).doNothing()).execute();
     const rings = this.settings.rings;
-    if (rings.length > 0 && ring === rings[rings.length - 1]) {
-      await this.trx.updateTable('changes').set({ status: 'succeeded', updated_at: this.now }).where('id', '=', id).where('status', '=', 'in_progress').execute();
-    }
+    if (rings.length === 0 || ring !== rings[rings.length - 1]) return;
+    // the last ring is done only when every cluster targeted there runs the change healthy, not the first one
+    const open = await this.trx.selectFrom('change_targets').select('cluster').where('change_id', '=', id).where('ring', '=', ring)
+      .where('state', '!=', 'healthy').limit(1).executeTakeFirst();
+    if (open) return;
+    await this.trx.updateTable('changes').set({ status: 'succeeded', updated_at: this.now }).where('id', '=', id).where('status', '=', 'in_progress').execute();
+  }
+
+  /**
+   * A ring-level promotion step: while a ring waits for its approval, its targets read "waiting"
+   * (not "planned"); once approved or started they are planned again; a halted ring leaves every
+   * target not yet reached, in it and after it, "not reached".
+   */
+  private async ringGate(id: string, ring: string, status: string | undefined) {
+    const set = (from: string[], state: string) => this.trx.updateTable('change_targets').set({ state, updated_at: this.now })
+      .where('change_id', '=', id).where('ring', '=', ring).where('state', 'in', from).execute();
+    if (status === 'waiting') await set(['planned'], 'waiting');
+    else if (status === 'approved' || status === 'started') await set(['waiting'], 'planned');
+    else if (status === 'failed' || status === 'aborted') await this.leaveNotReached(id);
+  }
+
+  /** The release stopped short: what it had not reached reads "not reached", not "planned" or "in progress". */
+  private async leaveNotReached(id: string) {
+    await this.trx.updateTable('change_targets').set({ state: 'not_reached', updated_at: this.now })
+      .where('change_id', '=', id).where('state', 'in', ['planned', 'waiting', 'promoting']).execute();
   }
 
   /**
@@ -440,21 +472,26 @@ class JourneyWriter {
    * `from` lists the states that may move to the new state, so an older event cannot undo a newer one.
    */
   private async upsertTargets(changeId: string, cluster: string, instance: string | undefined,
-    patch: { ring?: string | null; app?: string | null; state: string; manifest_commit?: string; release_id?: string | null; synced_at?: number; healthy_at?: number },
+    patch: { ring?: string | null; app?: string | null; state: string; manifest_commit?: string; release_id?: string | null; synced_at?: number; healthy_at?: number; image?: string },
     from?: string[]) {
     let q = this.trx.selectFrom('change_targets').selectAll().where('change_id', '=', changeId).where('cluster', '=', cluster);
-    if (instance !== undefined) q = q.where('instance', '=', instance);
-    const rows = await q.execute();
+    // a row for the whole cluster ('' instance, from a step or manifest commit) becomes the first instance reported there,
+    // so the cluster is not counted twice, once of them never healthy
+    if (instance !== undefined) q = q.where('instance', 'in', [instance, '']);
+    let rows = await q.execute();
+    if (instance !== undefined && rows.length > 1) rows = rows.filter((r) => r.instance === instance);
     if (rows.length === 0) {
       await this.trx.insertInto('change_targets').values({
         change_id: changeId, cluster, instance: instance ?? '', app: patch.app ?? null, ring: patch.ring ?? null, state: patch.state,
         manifest_commit: patch.manifest_commit ?? null, release_id: patch.release_id ?? null,
-        synced_at: patch.synced_at ?? null, healthy_at: patch.healthy_at ?? null, updated_at: this.now,
+        synced_at: patch.synced_at ?? null, healthy_at: patch.healthy_at ?? null, updated_at: this.now, image: patch.image ?? null,
       }).onConflict((oc) => oc.doNothing()).execute();
       return;
     }
     for (const row of rows) {
       const set: Record<string, unknown> = { updated_at: this.now };
+      if (instance !== undefined && row.instance === '') set.instance = instance;
+      if (patch.image) set.image = patch.image;
       if (!from || from.includes(row.state)) set.state = patch.state;
       if (patch.ring && !row.ring) set.ring = patch.ring;
       if (patch.app && !row.app) set.app = patch.app;

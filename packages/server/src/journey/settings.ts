@@ -9,7 +9,15 @@ export interface JourneySettings {
   manifestRepository?: string;
   /** Rings in promotion order; reaching the last one healthy completes a change. */
   rings: string[];
+  /**
+   * How long after its last event a source commit may wait for the fleet to adopt it (a fleet change or
+   * a release naming its image) before it reads "not adopted" instead of "in progress"; default NOT_ADOPTED_AFTER_MS.
+   */
+  notAdoptedAfterMs?: number;
 }
+
+/** A week: long enough for a change that waits over a weekend, short enough that the board stops pretending. */
+export const NOT_ADOPTED_AFTER_MS = 7 * 86_400_000;
 
 const KEY = 'journey';
 
@@ -17,7 +25,10 @@ export async function loadSettings(db: Kysely<Database>): Promise<JourneySetting
   const row = await db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
   if (!row) return { rings: [] };
   const parsed = JSON.parse(row.value) as Partial<JourneySettings>;
-  return { fleetRepository: parsed.fleetRepository, manifestRepository: parsed.manifestRepository, rings: parsed.rings ?? [] };
+  return {
+    fleetRepository: parsed.fleetRepository, manifestRepository: parsed.manifestRepository, rings: parsed.rings ?? [],
+    ...(typeof parsed.notAdoptedAfterMs === 'number' ? { notAdoptedAfterMs: parsed.notAdoptedAfterMs } : {}),
+  };
 }
 
 export async function saveSettings(db: Kysely<Database>, settings: JourneySettings): Promise<void> {

@@ -211,5 +211,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     ...flightingMigrations(dialect),
+    // Named after 0100 so that databases which ran flighting's migration take it in order.
+    '0101_change_target_image': {
+      async up(db: Kysely<any>) {
+        // the image the fleet's render puts on this instance (regions may use different registries)
+        await db.schema.alterTable('change_targets').addColumn('image', 'varchar(1000)').execute();
+      },
+    },
   };
 }

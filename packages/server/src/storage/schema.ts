@@ -79,6 +79,8 @@ export interface ChangeTargetsTable {
   synced_at: number | null;
   healthy_at: number | null;
   updated_at: number;
+  /** The image the rendered objects of this instance run for the change (from the fleet change's plan). */
+  image: string | null;
 }
 
 export interface ChangeRingsTable {

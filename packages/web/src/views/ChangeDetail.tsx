@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, type AppInfo, type ChangeDetail, type Eta } from '../api.ts';
+import { api, may, type ApprovalWait, type AppInfo, type ChangeDetail, type Eta, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
 import { useRelevant } from '../live.ts';
@@ -7,6 +7,7 @@ import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
 import { useFacets } from './Filters.tsx';
+import { Stale } from './Stale.tsx';
 
 interface DetailData {
   change: ChangeDetail;
@@ -16,7 +17,7 @@ interface DetailData {
 
 const STATE_CLASS: Record<string, string> = {
   healthy: 'st-ok', synced: 'st-running', committed: 'st-running', promoted: 'st-running', promoting: 'st-running',
-  planned: 'st-none', waiting: 'st-waiting', degraded: 'st-failed', failed: 'st-failed', rolled_back: 'st-failed', aborted: 'st-failed', out_of_sync: 'st-waiting',
+  planned: 'st-none', not_reached: 'st-none', waiting: 'st-waiting', degraded: 'st-failed', failed: 'st-failed', rolled_back: 'st-failed', aborted: 'st-failed', out_of_sync: 'st-waiting',
 };
 
 // Past these sizes the page shows a part and a button for the rest, so a change that reached
@@ -25,12 +26,15 @@ const TARGETS_SHOWN = 100;
 const TIMELINE_SHOWN = 300;
 
 export function ChangeDetailView({ id }: { id: string }) {
-  const { live } = useSession();
+  const { live, me } = useSession();
+  const [version, setVersion] = useState(0);
+  // kept here, not in the panel: once approved, the wait (and its panel) goes away while the result stays
+  const [approval, setApproval] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
   const facets = useFacets();
-  const refresh = useRelevant(live, (u) => u.changes.includes(id));
-  const { data, error } = useData<DetailData>('change', id, refresh, async (signal) => {
+  const relevant = useRelevant(live, (u) => u.changes.includes(id));
+  const { data, error, loadedAt, failedAt } = useData<DetailData>('change', id, `${version}:${relevant?.at ?? ''}`, async (signal) => {
     const [change, eta, apps] = await Promise.all([
       api<ChangeDetail>(`/changes/${encodeURIComponent(id)}`, { signal }),
       api<Eta>(`/changes/${encodeURIComponent(id)}/eta`, { signal }).catch(() => null),
@@ -39,7 +43,7 @@ export function ChangeDetailView({ id }: { id: string }) {
     return { change, eta, app: apps.apps.find((a) => a.app === change.app) ?? null };
   });
   useRenderTiming('change', data);
-  if (error) return <section><h1>Change {shortSha(id)}</h1><p className="error" role="alert">{error.message}</p></section>;
+  if (error && !data) return <section><h1>Change {shortSha(id)}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!data) return <p className="loading" role="status">Loading change…</p>;
   const c = data.change;
   const byRing = new Map<string, typeof c.targets>();
@@ -57,8 +61,9 @@ export function ChangeDetailView({ id }: { id: string }) {
     <section aria-labelledby="change-title" className="detail">
       <p><a {...linkProps('/changes')}>← All changes</a></p>
       <h1 id="change-title">{c.title ?? shortSha(c.commit)}</h1>
+      <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />
       <dl className="facts">
-        <div><dt>Status</dt><dd><span className={`badge status-${c.status}`}>{c.status.replace('_', ' ')}</span> (stage: {c.stage})</dd></div>
+        <div><dt>Status</dt><dd><span className={`badge status-${c.status}`}>{c.status.replace(/_/g, ' ')}</span> (stage: {c.stage})</dd></div>
         <div><dt>App</dt><dd>{c.app ?? '–'}{c.team ? ` · team ${c.team}` : ''}</dd></div>
         <div><dt>Commit</dt><dd><code>{c.commit}</code>{c.branch ? ` on ${c.branch}` : ''}{c.repository ? ` in ${c.repository}` : ''}</dd></div>
         <div><dt>Committed</dt><dd><time dateTime={c.committedAt}>{when(c.committedAt)}</time></dd></div>
@@ -67,10 +72,16 @@ export function ChangeDetailView({ id }: { id: string }) {
         <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
       </dl>
 
+      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={(result) => {
+        setApproval(result);
+        setVersion((v) => v + 1);
+      }} />}
+      {approval && <p className={approval.kind === 'error' ? 'error' : 'ok'} role={approval.kind === 'error' ? 'alert' : 'status'}>{approval.text}</p>}
+
       <h2>Journey</h2>
       <ol className="journey" data-testid="journey">
         {journey.map((j, i) => (
-          <li key={j.label} className={j.at ? (j.bad ? 'st-failed' : 'st-ok') : 'st-none'}>
+          <li key={j.label} className={j.at ? (j.bad ? 'st-failed' : j.partial ? 'st-running' : 'st-ok') : 'st-none'}>
             <strong>{j.label}</strong>
             <span>{j.at ? <time dateTime={j.at}>{when(j.at)}</time> : 'not yet'}</span>
             {j.at && i > 0 && journey[i - 1]!.at && <small>+{duration(Date.parse(j.at) - Date.parse(journey[i - 1]!.at!))}</small>}
@@ -91,7 +102,7 @@ export function ChangeDetailView({ id }: { id: string }) {
           <p className="hint">From this app's past changes; success rate of similar changes: {percent(data.eta.successRate.rate)} (n={data.eta.successRate.samples}).</p>
           <ul data-testid="eta">
             {data.eta.remaining.map((r) => (
-              <li key={r.ring}><strong>{r.ring}</strong>: {r.expectedAt ? <>around <time dateTime={r.expectedAt}>{when(r.expectedAt)}</time> (median {duration(r.medianMs)}, 90% within {duration(r.p90Ms)}, n={r.samples})</> : 'no history yet (n=0)'}</li>
+              <li key={r.ring}><strong>{r.ring}</strong>: {r.waitingFor ? <>no arrival time: nothing moves until {r.waitingFor.who} approves (waiting since <time dateTime={r.waitingFor.since}>{when(r.waitingFor.since)}</time>)</> : r.expectedAt ? <>around <time dateTime={r.expectedAt}>{when(r.expectedAt)}</time> (median {duration(r.medianMs)}, 90% within {duration(r.p90Ms)}, n={r.samples})</> : 'no history yet (n=0)'}</li>
             ))}
           </ul>
         </>
@@ -109,7 +120,7 @@ export function ChangeDetailView({ id }: { id: string }) {
                 <tr key={`${t.cluster}/${t.instance}`}>
                   <th scope="row">{t.instance ? <a {...linkProps(`/fleet/${encodeURIComponent(t.cluster)}/${encodeURIComponent(t.instance)}`)}>{t.cluster}</a> : t.cluster}</th>
                   <td>{t.instance || '–'}</td>
-                  <td className={`cell ${STATE_CLASS[t.state] ?? 'st-none'}`}>{t.state.replace('_', ' ')}</td>
+                  <td className={`cell ${STATE_CLASS[t.state] ?? 'st-none'}`}>{t.state === 'waiting' && c.waiting ? 'waiting for approval' : t.state.replace(/_/g, ' ')}</td>
                   <td>{t.manifestCommit ? <code>{shortSha(t.manifestCommit)}</code> : '–'}</td>
                   <td><time dateTime={t.syncedAt ?? undefined}>{when(t.syncedAt)}</time></td>
                   <td><time dateTime={t.healthyAt ?? undefined}>{when(t.healthyAt)}</time></td>
@@ -151,17 +162,46 @@ export function ChangeDetailView({ id }: { id: string }) {
 }
 
 /** The stages of a change's journey with when each was first reached, read from its timeline. */
-function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; bad?: boolean }> {
+function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; bad?: boolean; partial?: boolean }> {
   const first = (pred: (e: ChangeDetail['timeline'][number]) => boolean) => c.timeline.find(pred)?.occurredAt ?? null;
   const buildEnd = c.timeline.find((e) => e.kind === 'build.finished');
-  const steps: Array<{ label: string; at: string | null; bad?: boolean }> = [
+  const steps: Array<{ label: string; at: string | null; bad?: boolean; partial?: boolean }> = [
     { label: 'Commit', at: c.committedAt },
     { label: 'Build', at: buildEnd?.occurredAt ?? null, bad: buildEnd?.status === 'failed' },
     { label: 'Image', at: first((e) => e.kind === 'image.pushed') },
     { label: 'Fleet change', at: first((e) => e.kind === 'commit' && !!e.commit && e.commit === c.fleetRevision) },
     { label: 'Release', at: first((e) => e.kind === 'release') },
   ];
-  for (const r of c.rings) steps.push({ label: `Ring ${r.ring}`, at: r.reachedAt });
+  // a ring is done only when every target there is healthy: until then it reads n/m
+  for (const r of c.rings) steps.push({ label: `Ring ${r.ring} ${r.healthy}/${r.targets}`, at: r.completedAt ?? r.reachedAt, partial: !r.completedAt });
   if (c.failedAt) steps.push({ label: 'Failed', at: c.failedAt, bad: true });
   return steps;
+}
+
+/** Who must act for the change to move on, since when, and, for those who may, the button to do it (the release's approve API). */
+function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: Me; app: string | null; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void }) {
+  const [busy, setBusy] = useState(false);
+  const allowed = may(me, 'approver', { app, ring: wait.ring });
+  const denied = allowed ? null : `Approving needs the approver role for ring ${wait.ring}${app ? ` and app ${app}` : ''}; you are ${me.role}${me.rings.length ? ` for ${me.rings.join(', ')}` : ''}.`;
+  const approve = async () => {
+    setBusy(true);
+    let result: { kind: 'error' | 'ok'; text: string };
+    try {
+      await api(`/releases/${encodeURIComponent(wait.release)}/approve`, { method: 'POST', body: { ring: wait.ring } });
+      result = { kind: 'ok', text: `Ring ${wait.ring} approved.` };
+    } catch (err) {
+      result = { kind: 'error', text: err instanceof Error ? err.message : String(err) };
+    }
+    setBusy(false);
+    onDone(result);
+  };
+  return (
+    <section className="approval-wait st-waiting" aria-label="Waiting for approval" data-testid="approval-wait">
+      <span>Waiting since <time dateTime={wait.since} title={wait.since}>{when(wait.since)}</time> for {wait.who}: release{' '}
+        <a {...linkProps(`/releases/${encodeURIComponent(wait.release)}`)}>{wait.release}</a> does not go on to ring <strong>{wait.ring}</strong> until someone approves.</span>
+      <button type="button" className="primary" disabled={!allowed || busy} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
+        onClick={() => void approve()}>{busy ? 'Approving…' : `Approve ${wait.ring}`}</button>
+      {denied && <span id="approve-denied" className="hint">{denied}</span>}
+    </section>
+  );
 }

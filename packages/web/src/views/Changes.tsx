@@ -6,6 +6,7 @@ import { between, duration, shortSha, timeWindow, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
 import { Filters } from './Filters.tsx';
+import { Stale } from './Stale.tsx';
 
 const STAGE_COLUMNS = [
   { key: 'build', label: 'Build' },
@@ -43,7 +44,7 @@ export function ChangesView() {
   const key = JSON.stringify([filters, cursor]);
   // A live update reloads the first page only: deeper pages stay put while someone reads them.
   const refresh = cursor ? null : live;
-  const { data, error, loading } = useData('changes', key, refresh, (signal) => api<Board>(`/dashboard/changes${query({
+  const { data, error, loading, loadedAt, failedAt } = useData('changes', key, refresh, (signal) => api<Board>(`/dashboard/changes${query({
     app: filters.app, team: filters.team, ring: filters.ring, cluster: filters.cluster, author: filters.author, branch: filters.branch,
     status: filters.status, ...timeWindow(params), cursor, limit: 50,
   })}`, { signal }));
@@ -72,7 +73,8 @@ export function ChangesView() {
         </fieldset>
       </div>
       <Filters names={[...FILTERS]} params={params} set={setFilter} />
-      {error && <p className="error" role="alert">{error.message}</p>}
+      {error && !data && <p className="error" role="alert">{error.message}</p>}
+      {data && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
       {loading && !data && <p className="loading" role="status">Loading changes…</p>}
       {data && (
         <div className="table-wrap">
@@ -121,7 +123,7 @@ function ChangeRow({ row, stageCols, rings }: { row: BoardRow; stageCols: StageK
   };
   let prevRingAt = s.release.finishedAt ?? s.config.finishedAt;
   return (
-    <tr tabIndex={0} className={`change status-${row.status}`} onKeyDown={rowKeys(open)} data-change={row.id} aria-label={`${row.title ?? row.commit} by ${row.author ?? 'unknown'}, ${row.status.replace('_', ' ')}`}>
+    <tr tabIndex={0} className={`change status-${row.status}`} onKeyDown={rowKeys(open)} data-change={row.id} aria-label={`${row.title ?? row.commit} by ${row.author ?? 'unknown'}, ${row.status.replace(/_/g, ' ')}`}>
       <th scope="row" className="change-cell">
         <a {...linkProps(`/changes/${row.id}`)} className="title">{row.title ?? shortSha(row.commit)}</a>
         <div className="meta">
@@ -130,7 +132,7 @@ function ChangeRow({ row, stageCols, rings }: { row: BoardRow; stageCols: StageK
             : <code>{shortSha(row.commit)}</code>}
           {row.pullRequestUrl && <> · <a href={row.pullRequestUrl} target="_blank" rel="noreferrer">PR</a></>}
           {' · '}<time dateTime={row.committedAt} title={row.committedAt}>{when(row.committedAt)}</time>
-          {' · '}<span className={`badge status-${row.status}`}>{row.status.replace('_', ' ')}</span>
+          {' · '}<span className={`badge status-${row.status}`}>{row.status.replace(/_/g, ' ')}</span>
         </div>
       </th>
       {stageCols.map((k) => <StageTd key={k} stage={k} cell={s[k]} since={prevEnd[k]} />)}
@@ -138,7 +140,7 @@ function ChangeRow({ row, stageCols, rings }: { row: BoardRow; stageCols: StageK
         const cell = row.ringCells[r];
         const from = prevRingAt;
         if (cell?.reachedAt) prevRingAt = cell.completedAt ?? cell.reachedAt;
-        return <RingTd key={r} ring={r} cell={cell} since={from} />;
+        return <RingTd key={r} ring={r} cell={cell} since={from} wait={row.waiting} />;
       })}
     </tr>
   );
@@ -166,30 +168,38 @@ function StageTd({ stage, cell, since }: { stage: StageKey; cell: StageCell; sin
 }
 
 function ringClass(c: RingCell | undefined): string {
-  if (c?.gate === 'waiting') return 'st-waiting';
+  if (c?.gate === 'waiting' || c?.eta?.waitingFor) return 'st-waiting';
   if (!c || c.targets === 0) return c?.eta ? 'st-eta' : 'st-none';
   if (c.failed > 0 || c.gate === 'failed') return 'st-failed';
-  if (c.gate === 'waiting') return 'st-waiting';
   if (c.healthy === c.targets) return 'st-ok';
+  // nothing there moves any more: a halted release left it; grey, not the blue of "in progress"
+  if (c.notReached > 0 && c.healthy + c.failed + c.notReached === c.targets) return 'st-none';
   if (c.waiting > 0) return 'st-waiting';
   return 'st-running';
 }
 
-function RingTd({ ring, cell, since }: { ring: string; cell: RingCell | undefined; since: string | null }) {
+/** One ring of one change: n/m healthy, what holds it (an approver, a halt), when it arrived or should. */
+function RingTd({ ring, cell, since, wait }: { ring: string; cell: RingCell | undefined; since: string | null; wait: BoardRow['waiting'] }) {
   const cls = ringClass(cell);
   if (!cell) return <td className="cell st-none"><span className="sr-only">{ring}: not planned</span>–</td>;
   const eta = cell.eta;
+  const notReached = cell.notReached > 0 && cell.healthy === 0 && cell.failed === 0;
   return (
     <td className={`cell ${cls}`} data-ring={ring}>
-      {cell.targets > 0 && (
+      {cell.targets > 0 && !notReached && (
         <div className="counts">
           <span title="clusters synced / targeted">{cell.synced}/{cell.targets} synced</span>
           <span title="clusters healthy / targeted">{cell.healthy}/{cell.targets} healthy</span>
-          {cell.failed > 0 && <strong>{cell.failed} failed</strong>}
+          {cell.failed > 0 && <strong>{cell.failed} failed{cell.rolledBack > 0 ? `, ${cell.rolledBack} rolled back` : ''}</strong>}
           {cell.waiting > 0 && <span>{cell.waiting} waiting</span>}
+          {cell.notReached > 0 && <span>{cell.notReached} not reached</span>}
         </div>
       )}
-      {cell.gate === 'waiting' && <div><strong>waiting for approval</strong></div>}
+      {notReached && <div><strong>not reached</strong> <small>({cell.notReached}/{cell.targets})</small></div>}
+      {wait && wait.ring === ring && (
+        <div><strong>waiting for approval</strong> since <time dateTime={wait.since} title={wait.since}>{when(wait.since)}</time> · needs {wait.who}</div>
+      )}
+      {cell.gate === 'waiting' && wait?.ring !== ring && <div><strong>waiting for approval</strong></div>}
       {cell.gate === 'failed' && cell.failed === 0 && <div><strong>halted</strong></div>}
       {cell.reachedAt && (
         <div className="times">
@@ -197,13 +207,15 @@ function RingTd({ ring, cell, since }: { ring: string; cell: RingCell | undefine
           {since && between(since, cell.reachedAt)! > 0 && <span title="from the previous stage to the first healthy cluster"> · +{duration(between(since, cell.reachedAt))}</span>}
         </div>
       )}
-      {eta && !cell.reachedAt && (
+      {eta && !cell.reachedAt && (eta.waitingFor ? (
+        <div className="eta">no ETA: waits for {eta.waitingFor.who}</div>
+      ) : (
         <div className="eta" title={eta.expectedAtP90 ? `90% by ${eta.expectedAtP90}` : undefined}>
           {eta.expectedAt
             ? <>ETA <time dateTime={eta.expectedAt}>{when(eta.expectedAt)}</time>{Date.parse(eta.expectedAt) < Date.now() && <strong> overdue</strong>} <small>(n={eta.samples})</small></>
             : <small>no history (n=0)</small>}
         </div>
-      )}
+      ))}
     </td>
   );
 }

@@ -7,6 +7,7 @@ import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
 import { rowKeys } from './Changes.tsx';
 import type { FleetInstance } from './Instance.tsx';
+import { Stale } from './Stale.tsx';
 
 const PAGE = 200;
 
@@ -16,7 +17,7 @@ export function ClusterView({ cluster }: { cluster: string }) {
   const [params, set] = useQueryState();
   const app = params.get('app');
   const cursor = params.get('cursor');
-  const { data, error } = useData('cluster', JSON.stringify([cluster, app, cursor]), useRelevant(live, (u) => u.clusters.includes(cluster)),
+  const { data, error, loadedAt, failedAt } = useData('cluster', JSON.stringify([cluster, app, cursor]), useRelevant(live, (u) => u.clusters.includes(cluster)),
     (signal) => api<{ items: FleetInstance[]; nextCursor: string | null }>(`/fleet${query({ cluster, app, cursor, limit: PAGE })}`, { signal }));
   useRenderTiming('cluster', data);
   return (
@@ -24,7 +25,8 @@ export function ClusterView({ cluster }: { cluster: string }) {
       <p><a {...linkProps('/fleet')}>← Fleet</a></p>
       <h1 id="cluster-title">Cluster {cluster}{app ? ` · app ${app}` : ''}</h1>
       {app && <p><button type="button" className="link" onClick={() => set({ app: null, cursor: null })}>Show every app</button></p>}
-      {error && <p className="error" role="alert">{error.message}</p>}
+      {error && !data && <p className="error" role="alert">{error.message}</p>}
+      {data && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
       {!data && !error && <p className="loading" role="status">Loading instances…</p>}
       {data && (
         <div className="table-wrap">

@@ -28,7 +28,7 @@ const LABELS: Record<FilterName, string> = {
 // Days picked on a calendar; they take precedence over the relative time range.
 const DAYS: FilterName[] = ['from', 'to'];
 const FIXED: Partial<Record<FilterName, string[]>> = {
-  status: ['in_progress', 'succeeded', 'failed'],
+  status: ['in_progress', 'succeeded', 'failed', 'not_adopted'],
   health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
   since: Object.keys(RANGES),
 };
@@ -77,7 +77,7 @@ export function Filters({ names, params, set, defaults = {} }: {
               <select id={id} name={n} value={value} onChange={(e) => set({ [n]: e.target.value || null })}>
                 <option value="">{defaults[n] ? `${defaults[n]} (default)` : n === 'since' ? 'all time' : 'any'}</option>
                 {value && !options(n).includes(value) && <option value={value}>{value}</option>}
-                {options(n).map((o) => <option key={o} value={o}>{o.replace('_', ' ')}</option>)}
+                {options(n).map((o) => <option key={o} value={o}>{o.replace(/_/g, ' ')}</option>)}
               </select>
             )}
           </label>

@@ -3,11 +3,12 @@ import { api, query, type FleetAppCell, type FleetCell, type FleetMatrix } from 
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
 import { useRelevant } from '../live.ts';
-import { shortSha, when } from '../format.ts';
+import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, useQueryState } from '../router.ts';
 import { Filters } from './Filters.tsx';
 import { rowKeys } from './Changes.tsx';
+import { Stale } from './Stale.tsx';
 
 // 50 clusters × their instances (about 1,000 instances at 20 a cluster) render in a few tens of ms
 const PAGE = 50;
@@ -39,7 +40,7 @@ export function FleetView() {
   const drift = params.get('drift') === 'true';
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f)]));
   const key = JSON.stringify([filters, page, drift]);
-  const { data, error, loading } = useData('fleet', key, useRelevant(live, (u) => u.clusters.length > 0), (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
+  const { data, error, loading, loadedAt, failedAt } = useData('fleet', key, useRelevant(live, (u) => u.clusters.length > 0), (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
     ...filters, drift: drift ? 'true' : undefined, offset: page * PAGE, limit: PAGE,
   })}`, { signal }));
   useRenderTiming('fleet', data);
@@ -55,7 +56,8 @@ export function FleetView() {
       </div>
       <Filters names={[...FILTERS]} params={params} set={setFilter} />
       <label className="inline"><input type="checkbox" name="drift" checked={drift} onChange={(e) => setFilter({ drift: e.target.checked ? 'true' : null })} /> Only clusters with drift</label>
-      {error && <p className="error" role="alert">{error.message}</p>}
+      {error && !data && <p className="error" role="alert">{error.message}</p>}
+      {data && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
       {loading && !data && <p className="loading" role="status">Loading the fleet…</p>}
       {data && (
         <div className="table-wrap matrix-wrap">
@@ -93,10 +95,12 @@ export function FleetView() {
                               {cell.instances.map((i) => (
                                 <li key={i.instance}>
                                   <a {...linkProps(`/fleet/${encodeURIComponent(c.cluster)}/${encodeURIComponent(i.instance)}`)}
-                                    aria-label={`${i.instance} on ${c.cluster}: ${i.release ?? 'no release'}, ${i.sync ?? 'sync unknown'}, ${i.health ?? 'health unknown'}${i.drift ? ', drift' : ''}`}>
+                                    title={[i.image, i.release && `release ${i.release}`].filter(Boolean).join(' · ') || undefined}
+                                    aria-label={`${i.instance} on ${c.cluster}: ${i.image ? `version ${versionOf(i.image)}` : 'version unknown'}${i.release ? ` (release ${i.release})` : ''}, ${i.sync ?? 'sync unknown'}, ${i.health ?? 'health unknown'}${i.drift ? ', drift' : ''}`}>
                                     <span className="inst">{i.instance}</span>{' '}
                                     <span className="flags">{i.sync === 'Synced' ? '✓' : i.sync === 'OutOfSync' ? '≠' : '?'} {i.health ?? '?'}{i.drift && <strong className="drift"> ⚠ drift</strong>}</span>
-                                    <span className="ref">{i.release ?? (i.image ? i.image.split(':').pop() : shortSha(i.revision))}</span>
+                                    {/* the version that runs, so mixed versions across a ring show; the release is in the tooltip */}
+                                    <span className="ref" data-testid="version">{i.image ? versionOf(i.image) : i.release ?? shortSha(i.revision)}</span>
                                   </a>
                                 </li>
                               ))}

@@ -2,9 +2,10 @@ import { api, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
 import { useRelevant } from '../live.ts';
-import { shortSha, when } from '../format.ts';
+import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
+import { Stale } from './Stale.tsx';
 
 export interface FleetInstance {
   cluster: string;
@@ -23,7 +24,7 @@ export interface FleetInstance {
 /** One instance on one cluster: what runs there now, and the change that brought it. */
 export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {
   const { live } = useSession();
-  const { data, error } = useData('instance', `${cluster}/${instance}`, useRelevant(live, (u) => u.clusters.includes(cluster)), async (signal) => {
+  const { data, error, loadedAt, failedAt } = useData('instance', `${cluster}/${instance}`, useRelevant(live, (u) => u.clusters.includes(cluster)), async (signal) => {
     const page = await api<{ items: FleetInstance[] }>(`/fleet${query({ cluster, limit: 1000 })}`, { signal });
     return page.items.find((i) => i.instance === instance) ?? null;
   });
@@ -32,14 +33,17 @@ export function InstanceView({ cluster, instance }: { cluster: string; instance:
     <section aria-labelledby="instance-title" className="detail">
       <p><a {...linkProps('/fleet')}>← Fleet</a> · <a {...linkProps(`/fleet/${encodeURIComponent(cluster)}`)}>cluster {cluster}</a></p>
       <h1 id="instance-title">{instance} on {cluster}</h1>
-      {error && <p className="error" role="alert">{error.message}</p>}
+      {error && data === undefined && <p className="error" role="alert">{error.message}</p>}
+      {data !== undefined && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
       {data === null && <p>No instance {instance} is known on cluster {cluster}.</p>}
       {data && (
         <dl className="facts" data-testid="instance">
           <div><dt>App</dt><dd>{data.app ?? '–'}</dd></div>
           <div><dt>Ring</dt><dd>{data.ring ?? '–'}</dd></div>
           <div><dt>Release</dt><dd>{data.release ? <a {...linkProps(`/releases/${encodeURIComponent(data.release)}`)}>{data.release}</a> : '–'}</dd></div>
-          <div><dt>Image</dt><dd>{data.image ? <code>{data.image}</code> : '–'}</dd></div>
+          <div><dt>Version</dt><dd>{data.image ? versionOf(data.image) : '–'}</dd></div>
+          {/* the server takes it from this instance's rendered objects (a region may use its own registry) */}
+          <div><dt>Image</dt><dd data-testid="instance-image">{data.image ? <code>{data.image}</code> : '–'}</dd></div>
           <div><dt>Manifest revision</dt><dd>{data.revision ? <code>{shortSha(data.revision)}</code> : '–'}</dd></div>
           <div><dt>Sync</dt><dd>{data.sync ?? '–'}{data.sync === 'OutOfSync' && <strong className="drift"> ⚠ drift: live state differs from Git</strong>}</dd></div>
           <div><dt>Health</dt><dd>{data.health ?? '–'}</dd></div>

@@ -1,6 +1,7 @@
 import { api, query, type Dora } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
+import { Stale } from './Stale.tsx';
 import { useRelevant } from '../live.ts';
 import { duration, percent, RANGES, timeWindow } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
@@ -26,7 +27,7 @@ export function MetricsView() {
   const key = JSON.stringify([app, team, ring, since, by, days]);
   // DORA moves only when something reaches a ring: reload on health events, not on every build.
   const refresh = useRelevant(live, (u) => u.kinds.includes('health'));
-  const { data, error } = useData<MetricsData>('metrics', key, refresh, async (signal) => {
+  const { data, error, loadedAt, failedAt } = useData<MetricsData>('metrics', key, refresh, async (signal) => {
     const picked = timeWindow(params);
     const to = days.some(Boolean) && picked.to ? new Date(picked.to) : new Date();
     const from = days.some(Boolean) && picked.from ? new Date(picked.from) : new Date(to.getTime() - (RANGES[since] ?? RANGES['30d']!));
@@ -45,7 +46,8 @@ export function MetricsView() {
       <div className="title-row"><h1 id="metrics-title">Metrics</h1>{t && <p className="hint">DORA for ring {t.ring}, {new Date(t.window.from).toLocaleDateString()} – {new Date(t.window.to).toLocaleDateString()}</p>}</div>
       <Filters names={['app', 'team', 'ring', 'since', 'from', 'to']} params={params} defaults={{ since: '30d' }} set={(patch) => set({ ...patch, ...(patch.since ? { from: null, to: null } : {}) })} />
       {app && team && <p className="hint">App and team both chosen: the charts show the app.</p>}
-      {error && <p className="error" role="alert">{error.message}</p>}
+      {error && !data && <p className="error" role="alert">{error.message}</p>}
+      {data && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
       {!data && !error && <p className="loading" role="status">Loading metrics…</p>}
       {data && t && (
         <>

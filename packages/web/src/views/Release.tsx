@@ -7,6 +7,7 @@ import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
 import { rowKeys } from './Changes.tsx';
+import { Stale } from './Stale.tsx';
 
 /** The release API's shapes (docs/api.md, "Releases"). */
 interface ReleaseSummary {
@@ -80,10 +81,20 @@ const STATE_CLASS: Record<string, string> = {
   paused: 'st-waiting', failed: 'st-failed', halted: 'st-failed', aborted: 'st-failed', rolled_back: 'st-failed',
 };
 const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+// words for parts of a finished release (not release states, so not in the state filter)
+const SHOWN_CLASS: Record<string, string> = { ...STATE_CLASS, not_reached: 'st-none', stopped: 'st-failed' };
 const label = (s: string) => s.replace(/_/g, ' ');
 
+/** Once a release has ended, its rings, waves and clusters that never ran or were cut short say so, not "pending" or "in progress". */
+function settled(state: string, finished: boolean): string {
+  if (!finished) return state;
+  if (state === 'pending' || state === 'waiting_for_approval') return 'not_reached';
+  if (state === 'in_progress' || state === 'soaking') return 'stopped';
+  return state;
+}
+
 function State({ state }: { state: string }) {
-  return <span className={`state ${STATE_CLASS[state] ?? 'st-none'}`}>{label(state)}</span>;
+  return <span className={`state ${SHOWN_CLASS[state] ?? 'st-none'}`}>{label(state)}</span>;
 }
 
 /** Ticks every second while something on the page counts down. */
@@ -108,7 +119,7 @@ export function ReleasesView() {
   const [params, set] = useQueryState();
   const state = params.get('state');
   const before = params.get('before');
-  const { data, error } = useData('releases', JSON.stringify([state, before]), useRelevant(live, (u) => !before && u.releases.length > 0),
+  const { data, error, loadedAt, failedAt } = useData('releases', JSON.stringify([state, before]), useRelevant(live, (u) => !before && u.releases.length > 0),
     (signal) => api<{ releases: ReleaseListItem[]; nextBefore: number | null }>(`/releases${query({ state, before, limit: 50 })}`, { signal }));
   useRenderTiming('releases', data);
   return (
@@ -122,7 +133,8 @@ export function ReleasesView() {
           </select>
         </label>
       </form>
-      {error && <p className="error" role="alert">{error instanceof ApiError && error.status === 404 ? `Releases are not available: ${error.message}` : error.message}</p>}
+      {data && <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />}
+      {error && !data && <p className="error" role="alert">{error instanceof ApiError && error.status === 404 ? `Releases are not available: ${error.message}` : error.message}</p>}
       {!data && !error && <p className="loading" role="status">Loading releases…</p>}
       {data && (
         <div className="table-wrap">
@@ -164,7 +176,7 @@ export function ReleaseView({ id }: { id: string }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const refresh = useRelevant(live, (u) => u.releases.includes(id) || u.kinds.includes('promotion.step'));
-  const { data: rel, error } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
+  const { data: rel, error, loadedAt, failedAt } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
   useRenderTiming('release', rel);
   const active = !!rel && !TERMINAL.has(rel.state);
   const now = useNow(active);
@@ -175,7 +187,7 @@ export function ReleaseView({ id }: { id: string }) {
     return () => clearInterval(t);
   }, [active]);
 
-  if (error) return <section><h1>Release {id}</h1><p className="error" role="alert">{error.message}</p></section>;
+  if (error && !rel) return <section><h1>Release {id}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!rel) return <p className="loading" role="status">Loading release…</p>;
 
   const act = async (action: string, body: Record<string, unknown> = {}) => {
@@ -213,6 +225,7 @@ export function ReleaseView({ id }: { id: string }) {
         <State state={rel.paused ? 'paused' : rel.state} />
         {rel.phase === 'rollback' && !finished && <span className="state st-failed">rolling back</span>}
       </div>
+      <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />
       <dl className="facts">
         <div><dt>Revision</dt><dd><code>{rel.revision}</code></dd></div>
         <div><dt>Image</dt><dd>{rel.image ? <code>{rel.image.app}: {rel.image.image}</code> : '–'}</dd></div>
@@ -241,8 +254,8 @@ export function ReleaseView({ id }: { id: string }) {
             <article key={ring.ring} className="ring-card" data-ring={ring.ring} aria-labelledby={`ring-${ring.ring}`}>
               <header>
                 <h2 id={`ring-${ring.ring}`}>Ring {ring.ring}</h2>
-                <State state={ring.state} />
-                {ring.gate?.kind === 'approval' && <strong>waits for approval</strong>}
+                <State state={settled(ring.state, finished)} />
+                {ring.gate?.kind === 'approval' && !finished && <strong>waits for approval</strong>}
                 {ring.gate?.kind === 'soak' && <Countdown until={ring.gate.until} now={now} what="soak ends" />}
                 {ring.gate?.kind === 'wave' && <span>clusters in flight</span>}
                 {ring.gate?.kind === 'paused' && <span>paused</span>}
@@ -263,15 +276,15 @@ export function ReleaseView({ id }: { id: string }) {
               <div className="waves">
                 {ring.waves.map((w) => (
                   <div key={w.wave} className="wave">
-                    <div><strong>Wave {w.wave + 1}</strong>{w.label && <small> ({w.label})</small>} <State state={w.state} /></div>
+                    <div><strong>Wave {w.wave + 1}</strong>{w.label && <small> ({w.label})</small>} <State state={settled(w.state, finished)} /></div>
                     <div className="hint">
-                      {w.state === 'soaking' && <Countdown until={w.soakUntil} now={now} what="soak ends" />}
-                      {w.state === 'in_progress' && <Countdown until={w.deadlineAt} now={now} what="deadline" />}
+                      {w.state === 'soaking' && !finished && <Countdown until={w.soakUntil} now={now} what="soak ends" />}
+                      {w.state === 'in_progress' && !finished && <Countdown until={w.deadlineAt} now={now} what="deadline" />}
                     </div>
                     <ul>
                       {w.clusters.map((c) => (
-                        <li key={c.cluster} className={STATE_CLASS[c.state] ?? 'st-none'} title={c.reason ?? `${c.phase}${c.manifestCommit ? ` · ${c.manifestCommit}` : ''}`}>
-                          {c.cluster} <small>{label(c.state)}{c.mode === 'argocd' ? ' · Argo CD' : ' · direct'}</small>
+                        <li key={c.cluster} className={SHOWN_CLASS[settled(c.state, finished)] ?? 'st-none'} title={c.reason ?? `${c.phase}${c.manifestCommit ? ` · ${c.manifestCommit}` : ''}`}>
+                          {c.cluster} <small>{label(settled(c.state, finished))}{c.mode === 'argocd' ? ' · Argo CD' : ' · direct'}</small>
                           {c.reason && <div className="reason">{c.reason}</div>}
                         </li>
                       ))}
