@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppSchema } from '@ringmaster/fleet';
 import { ROLES } from '../auth/roles.ts';
 
 const name = z.string().trim().min(1).max(200);
@@ -23,6 +24,9 @@ export const contactsQuery = z.object({ ring: name, from: time, to: time.optiona
 export const doraQuery = z.object({
   app: name.optional(), team: name.optional(), ring: name.optional(), from: time.optional(), to: time.optional(),
 }).strict();
+
+/** An app's name: the fleet's own rule (a DNS-1123 label), so no name reaches the API that the fleet would refuse. */
+export const appName = AppSchema.shape.name;
 
 export const appBody = z.object({
   team: name.nullable().optional(),

@@ -9,6 +9,7 @@ import { dora, predictChange } from '../journey/predict.ts';
 import { requireRole, type Principal } from '../auth/roles.ts';
 import { createToken, listTokens, revokeToken, TokenAuthenticator } from '../auth/tokens.ts';
 import { listAudit, writeAuditIn } from '../auth/audit.ts';
+import { authorizeEvents } from '../auth/event-scope.ts';
 import { WriteQueue } from '../storage/write-queue.ts';
 import { AppDirectory } from '../journey/app-directory.ts';
 import { githubReceiver } from '../webhooks/github.ts';
@@ -18,6 +19,7 @@ import type { WebhookReceiver } from '../webhooks/receiver.ts';
 import { InputError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import { parseInput, toHttpError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
+import { REDACTED_LOG_PATHS, requestForLog } from './log-redaction.ts';
 import { liveFeed, registerLiveRoutes } from './routes-live.ts';
 import { registerDashboardRoutes } from './routes-dashboard.ts';
 import { registerWebRoutes } from './routes-web.ts';
@@ -30,6 +32,8 @@ export interface ServerOptions extends StorageOptions {
   storage?: Storage;
   /** false for silence, or a pino level; logs are JSON lines on stdout. */
   logLevel?: false | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Where log lines go (default stdout); tests capture them here. */
+  logStream?: { write(line: string): void };
   /** Largest accepted request body in bytes (413 above it). Default 1 MiB. */
   bodyLimit?: number;
   webhooks?: { github?: { secret: string }; gitlab?: { token: string }; azure?: AzureWebhookAuth };
@@ -92,7 +96,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     trustProxy: options.trustProxy ?? false,
     logger: options.logLevel === false ? false : {
       level: options.logLevel ?? 'info',
-      redact: ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-gitlab-token"]', 'req.headers["x-ringmaster-secret"]'],
+      redact: REDACTED_LOG_PATHS,
+      serializers: { req: requestForLog },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
   });
 
@@ -207,7 +213,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       const inputs: EventInput[] = body && typeof body === 'object' && !Array.isArray(body) && 'events' in body
         ? parseInput(eventBatchSchema, body).events
         : [parseInput(eventInputSchema, body)];
-      for (const ev of inputs) requireRole(req.principal!, 'deployer', { app: ev.app, ring: ev.ring });
+      await authorizeEvents(storage.db, req.principal!, inputs);
       const result = await record(inputs.map((ev) => ({ ...ev, source: 'api' })));
       req.audit = { target: `events(${inputs.length})`, details: { stored: result.stored, duplicates: result.duplicates } };
       return reply.status(result.stored > 0 ? 201 : 200).send({ stored: result.stored, duplicates: result.duplicates, events: result.events });
@@ -265,8 +271,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     });
     api.put<{ Params: { app: string } }>('/apps/:app', async (req) => {
       requireRole(req.principal!, 'admin');
+      const appName = parseInput(s.appName, req.params.app, ['app']);
       const body = parseInput(s.appBody, req.body);
-      const appName = req.params.app;
       req.audit = { target: `app/${appName}` };
       const now = Date.now();
       directory.clear();
