@@ -68,7 +68,8 @@ const DAY = 86_400_000;
 
 /** Builds the HTTP API on an open (or newly opened and migrated) database; call `app.listen` or use startServer. */
 export async function createServer(options: ServerOptions = {}): Promise<RingmasterServer> {
-  const storage = options.storage ?? (await openStorage(options));
+  // a server that opens its own SQLite database runs the engine on it: one such process per data folder
+  const storage = options.storage ?? (await openStorage({ ...options, exclusive: options.exclusive ?? true }));
   const ownsStorage = !options.storage;
   const metrics = createMetrics();
   const auth = new TokenAuthenticator(storage);

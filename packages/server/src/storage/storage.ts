@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import { StorageError } from '../errors.ts';
 import { migrations } from './migrations.ts';
+import { lockDataFolder, type DataFolderLock } from './data-lock.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -16,6 +17,8 @@ export interface StorageOptions {
   databaseUrl?: string;
   /** Connection pool size for PostgreSQL. */
   poolSize?: number;
+  /** SQLite: take the data folder for this process alone (what `serve` does); refused while another holds it. */
+  exclusive?: boolean;
 }
 
 /** An open database, migrated to the latest schema. */
@@ -34,6 +37,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   let db: Kysely<Database>;
   let dialect: Dialect;
   let location: string;
+  let lock: DataFolderLock | undefined;
   if (options.databaseUrl) {
     if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
       throw new StorageError(`--database-url must start with postgres:// (got "${redactUrl(options.databaseUrl)}")`);
@@ -55,10 +59,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     }
     dialect = 'sqlite';
     location = join(dir, 'ringmaster.db');
+    lock = options.exclusive ? lockDataFolder(dir) : undefined;
     let sqlite: BetterSqlite3.Database;
     try {
       sqlite = new BetterSqlite3(location);
     } catch (err) {
+      lock?.release();
       throw new StorageError(`cannot open ${location}: ${(err as Error).message}`, { cause: err });
     }
     sqlite.pragma('journal_mode = WAL');
@@ -71,11 +77,15 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     sqlite.pragma('temp_store = MEMORY');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   }
-  const storage: Storage = { db, dialect, location, close: () => db.destroy() };
+  const close = async () => {
+    await db.destroy();
+    lock?.release();
+  };
+  const storage: Storage = { db, dialect, location, close };
   try {
     await migrate(storage);
   } catch (err) {
-    await db.destroy();
+    await close();
     if (err instanceof StorageError) throw err;
     throw new StorageError(`cannot open or migrate the database at ${location}: ${(err as Error).message}`, { cause: err });
   }
