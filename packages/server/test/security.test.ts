@@ -65,10 +65,14 @@ describe('the API under attack by its own users', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('refuses settings that name a prototype key', async () => {
+  it('refuses settings that name a prototype key or a ring the fleet could not have', async () => {
     expect((await s.call('PUT', '/api/v1/settings', { body: { rings: ['dev', 'canary', 'prod'] } })).status).toBe(200);
     const res = await s.call('PUT', '/api/v1/settings', { raw: '{"__proto__": {"polluted": true}, "rings": ["dev"]}', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);
+    // a ring name becomes an object key in the dashboard's views: it follows the fleet's name rule
+    const ring = await s.call('PUT', '/api/v1/settings', { body: { rings: ['dev', '__proto__'] } });
+    expect(ring.status).toBe(400);
+    expect(ring.body.error.field).toBe('rings.1');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((await s.call('GET', '/api/v1/settings')).body.rings).toEqual(['dev', 'canary', 'prod']);
   });

@@ -7,13 +7,12 @@ import { writeAudit } from '../auth/audit.ts';
 import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION } from '../delivery/argocd.ts';
 import { applyStage, finishInstance, stageHealth, stagesOf } from '../delivery/direct.ts';
 import type { FlightingContext } from './context.ts';
+import type { Storage } from '../storage/storage.ts';
+import { EngineLease, type LeaseState } from './engine-lease.ts';
 import { isTerminal, type ResolvedPolicy, type StepInstance } from './model.ts';
 import { toRelease, toStep, type Release, type Step } from './steps.ts';
 
 const DAY = 86_400_000;
-const LEASE_KEY = 'flighting.lease';
-/** How long an engine's lease on a shared PostgreSQL lasts without renewal (a crashed holder is replaced after this). */
-const LEASE_MS = 15_000;
 
 /** Raised by a cluster action: the cluster failed (unreachable, Degraded, refused the objects). */
 class ClusterFailure extends Error {}
@@ -56,7 +55,24 @@ export class FlightEngine {
   /** Steps waiting for an unreachable cluster: attempts so far and when to try again (release\0step\0cluster). */
   private readonly backoff = new Map<string, { attempts: number; notBefore: number }>();
 
-  constructor(private readonly ctx: FlightingContext) {}
+  private readonly lease: EngineLease;
+  /** The shared context, except that the engine's database is the lease's: on PostgreSQL, fenced by it. */
+  private readonly ctx: FlightingContext;
+  private readonly leaseMs: number;
+
+  constructor(ctx: FlightingContext) {
+    this.leaseMs = ctx.options.leaseMs ?? 15_000;
+    this.lease = new EngineLease(ctx.storage, this.leaseMs, this.owner, ctx.log);
+    const lease = this.lease;
+    const storage = ctx.storage;
+    const fenced: Storage = {
+      get db() {
+        return lease.db;
+      },
+      dialect: storage.dialect, location: storage.location, close: () => storage.close(),
+    };
+    this.ctx = { ...ctx, storage: fenced };
+  }
 
   /** Awaits Git or Kubernetes work, counting its time apart from the engine's own. */
   private async io<T>(p: Promise<T>): Promise<T> {
@@ -82,12 +98,11 @@ export class FlightEngine {
   }
 
   async stop(): Promise<void> {
-    const wasRunning = !this.stopped;
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    if (wasRunning) await this.releaseLease().catch(() => undefined);
+    await this.lease.release().catch(() => undefined);
   }
 
   /** Runs a tick soon (after a user action or a new release). */
@@ -129,10 +144,10 @@ export class FlightEngine {
   /** Advances every active release once; returns ms until the next tick is needed (undefined: idle). */
   async tick(): Promise<number | undefined> {
     const started = performance.now();
-    const db = this.ctx.storage.db;
     // on a shared PostgreSQL several control planes may run: one engine at a time holds the lease, the others look again later
     const lease = await this.holdLease();
-    if (lease !== 'sole' && lease !== 'held') return LEASE_MS / 3;
+    if (lease === 'taken') return this.leaseMs / 3;
+    const db = this.ctx.storage.db;
     const active = await db.selectFrom('releases').select('id')
       .where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back'])
       .orderBy('created_at').execute();
@@ -149,34 +164,12 @@ export class FlightEngine {
     await this.expire();
     this.stats.tickMs += performance.now() - started;
     // the lease holder also looks now and then for releases created through another replica
-    return lease === 'held' ? Math.min(next ?? LEASE_MS / 3, LEASE_MS / 3) : next;
+    return lease === 'held' ? Math.min(next ?? this.leaseMs / 3, this.leaseMs / 3) : next;
   }
 
-  /** Whether this engine may act: 'sole' (SQLite: one process per database), 'held' or 'taken' (PostgreSQL lease). */
-  async holdLease(): Promise<'sole' | 'held' | 'taken'> {
-    if (this.ctx.storage.dialect !== 'postgres') return 'sole';
-    const now = this.ctx.now();
-    const value = JSON.stringify({ owner: this.owner, until: now + LEASE_MS });
-    return this.ctx.storage.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).forUpdate().executeTakeFirst();
-      if (!row) {
-        const inserted = await trx.insertInto('settings').values({ key: LEASE_KEY, value }).onConflict((oc) => oc.column('key').doNothing()).returning('key').executeTakeFirst();
-        return inserted ? 'held' : 'taken';
-      }
-      const current = JSON.parse(row.value) as { owner: string; until: number };
-      if (current.owner !== this.owner && current.until > now) return 'taken';
-      await trx.updateTable('settings').set({ value }).where('key', '=', LEASE_KEY).execute();
-      return 'held';
-    });
-  }
-
-  /** Gives the lease up (on a clean stop), so another replica takes over at once. */
-  private async releaseLease(): Promise<void> {
-    if (this.ctx.storage.dialect !== 'postgres') return;
-    const row = await this.ctx.storage.db.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).executeTakeFirst();
-    if (row && (JSON.parse(row.value) as { owner: string }).owner === this.owner) {
-      await this.ctx.storage.db.deleteFrom('settings').where('key', '=', LEASE_KEY).where('value', '=', row.value).execute();
-    }
+  /** Whether this engine may act: 'sole' (SQLite: one process per data folder), 'held' or 'taken' (PostgreSQL lease). */
+  async holdLease(): Promise<LeaseState> {
+    return this.lease.hold();
   }
 
   private async release(id: string): Promise<Release> {

@@ -25,8 +25,9 @@ export const doraQuery = z.object({
   app: name.optional(), team: name.optional(), ring: name.optional(), from: time.optional(), to: time.optional(),
 }).strict();
 
-/** An app's name: the fleet's own rule (a DNS-1123 label), so no name reaches the API that the fleet would refuse. */
-export const appName = AppSchema.shape.name;
+/** A name of the fleet (app, ring): the fleet's own rule (a DNS-1123 label), so the API takes no name the fleet would refuse. */
+const fleetName = AppSchema.shape.name;
+export const appName = fleetName;
 
 export const appBody = z.object({
   team: name.nullable().optional(),
@@ -37,7 +38,7 @@ export const appBody = z.object({
 export const settingsBody = z.object({
   fleetRepository: z.string().trim().min(1).max(300).optional(),
   manifestRepository: z.string().trim().min(1).max(300).optional(),
-  rings: z.array(name).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
+  rings: z.array(fleetName).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
 }).strict();
 
 export const tokenBody = z.object({

@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvide
 import { StorageError } from '../errors.ts';
 import { migrations } from './migrations.ts';
 import { lockDataFolder, type DataFolderLock } from './data-lock.ts';
+import { openSession, type Session } from './session.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -27,6 +28,8 @@ export interface Storage {
   readonly dialect: Dialect;
   /** Where the data lives, without credentials (for logs and /readyz). */
   readonly location: string;
+  /** PostgreSQL: a dedicated connection of its own (the engine's lease lives on one); undefined on SQLite. */
+  readonly openSession?: () => Promise<Session>;
   close(): Promise<void>;
 }
 
@@ -38,6 +41,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   let dialect: Dialect;
   let location: string;
   let lock: DataFolderLock | undefined;
+  let session: (() => Promise<Session>) | undefined;
   if (options.databaseUrl) {
     if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
       throw new StorageError(`--database-url must start with postgres:// (got "${redactUrl(options.databaseUrl)}")`);
@@ -50,6 +54,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     };
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: types as any });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const url = options.databaseUrl;
+    session = () => openSession(url, types);
   } else {
     const dir = resolve(options.dataDir ?? '.ringmaster');
     try {
@@ -81,7 +87,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     await db.destroy();
     lock?.release();
   };
-  const storage: Storage = { db, dialect, location, close };
+  const storage: Storage = { db, dialect, location, close, ...(session ? { openSession: session } : {}) };
   try {
     await migrate(storage);
   } catch (err) {
