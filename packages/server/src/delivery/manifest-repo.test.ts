@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManifestRepo, type ManifestWrite } from './manifest-repo.ts';
+import { installHook, installSlowHook, isAlive } from '../../test/helpers/hooks.ts';
 
 const dirs: string[] = [];
 const temp = (name: string) => {
@@ -78,7 +79,7 @@ describe('ManifestRepo', () => {
 
   it('names the remote and keeps git\'s own message when a push is refused', async () => {
     const remote = bareRemote();
-    hook(remote, 'pre-receive', 'echo "policy: the manifest repo is frozen" >&2\nexit 1');
+    installHook(remote, 'pre-receive', 'echo "policy: the manifest repo is frozen" >&2\nexit 1');
     const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone'), maxAttempts: 2 });
     const err = await repo.ensureCommit(write('c1')).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
@@ -88,14 +89,7 @@ describe('ManifestRepo', () => {
   });
 
   it('kills a cancelled push with its hooks, so nothing lands after the cancel', async () => {
-    const remote = bareRemote();
-    const slow = slowHook(remote, 'pre-receive');
-    const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone') });
-    const cancel = new AbortController();
-    const writing = repo.ensureCommit(write('c1'), { signal: cancel.signal });
-    await vi.waitFor(() => expect(existsSync(slow.pidFile)).toBe(true), { timeout: 20_000 });
-    cancel.abort(new Error('action timed out'));
-    await expect(writing).rejects.toThrow('action timed out');
+    const { remote, repo, slow } = await cancelDuringHook('pre-receive');
     // the hook (and the receive-pack that ran it) died with the push: opening the gate now lands nothing
     expect(isAlive(Number(readFileSync(slow.pidFile, 'utf8')))).toBe(false);
     writeFileSync(slow.gate, '');
@@ -106,40 +100,23 @@ describe('ManifestRepo', () => {
   });
 
   it('tells after a cancel whether the write landed, from the remote\'s trailers', async () => {
-    const remote = bareRemote();
-    const slow = slowHook(remote, 'post-receive');
-    const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone') });
-    const cancel = new AbortController();
-    const writing = repo.ensureCommit(write('c1'), { signal: cancel.signal });
-    await vi.waitFor(() => expect(existsSync(slow.pidFile)).toBe(true), { timeout: 20_000 });
-    cancel.abort(new Error('action timed out'));
-    await expect(writing).rejects.toThrow('action timed out');
+    const { remote, repo } = await cancelDuringHook('post-receive');
     const landed = await repo.landed('r1', 'deliver', 'c1');
     expect(landed?.commit).toBe(git(remote, 'rev-parse', 'main'));
     expect(landed?.message).toContain('Ringmaster-Cluster: c1');
   });
 });
 
-function hook(remote: string, name: string, body: string): void {
-  const file = join(remote, 'hooks', name);
-  writeFileSync(file, `#!/bin/sh\n${body}\n`);
-  chmodSync(file, 0o755);
-}
-
-/** A hook that records its pid and waits until the test opens its gate (a slow CI trigger, a slow policy check). */
-function slowHook(remote: string, name: string): { pidFile: string; gate: string } {
-  const dir = temp('hook');
-  const pidFile = join(dir, 'pid');
-  const gate = join(dir, 'gate');
-  hook(remote, name, `cat >/dev/null\necho $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}\nwhile [ ! -e ${gate} ]; do sleep 0.05; done`);
-  return { pidFile, gate };
-}
-
-/** Running (a killed process that nobody reaped yet, a zombie, runs nothing). */
-function isAlive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+/** Starts a write, waits until the remote's slow hook runs, cancels the write and waits for it to settle. */
+async function cancelDuringHook(name: 'pre-receive' | 'post-receive') {
+  const remote = bareRemote();
+  const slow = installSlowHook(remote, name);
+  dirs.push(slow.dir);
+  const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone') });
+  const cancel = new AbortController();
+  const writing = repo.ensureCommit(write('c1'), { signal: cancel.signal });
+  await vi.waitFor(() => expect(existsSync(slow.pidFile)).toBe(true), { timeout: 20_000 });
+  cancel.abort(new Error('action timed out'));
+  await expect(writing).rejects.toThrow('action timed out');
+  return { remote, repo, slow };
 }
