@@ -338,7 +338,7 @@ describe('flighting', () => {
 
 // Delivery integrity under faults (issue 9): a manifest push slower than the action timeout (a bare
 // repo with slow hooks), and a Kubernetes API that goes away and comes back (a TCP proxy).
-const DEV: RingDef[] = [{ name: 'dev', policy: '{ approval: auto, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: 2m }' }];
+const DEV: RingDef[] = [{ name: 'dev', policy: '{ approval: auto, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: 10m }' }];
 const ONE: ClusterDef[] = [{ name: 'dev-1', ring: 'dev', mode: 'direct' }];
 
 function slowHook(remote: string, name: 'pre-receive' | 'post-receive') {
