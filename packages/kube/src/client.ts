@@ -20,6 +20,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Milliseconds before a non-streaming request is abandoned (default 30 s). */
   timeoutMs?: number;
+  /** Abandons the request (and its connection) when aborted. */
+  signal?: AbortSignal;
 }
 
 /** A list answer: raw items plus the list's resourceVersion (the point a watch resumes from). */
@@ -63,6 +65,16 @@ export class KubeClient {
     return new KubeClient(kc);
   }
 
+  /**
+   * This client with every request tied to `signal` (same connections and discovery cache): work
+   * given it — an apply of many objects, a health read — stops at its next request once aborted.
+   */
+  withSignal(signal: AbortSignal): KubeClient {
+    const view = Object.create(this) as KubeClient;
+    view.request = <T>(method: string, path: string, opts: RequestOptions = {}) => this.request<T>(method, path, { ...opts, signal: opts.signal ?? signal });
+    return view;
+  }
+
   /** The API server URL of the current context. */
   get server(): string {
     const cluster = this.kubeConfig.getCurrentCluster();
@@ -72,7 +84,7 @@ export class KubeClient {
 
   /** Sends one request and returns the parsed JSON answer; non-2xx answers throw KubeApiError. */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.send(method, path, opts);
+    const res = await this.send(method, path, opts, opts.signal);
     const text = await readBody(res);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw apiError(status, text, method, path);
@@ -279,6 +291,10 @@ function readBody(res: http.IncomingMessage): Promise<string> {
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.on('error', reject);
+    // an aborted request closes the answer half-read: settle instead of waiting forever
+    res.on('close', () => {
+      if (!res.complete) reject(new KubeUnreachableError('the answer was cut off (request aborted or connection lost)'));
+    });
   });
 }
 

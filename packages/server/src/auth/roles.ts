@@ -38,3 +38,18 @@ export function requireRole(principal: Principal, role: Role, scope: Scope = {})
     throw new ForbiddenError(`token "${principal.name}" is not scoped to ring "${scope.ring}" (allowed: ${principal.rings.join(', ')})`);
   }
 }
+
+/**
+ * The one authorisation check of an action that touches several apps and rings: the principal needs
+ * `role`, and its scope must cover every target (each an app and/or ring the action reads or changes).
+ * An action that touches nothing scoped needs the role only.
+ */
+export function requireScopes(principal: Principal, role: Role, targets: Iterable<Scope>): void {
+  requireRole(principal, role);
+  for (const t of targets) requireRole(principal, role, t);
+}
+
+/** True when the principal is limited to some apps or rings (its calls need their targets resolved). */
+export function isScoped(principal: Principal): boolean {
+  return principal.role !== 'admin' && (principal.apps.length > 0 || principal.rings.length > 0);
+}

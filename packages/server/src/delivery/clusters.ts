@@ -49,7 +49,8 @@ export class ClusterClients {
 
   /** The client of a workload cluster (direct delivery). */
   forCluster(cluster: string, fleetContext?: string): KubeClient {
-    const entry = this.opts.clusters?.[cluster];
+    // own entries only: a cluster named like an Object property ("constructor") must not find one
+    const entry = this.opts.clusters && Object.hasOwn(this.opts.clusters, cluster) ? this.opts.clusters[cluster] : undefined;
     return this.client(entry?.kubeconfig ?? this.defaultPath(), entry?.context ?? fleetContext);
   }
 

@@ -1,4 +1,4 @@
-import { applyObjects, assessHealth, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { applyObjects, assessHealth, readInventory, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import type { RenderedInstance, RenderedObject } from '@ringmaster/fleet';
 
 /** Kinds whose health is waited for before the next role starts. */
@@ -51,5 +51,8 @@ export async function stageHealth(client: KubeClient, inst: RenderedInstance, st
 
 /** Applies the whole instance once more and prunes what this release removed; `null` removes the instance. */
 export async function finishInstance(client: KubeClient, instance: string, namespace: string, inst: RenderedInstance | null): Promise<void> {
-  await applyObjects(client, inst ? inst.objects.map(copy) : [], { inventory: inventoryFor(instance, namespace), prune: true });
+  const inventory = inventoryFor(instance, namespace);
+  // removing an instance that never reached the cluster (its delivery stopped before applying) leaves nothing to prune
+  if (!inst && (await readInventory(client, inventory)).length === 0) return;
+  await applyObjects(client, inst ? inst.objects.map(copy) : [], { inventory, prune: true });
 }

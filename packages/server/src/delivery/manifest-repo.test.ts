@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManifestRepo, type ManifestWrite } from './manifest-repo.ts';
+import { installHook, installSlowHook, isAlive } from '../../test/helpers/hooks.ts';
 
 const dirs: string[] = [];
 const temp = (name: string) => {
@@ -75,4 +76,47 @@ describe('ManifestRepo', () => {
     // (when both built the same commit in the same second, its SHA is the same and both pushes succeed: still one commit)
     expect(commitsOf(remote)).toHaveLength(2);
   });
+
+  it('names the remote and keeps git\'s own message when a push is refused', async () => {
+    const remote = bareRemote();
+    installHook(remote, 'pre-receive', 'echo "policy: the manifest repo is frozen" >&2\nexit 1');
+    const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone'), maxAttempts: 2 });
+    const err = await repo.ensureCommit(write('c1')).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(`pushing to the manifest repo ${remote} (branch main) failed after 2 attempt(s)`);
+    expect((err as Error).message).toContain('policy: the manifest repo is frozen');
+    expect((err as Error).message).not.toMatch(/git -c/);
+  });
+
+  it('kills a cancelled push with its hooks, so nothing lands after the cancel', async () => {
+    const { remote, repo, slow } = await cancelDuringHook('pre-receive');
+    // the hook (and the receive-pack that ran it) died with the push: opening the gate now lands nothing
+    expect(isAlive(Number(readFileSync(slow.pidFile, 'utf8')))).toBe(false);
+    writeFileSync(slow.gate, '');
+    expect(await repo.landed('r1', 'deliver', 'c1')).toBeUndefined();
+    expect(() => git(remote, 'rev-parse', '--verify', 'main')).toThrow();
+    // the repo is usable after the kill (no lock left behind)
+    expect((await repo.ensureCommit(write('c1'))).created).toBe(true);
+  });
+
+  it('tells after a cancel whether the write landed, from the remote\'s trailers', async () => {
+    const { remote, repo } = await cancelDuringHook('post-receive');
+    const landed = await repo.landed('r1', 'deliver', 'c1');
+    expect(landed?.commit).toBe(git(remote, 'rev-parse', 'main'));
+    expect(landed?.message).toContain('Ringmaster-Cluster: c1');
+  });
 });
+
+/** Starts a write, waits until the remote's slow hook runs, cancels the write and waits for it to settle. */
+async function cancelDuringHook(name: 'pre-receive' | 'post-receive') {
+  const remote = bareRemote();
+  const slow = installSlowHook(remote, name);
+  dirs.push(slow.dir);
+  const repo = new ManifestRepo({ url: remote, workDir: join(temp('work'), 'clone') });
+  const cancel = new AbortController();
+  const writing = repo.ensureCommit(write('c1'), { signal: cancel.signal });
+  await vi.waitFor(() => expect(existsSync(slow.pidFile)).toBe(true), { timeout: 20_000 });
+  cancel.abort(new Error('action timed out'));
+  await expect(writing).rejects.toThrow('action timed out');
+  return { remote, repo, slow };
+}

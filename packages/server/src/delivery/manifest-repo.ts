@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { git } from '@ringmaster/fleet';
+import { GitError } from '@ringmaster/fleet';
 import { formatTrailers, parseTrailers } from '../journey/trailers.ts';
+import { redactUrl } from '../storage/storage.ts';
+import { abortReason, runGit } from './git-process.ts';
 
 /** Trailer naming the step of a manifest commit (deliver or rollback); with release and cluster it identifies the commit. */
 export const STEP_TRAILER = 'Ringmaster-Step';
@@ -51,8 +53,8 @@ export class ManifestRepo {
     return this.opts.url;
   }
 
-  private git(args: string[], input?: Buffer): Promise<string> {
-    return git(this.opts.workDir, ['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, ...args], input).then((b) => b.toString('utf8').trim());
+  private git(args: string[], opts: { input?: Buffer; signal?: AbortSignal } = {}): Promise<string> {
+    return runGit(this.opts.workDir, ['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, ...args], opts).then((b) => b.toString('utf8').trim());
   }
 
   private init(): Promise<void> {
@@ -60,28 +62,32 @@ export class ManifestRepo {
       if (!existsSync(join(this.opts.workDir, '.git'))) {
         await mkdir(dirname(this.opts.workDir), { recursive: true });
         await rm(this.opts.workDir, { recursive: true, force: true });
-        await git(dirname(this.opts.workDir), ['clone', '--quiet', '--no-checkout', this.opts.url, this.opts.workDir]);
+        await runGit(dirname(this.opts.workDir), ['clone', '--quiet', '--no-checkout', this.opts.url, this.opts.workDir]);
       }
-      // the work clone is ours alone: lock files left there were left by a process that died mid-operation
-      const dotGit = join(this.opts.workDir, '.git');
-      for (const lock of ['index.lock', 'HEAD.lock', 'packed-refs.lock', 'refs/ringmaster/write.lock', `refs/heads/${this.branch}.lock`, `refs/remotes/origin/${this.branch}.lock`]) {
-        await rm(join(dotGit, lock), { force: true });
-      }
+      await this.clearLocks();
       await this.fetch();
     })();
     this.ready.catch(() => (this.ready = undefined));
     return this.ready;
   }
 
-  private async fetch(): Promise<boolean> {
-    const heads = await this.git(['ls-remote', '--heads', 'origin', this.branch]);
+  /** The work clone is ours alone: lock files left there were left by a git that died (or was killed) mid-operation. */
+  private async clearLocks(): Promise<void> {
+    const dotGit = join(this.opts.workDir, '.git');
+    for (const lock of ['index.lock', 'HEAD.lock', 'packed-refs.lock', 'refs/ringmaster/write.lock', `refs/heads/${this.branch}.lock`, `refs/remotes/origin/${this.branch}.lock`]) {
+      await rm(join(dotGit, lock), { force: true });
+    }
+  }
+
+  private async fetch(signal?: AbortSignal): Promise<boolean> {
+    const heads = await this.git(['ls-remote', '--heads', 'origin', this.branch], { signal });
     if (!heads) return false;
-    await this.git(['fetch', '--quiet', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`]);
+    await this.git(['fetch', '--quiet', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`], { signal });
     return true;
   }
 
-  private async hasRemoteBranch(): Promise<boolean> {
-    return this.git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${this.branch}`]).then(() => true, () => false);
+  private async hasRemoteBranch(signal?: AbortSignal): Promise<boolean> {
+    return this.git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${this.branch}`], { signal }).then(() => true, () => false);
   }
 
   /** Serialises fetches inside this process; other processes are handled by push rejection. */
@@ -97,12 +103,24 @@ export class ManifestRepo {
     return (await this.findMany([{ release, step, cluster }])).get(keyOf({ release, step, cluster }))?.commit;
   }
 
+  /**
+   * Whether the commit of (release, step, cluster) is on the remote branch now, asked of the remote
+   * itself (fetched first): after a cancelled push, this is what says whether the write landed.
+   */
+  async landed(release: string, step: string, cluster: string): Promise<{ commit: string; message: string } | undefined> {
+    await this.init();
+    return this.exclusive(async () => {
+      await this.fetch();
+      return (await this.findMany([{ release, step, cluster }])).get(keyOf({ release, step, cluster }));
+    });
+  }
+
   /** Looks up many steps with one `git log` over the commits of their releases. */
-  private async findMany(keys: Array<{ release: string; step: string; cluster: string }>): Promise<Map<string, { commit: string; message: string }>> {
+  private async findMany(keys: Array<{ release: string; step: string; cluster: string }>, signal?: AbortSignal): Promise<Map<string, { commit: string; message: string }>> {
     const found = new Map<string, { commit: string; message: string }>();
-    if (!keys.length || !(await this.hasRemoteBranch())) return found;
+    if (!keys.length || !(await this.hasRemoteBranch(signal))) return found;
     const releases = [...new Set(keys.map((k) => k.release))];
-    const out = await this.git(['log', `refs/remotes/origin/${this.branch}`, '--format=%H%x00%B%x01', '-E', `--grep=^Ringmaster-Release: (${releases.map(escapeRegex).join('|')})$`]);
+    const out = await this.git(['log', `refs/remotes/origin/${this.branch}`, '--format=%H%x00%B%x01', '-E', `--grep=^Ringmaster-Release: (${releases.map(escapeRegex).join('|')})$`], { signal });
     for (const entry of out.split('\x01')) {
       const [sha, message] = entry.trim().split('\0');
       if (!sha || message === undefined) continue;
@@ -119,16 +137,28 @@ export class ManifestRepo {
   /**
    * Writes the step's commit unless it exists; returns its SHA and message. Writes requested at the
    * same time go out together: one `git fast-import` (no work tree) and one push for all of them.
+   * Aborting `signal` cancels the write: a queued one is dropped, a running batch is killed (its other
+   * writes fail and are retried by their callers); whether a killed push landed, `landed` says.
    */
-  async ensureCommit(w: ManifestWrite): Promise<{ commit: string; created: boolean; message: string }> {
+  async ensureCommit(w: ManifestWrite, opts: { signal?: AbortSignal } = {}): Promise<{ commit: string; created: boolean; message: string }> {
     await this.init();
+    const { signal } = opts;
+    if (signal?.aborted) throw abortReason(signal);
     return new Promise((resolve, reject) => {
-      this.pending.push({ w, resolve, reject });
+      const entry: PendingWrite = { w, signal, resolve, reject };
+      this.pending.push(entry);
+      signal?.addEventListener('abort', () => {
+        const i = this.pending.indexOf(entry);
+        if (i >= 0) {
+          this.pending.splice(i, 1);
+          reject(abortReason(signal));
+        }
+      }, { once: true });
       this.kick();
     });
   }
 
-  private pending: Array<{ w: ManifestWrite; resolve: (r: { commit: string; created: boolean; message: string }) => void; reject: (e: unknown) => void }> = [];
+  private pending: PendingWrite[] = [];
   private flushing = false;
 
   private kick(): void {
@@ -137,7 +167,17 @@ export class ManifestRepo {
     // let writes issued in the same turn (a wave starting several clusters) join the batch
     setImmediate(() => {
       const batch = this.pending.splice(0);
-      void this.exclusive(() => this.writeBatch(batch.map((b) => b.w)))
+      const signals = batch.flatMap((b) => (b.signal ? [b.signal] : []));
+      const signal = signals.length ? AbortSignal.any(signals) : undefined;
+      const run = async () => {
+        try {
+          return batch.length ? await this.writeBatch(batch.map((b) => b.w), signal) : [];
+        } catch (err) {
+          if (signal?.aborted) await this.clearLocks();
+          throw err;
+        }
+      };
+      void this.exclusive(run)
         .then((results) => batch.forEach((b, i) => b.resolve(results[i]!)), (err: unknown) => batch.forEach((b) => b.reject(err)))
         .finally(() => {
           this.flushing = false;
@@ -146,17 +186,17 @@ export class ManifestRepo {
     });
   }
 
-  private async writeBatch(writes: ManifestWrite[]): Promise<Array<{ commit: string; created: boolean; message: string }>> {
+  private async writeBatch(writes: ManifestWrite[], signal?: AbortSignal): Promise<Array<{ commit: string; created: boolean; message: string }>> {
     const max = this.opts.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
-      const found = await this.findMany(writes);
+      const found = await this.findMany(writes, signal);
       const todo = new Map<string, ManifestWrite>();
       for (const w of writes) if (!found.has(keyOf(w))) todo.set(keyOf(w), w);
       if (todo.size === 0) return writes.map((w) => ({ ...found.get(keyOf(w))!, created: false }));
-      const made = await this.importCommits([...todo.values()]);
+      const made = await this.importCommits([...todo.values()], signal);
       try {
         const tip = made[made.length - 1]!.commit;
-        await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`]);
+        await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`], { signal });
         await this.git(['update-ref', `refs/remotes/origin/${this.branch}`, tip]);
         const byKey = new Map([...todo.keys()].map((k, i) => [k, made[i]!]));
         const seen = new Set<string>();
@@ -170,16 +210,23 @@ export class ManifestRepo {
           return { ...(mine ?? found.get(k)!), created: false };
         });
       } catch (err) {
+        if (signal?.aborted) throw err;
         // another writer pushed first: take its commits and write ours again on top of them
-        if (attempt >= max) throw err;
-        await this.fetch();
+        if (attempt >= max) throw this.pushError(err, attempt);
+        await this.fetch(signal);
       }
     }
   }
 
+  /** A push failure that names the remote and branch and keeps git's own message (credentials in the URL hidden). */
+  private pushError(err: unknown, attempts: number): GitError {
+    const why = (err as Error).message.replace(/^git push failed in \S+: /, '');
+    return new GitError(`pushing to the manifest repo ${redactUrl(this.opts.url)} (branch ${this.branch}) failed after ${attempts} attempt(s): ${why}`, { cause: err });
+  }
+
   /** Creates one commit per write, chained on the remote branch's tip, with git fast-import. */
-  private async importCommits(writes: ManifestWrite[]): Promise<Array<{ commit: string; message: string }>> {
-    const parent = (await this.hasRemoteBranch()) ? await this.git(['rev-parse', `refs/remotes/origin/${this.branch}`]) : undefined;
+  private async importCommits(writes: ManifestWrite[], signal?: AbortSignal): Promise<Array<{ commit: string; message: string }>> {
+    const parent = (await this.hasRemoteBranch(signal)) ? await this.git(['rev-parse', `refs/remotes/origin/${this.branch}`], { signal }) : undefined;
     const when = `${Math.floor(Date.now() / 1000)} +0000`;
     const chunks: Buffer[] = [];
     const text = (t: string) => chunks.push(Buffer.from(t, 'utf8'));
@@ -208,7 +255,7 @@ export class ManifestRepo {
       text('\n');
     });
     const marks = join(this.opts.workDir, '.git', 'ringmaster-marks');
-    await this.git(['fast-import', '--quiet', '--force', `--export-marks=${marks}`], Buffer.concat(chunks));
+    await this.git(['fast-import', '--quiet', '--force', `--export-marks=${marks}`], { input: Buffer.concat(chunks), signal });
     const shas = new Map((await readFile(marks, 'utf8')).split('\n').filter(Boolean).map((l) => {
       const [mark, sha] = l.split(' ');
       return [Number(mark!.slice(1)), sha!] as const;
@@ -230,6 +277,13 @@ export class ManifestRepo {
     if (!known) await this.exclusive(() => this.fetch());
     return this.git(['merge-base', '--is-ancestor', commit, revision]).then(() => true, () => false);
   }
+}
+
+interface PendingWrite {
+  w: ManifestWrite;
+  signal: AbortSignal | undefined;
+  resolve: (r: { commit: string; created: boolean; message: string }) => void;
+  reject: (e: unknown) => void;
 }
 
 function keyOf(k: { release: string; step: string; cluster: string }): string {

@@ -29,6 +29,8 @@ export interface FlightingOptions {
   actionTimeoutMs?: number;
   /** Days a finished release is kept; unset keeps every release. Expired ones are deleted with an audit record. */
   retentionDays?: number;
+  /** PostgreSQL: how long the engine lease holder may stay silent before a standby ends its session and takes over (default 15 s). */
+  leaseMs?: number;
   /** false: serve the API but do not run the engine loop (e.g. a read-only replica). */
   engine?: boolean;
 }

@@ -7,16 +7,23 @@ import { writeAudit } from '../auth/audit.ts';
 import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION } from '../delivery/argocd.ts';
 import { applyStage, finishInstance, stageHealth, stagesOf } from '../delivery/direct.ts';
 import type { FlightingContext } from './context.ts';
+import type { Storage } from '../storage/storage.ts';
+import { EngineLease, type LeaseState } from './engine-lease.ts';
 import { isTerminal, type ResolvedPolicy, type StepInstance } from './model.ts';
 import { toRelease, toStep, type Release, type Step } from './steps.ts';
 
 const DAY = 86_400_000;
-const LEASE_KEY = 'flighting.lease';
-/** How long an engine's lease on a shared PostgreSQL lasts without renewal (a crashed holder is replaced after this). */
-const LEASE_MS = 15_000;
 
 /** Raised by a cluster action: the cluster failed (unreachable, Degraded, refused the objects). */
 class ClusterFailure extends Error {}
+
+/** An action ran past actionTimeoutMs; it has been cancelled (its Git and Kubernetes calls aborted). */
+class ActionTimeout extends ClusterFailure {}
+
+/** How long a cancelled action may take to stop (its git processes to exit) before the engine decides anyway. */
+const CANCEL_GRACE_MS = 5000;
+/** Longest wait between two attempts of a step whose cluster is unreachable (the first waits one poll interval). */
+const MAX_BACKOFF_MS = 30_000;
 
 /** Numbers the benchmark reads: time spent inside delivery actions vs. the whole engine. */
 export interface EngineStats {
@@ -45,8 +52,27 @@ export class FlightEngine {
   private stopped = true;
   private lastRetention = 0;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** Steps waiting for an unreachable cluster: attempts so far and when to try again (release\0step\0cluster). */
+  private readonly backoff = new Map<string, { attempts: number; notBefore: number }>();
 
-  constructor(private readonly ctx: FlightingContext) {}
+  private readonly lease: EngineLease;
+  /** The shared context, except that the engine's database is the lease's: on PostgreSQL, fenced by it. */
+  private readonly ctx: FlightingContext;
+  private readonly leaseMs: number;
+
+  constructor(ctx: FlightingContext) {
+    this.leaseMs = ctx.options.leaseMs ?? 15_000;
+    this.lease = new EngineLease(ctx.storage, this.leaseMs, this.owner, ctx.log);
+    const lease = this.lease;
+    const storage = ctx.storage;
+    const fenced: Storage = {
+      get db() {
+        return lease.db;
+      },
+      dialect: storage.dialect, location: storage.location, close: () => storage.close(),
+    };
+    this.ctx = { ...ctx, storage: fenced };
+  }
 
   /** Awaits Git or Kubernetes work, counting its time apart from the engine's own. */
   private async io<T>(p: Promise<T>): Promise<T> {
@@ -72,12 +98,11 @@ export class FlightEngine {
   }
 
   async stop(): Promise<void> {
-    const wasRunning = !this.stopped;
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    if (wasRunning) await this.releaseLease().catch(() => undefined);
+    await this.lease.release().catch(() => undefined);
   }
 
   /** Runs a tick soon (after a user action or a new release). */
@@ -119,10 +144,10 @@ export class FlightEngine {
   /** Advances every active release once; returns ms until the next tick is needed (undefined: idle). */
   async tick(): Promise<number | undefined> {
     const started = performance.now();
-    const db = this.ctx.storage.db;
     // on a shared PostgreSQL several control planes may run: one engine at a time holds the lease, the others look again later
     const lease = await this.holdLease();
-    if (lease !== 'sole' && lease !== 'held') return LEASE_MS / 3;
+    if (lease === 'taken') return this.leaseMs / 3;
+    const db = this.ctx.storage.db;
     const active = await db.selectFrom('releases').select('id')
       .where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back'])
       .orderBy('created_at').execute();
@@ -139,34 +164,12 @@ export class FlightEngine {
     await this.expire();
     this.stats.tickMs += performance.now() - started;
     // the lease holder also looks now and then for releases created through another replica
-    return lease === 'held' ? Math.min(next ?? LEASE_MS / 3, LEASE_MS / 3) : next;
+    return lease === 'held' ? Math.min(next ?? this.leaseMs / 3, this.leaseMs / 3) : next;
   }
 
-  /** Whether this engine may act: 'sole' (SQLite: one process per database), 'held' or 'taken' (PostgreSQL lease). */
-  async holdLease(): Promise<'sole' | 'held' | 'taken'> {
-    if (this.ctx.storage.dialect !== 'postgres') return 'sole';
-    const now = this.ctx.now();
-    const value = JSON.stringify({ owner: this.owner, until: now + LEASE_MS });
-    return this.ctx.storage.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).forUpdate().executeTakeFirst();
-      if (!row) {
-        const inserted = await trx.insertInto('settings').values({ key: LEASE_KEY, value }).onConflict((oc) => oc.column('key').doNothing()).returning('key').executeTakeFirst();
-        return inserted ? 'held' : 'taken';
-      }
-      const current = JSON.parse(row.value) as { owner: string; until: number };
-      if (current.owner !== this.owner && current.until > now) return 'taken';
-      await trx.updateTable('settings').set({ value }).where('key', '=', LEASE_KEY).execute();
-      return 'held';
-    });
-  }
-
-  /** Gives the lease up (on a clean stop), so another replica takes over at once. */
-  private async releaseLease(): Promise<void> {
-    if (this.ctx.storage.dialect !== 'postgres') return;
-    const row = await this.ctx.storage.db.selectFrom('settings').select('value').where('key', '=', LEASE_KEY).executeTakeFirst();
-    if (row && (JSON.parse(row.value) as { owner: string }).owner === this.owner) {
-      await this.ctx.storage.db.deleteFrom('settings').where('key', '=', LEASE_KEY).where('value', '=', row.value).execute();
-    }
+  /** Whether this engine may act: 'sole' (SQLite: one process per data folder), 'held' or 'taken' (PostgreSQL lease). */
+  async holdLease(): Promise<LeaseState> {
+    return this.lease.hold();
   }
 
   private async release(id: string): Promise<Release> {
@@ -360,17 +363,22 @@ export class FlightEngine {
   }
 
   private async runStep(rel: Release, step: Step): Promise<void> {
+    const key = `${rel.id}\0${step.step}\0${step.cluster}`;
+    const backoff = this.backoff.get(key);
+    if (backoff && this.ctx.now() < backoff.notBefore) return;
     // a step moves through several quick phases in one go; it stops when it has to wait for the cluster
     for (let i = 0; i < 50; i++) {
       const started = performance.now();
+      const phase = step.phase;
       let outcome: 'next' | 'wait';
       try {
-        outcome = await withTimeout(this.act(rel, step), this.ctx.options.actionTimeoutMs ?? 20_000, step);
+        outcome = await withTimeout((signal) => this.act(rel, step, signal), this.ctx.options.actionTimeoutMs ?? 20_000, step);
       } catch (err) {
         this.stats.actionMs += performance.now() - started;
+        if (err instanceof ActionTimeout && phase === 'write') return this.settleTimedOutWrite(rel, step, err);
+        if (isTransient(err)) return this.retryLater(rel, step, key, err as Error);
         if (err instanceof ClusterFailure || err instanceof KubeUnreachableError || isKubeError(err)) {
-          const reason = err instanceof KubeUnreachableError ? `unreachable: ${err.message}` : (err as Error).message;
-          await this.failStep(rel, step, reason);
+          await this.failStep(rel, step, (err as Error).message);
           return;
         }
         // our own side (Git, database): keep the phase and retry on the next tick
@@ -379,9 +387,46 @@ export class FlightEngine {
           .where('release_id', '=', rel.id).where('step', '=', step.step).where('cluster', '=', step.cluster).execute();
         return;
       }
+      this.backoff.delete(key);
       this.stats.actionMs += performance.now() - started;
       this.stats.actions++;
       if (outcome === 'wait' || step.state !== 'in_progress') return;
+    }
+  }
+
+  /**
+   * The cluster did not answer (unreachable, overloaded, timed out): it may come back, so the step
+   * stays in flight and is tried again with a growing pause; its progress deadline ends the waiting.
+   */
+  private async retryLater(rel: Release, step: Step, key: string, err: Error): Promise<void> {
+    const attempts = (this.backoff.get(key)?.attempts ?? 0) + 1;
+    const wait = Math.min(MAX_BACKOFF_MS, this.poll * 2 ** (attempts - 1));
+    this.backoff.set(key, { attempts, notBefore: this.ctx.now() + wait });
+    const why = err instanceof KubeUnreachableError ? `unreachable: ${err.message}` : err.message;
+    this.ctx.log.warn({ release: rel.id, cluster: step.cluster, phase: step.phase, attempts, err: why }, 'cluster did not answer; retrying');
+    await this.updateStep(step, { reason: `retrying (attempt ${attempts}, next in ${Math.round(wait / 1000)}s): ${why}` });
+  }
+
+  /**
+   * A manifest write ran past its time and was cancelled. Whether its commit landed before the push
+   * was killed only the manifest repo knows (its trailers): ask it, record what it holds — so a
+   * rollback covers this cluster when it changed — and fail the step.
+   */
+  private async settleTimedOutWrite(rel: Release, step: Step, err: ActionTimeout): Promise<void> {
+    let landed: { commit: string; message: string } | undefined;
+    try {
+      landed = await this.io(this.ctx.repo.landed(rel.id, step.step, step.cluster));
+    } catch (lookup) {
+      // not knowing is not failing: the write phase runs again next tick and finds (or makes) the commit
+      this.ctx.log.warn({ release: rel.id, cluster: step.cluster, err: (lookup as Error).message }, 'cannot tell whether a cancelled manifest write landed; retrying');
+      await this.updateStep(step, { reason: `retrying: ${err.message}; whether the write landed is not known yet` });
+      return;
+    }
+    if (landed) {
+      await this.recordWrite(rel, step, { ...landed, created: true });
+      await this.failStep(rel, step, `${err.message}; its commit ${landed.commit.slice(0, 12)} landed in the manifest repo`);
+    } else {
+      await this.failStep(rel, step, `${err.message}; nothing was written to the manifest repo`);
     }
   }
 
@@ -430,7 +475,7 @@ export class FlightEngine {
   private async recheck(rel: Release, steps: Step[]): Promise<boolean> {
     const verdicts = await Promise.all(steps.map(async (step) => {
       try {
-        return { step, degraded: await withTimeout(this.degradedNow(rel, step), this.ctx.options.actionTimeoutMs ?? 20_000, step) };
+        return { step, degraded: await withTimeout((signal) => this.degradedNow(rel, step, signal), this.ctx.options.actionTimeoutMs ?? 20_000, step) };
       } catch (err) {
         // an unanswered health read during soak proves nothing either way; the next look decides
         this.ctx.log.warn({ release: rel.id, cluster: step.cluster, err: (err as Error).message }, 'health re-check during soak failed');
@@ -447,11 +492,11 @@ export class FlightEngine {
   }
 
   /** The reason a delivered step's cluster is Degraded now, or undefined. */
-  private async degradedNow(rel: Release, step: Step): Promise<string | undefined> {
+  private async degradedNow(rel: Release, step: Step, signal: AbortSignal): Promise<string | undefined> {
     const d = step.delivery;
     const live = step.instances.filter((i) => this.targetDigest(step, i) !== null);
     if (d.mode === 'argocd') {
-      const client = this.clientFor(step);
+      const client = this.clientFor(step, signal);
       for (const i of live) {
         const app = await this.io(client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) }));
         const v = await applicationVerdict(app, step.manifestCommit!, (rev, commit) => this.io(this.ctx.repo.includes(rev, commit)));
@@ -459,7 +504,7 @@ export class FlightEngine {
       }
       return undefined;
     }
-    const client = this.clientFor(step);
+    const client = this.clientFor(step, signal);
     for (const i of live) {
       const inst = await this.target(rel, step, i);
       if (!inst) continue;
@@ -472,9 +517,9 @@ export class FlightEngine {
   }
 
   /** The client that reaches a step's cluster (direct) or the Argo CD management cluster; a bad kubeconfig fails the cluster. */
-  private clientFor(step: Step): KubeClient {
+  private clientFor(step: Step, signal: AbortSignal): KubeClient {
     try {
-      return step.delivery.mode === 'argocd' ? this.ctx.clients.management() : this.ctx.clients.forCluster(step.cluster, step.delivery.context);
+      return (step.delivery.mode === 'argocd' ? this.ctx.clients.management() : this.ctx.clients.forCluster(step.cluster, step.delivery.context)).withSignal(signal);
     } catch (err) {
       throw new ClusterFailure(`unreachable: no usable kubeconfig for ${step.delivery.mode === 'argocd' ? 'the Argo CD management cluster' : `cluster ${step.cluster}`}: ${(err as Error).message}`);
     }
@@ -502,12 +547,12 @@ export class FlightEngine {
   }
 
   /** Does the next piece of work of a step; 'wait' when it has to wait for the cluster. */
-  private async act(rel: Release, step: Step): Promise<'next' | 'wait'> {
+  private async act(rel: Release, step: Step, signal: AbortSignal): Promise<'next' | 'wait'> {
     const phase = step.phase;
-    if (phase === 'write') return this.write(rel, step);
+    if (phase === 'write') return this.write(rel, step, signal);
     const d = step.delivery;
     if (d.mode === 'argocd') {
-      const client = this.clientFor(step);
+      const client = this.clientFor(step, signal);
       if (phase === 'apps') {
         const apps = [];
         for (const i of step.instances) {
@@ -534,7 +579,7 @@ export class FlightEngine {
         return 'next';
       }
     } else {
-      const client = this.clientFor(step);
+      const client = this.clientFor(step, signal);
       const targets = await Promise.all(step.instances.map(async (i) => ({ i, inst: await this.target(rel, step, i) })));
       const m = /^stage:(\d+):(apply|wait)$/.exec(phase);
       if (m) {
@@ -566,14 +611,21 @@ export class FlightEngine {
   }
 
   /** Writes (or finds) the step's manifest commit, then records what the manifest repo holds now. */
-  private async write(rel: Release, step: Step): Promise<'next'> {
+  private async write(rel: Release, step: Step, signal: AbortSignal): Promise<'next'> {
     const targets = await Promise.all(step.instances.map(async (i) => ({ i, inst: await this.target(rel, step, i) })));
     const verb = step.step === 'rollback' ? 'Roll back' : 'Deliver';
-    const { commit, created, message } = await this.io(this.ctx.repo.ensureCommit({
+    const written = await this.io(this.ctx.repo.ensureCommit({
       release: rel.id, step: step.step, sourceRevision: rel.revision, ring: step.ring, cluster: step.cluster,
       title: `${verb} release ${rel.id} to ${step.cluster} (${targets.map((t) => t.i.instance).join(', ')})`.slice(0, 200),
       instances: targets.map((t) => ({ instance: t.i.instance, files: t.inst ? t.inst.objects.map((o) => ({ file: o.file, yaml: o.yaml })) : null })),
-    }));
+    }, { signal }));
+    await this.recordWrite(rel, step, written);
+    return 'next';
+  }
+
+  /** Records a manifest commit of a step: the journey events, what the manifest repo holds per instance, the step's next phase. */
+  private async recordWrite(rel: Release, step: Step, written: { commit: string; created: boolean; message: string }): Promise<void> {
+    const { commit, created, message } = written;
     const next = step.delivery.mode === 'argocd' ? 'apps' : 'stage:0:apply';
     const policyDeadline = step.step === 'rollback' ? { deadlineAt: this.ctx.now() + this.scale(await this.rollbackDeadline(rel)) } : {};
     await this.emit([
@@ -582,13 +634,13 @@ export class FlightEngine {
     ]);
     const now = this.ctx.now();
     await this.ctx.storage.db.transaction().execute(async (trx) => {
-      for (const t of targets) {
-        const releaseId = step.step === 'rollback' ? t.i.previousRelease : rel.id;
-        const digest = this.targetDigest(step, t.i);
+      for (const i of step.instances) {
+        const releaseId = step.step === 'rollback' ? i.previousRelease : rel.id;
+        const digest = this.targetDigest(step, i);
         if (digest === null || releaseId === null) {
-          await trx.deleteFrom('delivered').where('cluster', '=', step.cluster).where('instance', '=', t.i.instance).execute();
+          await trx.deleteFrom('delivered').where('cluster', '=', step.cluster).where('instance', '=', i.instance).execute();
         } else {
-          const row = { cluster: step.cluster, instance: t.i.instance, app: t.i.app, namespace: t.i.namespace, release_id: releaseId, digest, updated_at: now };
+          const row = { cluster: step.cluster, instance: i.instance, app: i.app, namespace: i.namespace, release_id: releaseId, digest, updated_at: now };
           await trx.insertInto('delivered').values(row).onConflict((oc) => oc.columns(['cluster', 'instance']).doUpdateSet({ app: row.app, namespace: row.namespace, release_id: row.release_id, digest: row.digest, updated_at: now })).execute();
         }
       }
@@ -598,7 +650,6 @@ export class FlightEngine {
     step.manifestCommit = commit;
     step.phase = next;
     if (policyDeadline.deadlineAt) step.deadlineAt = policyDeadline.deadlineAt;
-    return 'next';
   }
 
   private async rollbackDeadline(rel: Release): Promise<number> {
@@ -640,12 +691,40 @@ function isKubeError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('RINGMASTER_KUBE');
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, step: Step): Promise<T> {
+/** Kubernetes answers that say "not now" rather than "no": the step waits for the cluster instead of failing. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof ActionTimeout || err instanceof KubeUnreachableError) return true;
+  const status = (err as { status?: unknown })?.status;
+  return isKubeError(err) && typeof status === 'number' && (status === 429 || status === 502 || status === 503 || status === 504);
+}
+
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * Runs an action with a deadline. Past it, the action is cancelled through its signal (git processes
+ * killed, Kubernetes requests abandoned) and — so that what it did is known before anyone decides —
+ * the timeout is reported only once the action has stopped (or CANCEL_GRACE_MS later).
+ */
+async function withTimeout<T>(action: (signal: AbortSignal) => Promise<T>, ms: number, step: Step): Promise<T> {
+  const controller = new AbortController();
+  const running = action(controller.signal);
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterFailure(`cluster ${step.cluster} did not answer within ${ms / 1000}s (phase ${step.phase})`)), ms);
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  try {
+    const first = await Promise.race([running, expired]);
+    if (first !== TIMED_OUT) return first as T;
+  } finally {
+    clearTimeout(timer);
+  }
+  const what = step.phase === 'write' ? `the manifest write for cluster ${step.cluster} did not finish` : `cluster ${step.cluster} did not answer`;
+  const timeout = new ActionTimeout(`${what} within ${ms / 1000}s (phase ${step.phase}); it was cancelled`);
+  controller.abort(timeout);
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([running.catch(() => undefined), new Promise((resolve) => (grace = setTimeout(resolve, CANCEL_GRACE_MS)))]);
+  clearTimeout(grace);
+  throw timeout;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { git, GitError, resolveRevision, type Cluster } from '@ringmaster/fleet';
+import { git, GitError, isUnsafeKey, resolveRevision, type Cluster } from '@ringmaster/fleet';
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors.ts';
-import { requireRole, type Principal } from '../auth/roles.ts';
+import { ConflictError, InputError, NotFoundError } from '../errors.ts';
+import { requireScopes, type Principal, type Role, type Scope } from '../auth/roles.ts';
 import type { FlightingContext } from './context.ts';
 import { startRollback } from './engine.ts';
 import { isTerminal, resolvePolicy, STATES, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
@@ -14,7 +14,8 @@ export const createReleaseBody = z.object({
   image: z.object({
     app: z.string().min(1).max(200),
     image: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must be an image reference without spaces'),
-    path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as "image" or "proxy.image"').optional(),
+    path: z.string().max(500).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as "image" or "proxy.image"')
+      .refine((p) => !p.split('.').some(isUnsafeKey), 'must not use "__proto__", "constructor" or "prototype" as a key').optional(),
   }).strict().optional(),
   message: z.string().max(2000).optional(),
 }).strict();
@@ -109,10 +110,8 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   }
 
   const apps = [...new Set([...byCluster.values()].flat().map((i) => i.app))].sort();
-  const ringsTouched = [...new Set([...byCluster.keys()].map((c) => fleet.clusters.get(c)!.ring))];
   // a deployer scoped to some apps or rings may release only changes inside its scope
-  for (const app of apps) for (const ring of ringsTouched) requireRole(principal, 'deployer', { app, ring });
-  if (apps.length === 0) requireRole(principal, 'deployer');
+  requireScopes(principal, 'deployer', [...byCluster].flatMap(([cluster, insts]) => insts.map((i) => ({ app: i.app, ring: fleet.clusters.get(cluster)!.ring }))));
 
   const active = await db.selectFrom('releases').select(['id', 'state']).where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']).executeTakeFirst();
   if (active) throw new ConflictError(`release ${active.id} is ${active.state}; finish, abort or roll it back before creating another`);
@@ -157,18 +156,25 @@ async function load(ctx: FlightingContext, id: string): Promise<Release> {
   return toRelease(row);
 }
 
-async function appsOf(ctx: FlightingContext, id: string, ring?: string): Promise<string[]> {
-  let q = ctx.storage.db.selectFrom('release_steps').select('instances').where('release_id', '=', id).where('step', '=', 'deliver');
+/** Every (app, ring) a release touches — or, with `ring`, touches in that ring — over its delivery and rollback steps. */
+async function targetsOf(ctx: FlightingContext, id: string, ring?: string): Promise<Scope[]> {
+  let q = ctx.storage.db.selectFrom('release_steps').select(['ring', 'instances']).where('release_id', '=', id);
   if (ring) q = q.where('ring', '=', ring);
-  const rows = await q.execute();
-  return [...new Set(rows.flatMap((r) => (JSON.parse(r.instances) as StepInstance[]).map((i) => i.app)))];
+  const pairs = new Map<string, Scope>();
+  for (const r of await q.execute()) {
+    for (const i of JSON.parse(r.instances) as StepInstance[]) pairs.set(`${i.app}\0${r.ring}`, { app: i.app, ring: r.ring });
+  }
+  if (ring && pairs.size === 0) return [{ ring }];
+  return [...pairs.values()];
 }
 
-/** A deployer (for the release's apps) may pause, resume, abort and roll back. */
-async function requireDeployer(ctx: FlightingContext, rel: Release, principal: Principal): Promise<void> {
-  const apps = await appsOf(ctx, rel.id);
-  if (apps.length === 0) requireRole(principal, 'deployer');
-  for (const app of apps) requireRole(principal, 'deployer', { app });
+/**
+ * The one authorisation of every action on an existing release (approve, pause, resume, abort, roll
+ * back): the role, and the principal's scope over every app and ring the release (or the ring) touches.
+ */
+export async function authorizeRelease(ctx: FlightingContext, principal: Principal, role: Role, id: string, ring?: string): Promise<void> {
+  requireScopes(principal, role, []);
+  requireScopes(principal, role, await targetsOf(ctx, id, ring));
 }
 
 /** Approves a ring (the one waiting, or `ring`): needs the approver role scoped to the ring and every app it changes. */
@@ -178,16 +184,9 @@ export async function approveRing(ctx: FlightingContext, id: string, principal: 
   const rings = await db.selectFrom('release_rings').selectAll().where('release_id', '=', id).orderBy('position').execute();
   const ring = ringName ? rings.find((r) => r.ring === ringName) : rings.find((r) => r.state === 'waiting_for_approval') ?? rings.find((r) => r.state === 'pending' && (JSON.parse(r.policy) as ResolvedPolicy).approval === 'manual' && !r.approved_by);
   if (!ring) throw new InputError(ringName ? `release ${id} has no ring "${ringName}" (rings: ${rings.map((r) => r.ring).join(', ')})` : `release ${id} has no ring waiting for approval`, 'ring');
+  // refusals are kept in the audit only: a caller without the right must not be able to write here
+  await authorizeRelease(ctx, principal, 'approver', id, ring.ring);
   const now = ctx.now();
-  try {
-    requireRole(principal, 'approver', { ring: ring.ring });
-    for (const app of await appsOf(ctx, id, ring.ring)) requireRole(principal, 'approver', { app, ring: ring.ring });
-  } catch (err) {
-    if (err instanceof ForbiddenError) {
-      await db.insertInto('release_approvals').values({ release_id: id, ring: ring.ring, actor: principal.name, at: now, result: 'refused', reason: err.message }).execute();
-    }
-    throw err;
-  }
   if (isTerminal(rel.state)) throw new ConflictError(`release ${id} is ${rel.state}; there is nothing to approve`);
   if (ring.approved_by) throw new ConflictError(`ring ${ring.ring} of release ${id} was approved by ${ring.approved_by} already`);
   if (!['pending', 'waiting_for_approval'].includes(ring.state)) throw new ConflictError(`ring ${ring.ring} of release ${id} is ${ring.state}; only a ring that has not started can be approved`);
@@ -201,7 +200,7 @@ export async function approveRing(ctx: FlightingContext, id: string, principal: 
 
 export async function pauseRelease(ctx: FlightingContext, id: string, principal: Principal): Promise<ReleaseView> {
   const rel = await load(ctx, id);
-  await requireDeployer(ctx, rel, principal);
+  await authorizeRelease(ctx, principal, 'deployer', id);
   if (isTerminal(rel.state)) throw new ConflictError(`release ${id} is ${rel.state}; it cannot be paused`);
   if (rel.phase === 'rollback') throw new ConflictError(`release ${id} is rolling back; a rollback is not paused`);
   const now = ctx.now();
@@ -213,7 +212,7 @@ export async function pauseRelease(ctx: FlightingContext, id: string, principal:
 
 export async function resumeRelease(ctx: FlightingContext, id: string, principal: Principal): Promise<ReleaseView> {
   const rel = await load(ctx, id);
-  await requireDeployer(ctx, rel, principal);
+  await authorizeRelease(ctx, principal, 'deployer', id);
   if (!rel.paused) throw new ConflictError(`release ${id} is not paused (state ${rel.state})`);
   const now = ctx.now();
   await ctx.storage.db.updateTable('releases').set({ paused: 0, state: rel.state === 'paused' ? 'in_progress' : rel.state, updated_at: now }).where('id', '=', id).execute();
@@ -224,7 +223,7 @@ export async function resumeRelease(ctx: FlightingContext, id: string, principal
 export async function abortRelease(ctx: FlightingContext, id: string, principal: Principal, reason?: string): Promise<ReleaseView> {
   const db = ctx.storage.db;
   const rel = await load(ctx, id);
-  await requireDeployer(ctx, rel, principal);
+  await authorizeRelease(ctx, principal, 'deployer', id);
   if (isTerminal(rel.state)) throw new ConflictError(`release ${id} is ${rel.state} already`);
   const now = ctx.now();
   const why = `aborted by ${principal.name}${reason ? `: ${reason}` : ''}`;
@@ -242,7 +241,7 @@ export async function abortRelease(ctx: FlightingContext, id: string, principal:
 export async function rollbackRelease(ctx: FlightingContext, id: string, principal: Principal, reason?: string): Promise<ReleaseView> {
   const db = ctx.storage.db;
   const rel = await load(ctx, id);
-  await requireDeployer(ctx, rel, principal);
+  await authorizeRelease(ctx, principal, 'deployer', id);
   if (rel.phase === 'rollback') throw new ConflictError(`release ${id} is ${rel.state === 'in_progress' ? 'rolling back already' : `${rel.state} (rolled back before)`}`);
   const touched = (await db.selectFrom('release_steps').selectAll().where('release_id', '=', id).where('step', '=', 'deliver').where('manifest_commit', 'is not', null).execute()).map(toStep);
   if (touched.length === 0) throw new ConflictError(`release ${id} has not written to any cluster; abort it instead`);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FleetValidationError, loadFleet, renderFleet, validateFleet, type App, type Fleet, type RenderedInstance } from '@ringmaster/fleet';
+import { FleetValidationError, isUnsafeKey, loadFleet, renderFleet, validateFleet, type App, type Fleet, type RenderedInstance } from '@ringmaster/fleet';
 import { InputError } from '../errors.ts';
 import type { ImageOverride } from './model.ts';
 
@@ -17,23 +17,35 @@ export function digestOf(inst: RenderedInstance): string {
   return h.digest('hex');
 }
 
+/**
+ * The segments of an override's dotted path, refused when one would reach an object's prototype
+ * (`__proto__`, `constructor`, `prototype`): assigning through them changes every object of the process.
+ */
+export function imagePathOf(override: Pick<ImageOverride, 'path'>): string[] {
+  const path = (override.path ?? 'image').split('.');
+  const bad = path.find(isUnsafeKey);
+  if (bad !== undefined) throw new InputError(`the image path "${override.path}" uses "${bad}", which is not allowed as a key (it would reach the prototype of every object)`, 'image.path');
+  return path;
+}
+
 /** Sets the image value of one app (see ImageOverride); returns a new fleet, the loaded one is not changed. */
 export function applyImageOverride(fleet: Fleet, override: ImageOverride): Fleet {
   const app = fleet.apps.get(override.app);
   if (!app) throw new InputError(`app "${override.app}" does not exist in the fleet (known: ${[...fleet.apps.keys()].sort().join(', ')})`, 'image.app');
-  const path = (override.path ?? 'image').split('.');
+  const path = imagePathOf(override);
   const values = structuredClone(app.values ?? {}) as Record<string, unknown>;
   let node = values;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    // own properties only: an inherited one (toString, a polluted prototype) is not a value of the app
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (next === undefined || next === null) node[key] = {};
     else if (typeof next !== 'object' || Array.isArray(next)) throw new InputError(`the value "${key}" on the image path "${path.join('.')}" of app "${app.name}" is not a map`, 'image.path');
     node = node[key] as Record<string, unknown>;
   }
   const last = path[path.length - 1]!;
-  const current = node[last];
+  const current = Object.hasOwn(node, last) ? node[last] : undefined;
   // Charts commonly split an image into repository and tag; keep that shape when the app uses it.
-  if (current && typeof current === 'object' && !Array.isArray(current) && 'repository' in current) {
+  if (current && typeof current === 'object' && !Array.isArray(current) && Object.hasOwn(current, 'repository')) {
     const at = override.image.indexOf('@');
     const colon = override.image.lastIndexOf(':');
     const split = at >= 0 ? at : colon > override.image.lastIndexOf('/') ? colon : -1;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppSchema } from '@ringmaster/fleet';
 import { ROLES } from '../auth/roles.ts';
 
 const name = z.string().trim().min(1).max(200);
@@ -24,6 +25,10 @@ export const doraQuery = z.object({
   app: name.optional(), team: name.optional(), ring: name.optional(), from: time.optional(), to: time.optional(),
 }).strict();
 
+/** A name of the fleet (app, ring): the fleet's own rule (a DNS-1123 label), so the API takes no name the fleet would refuse. */
+const fleetName = AppSchema.shape.name;
+export const appName = fleetName;
+
 export const appBody = z.object({
   team: name.nullable().optional(),
   repositories: z.array(z.string().trim().min(1).max(300)).max(100).optional(),
@@ -33,7 +38,7 @@ export const appBody = z.object({
 export const settingsBody = z.object({
   fleetRepository: z.string().trim().min(1).max(300).optional(),
   manifestRepository: z.string().trim().min(1).max(300).optional(),
-  rings: z.array(name).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
+  rings: z.array(fleetName).max(50).refine((r) => new Set(r).size === r.length, 'must not repeat a ring').optional(),
   notAdoptedAfterMs: z.number().int().min(1000).max(365 * 86_400_000).optional(),
 }).strict();
 

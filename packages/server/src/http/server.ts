@@ -10,6 +10,7 @@ import { dora, predictChange } from '../journey/predict.ts';
 import { requireRole, type Principal } from '../auth/roles.ts';
 import { createToken, listTokens, revokeToken, TokenAuthenticator } from '../auth/tokens.ts';
 import { listAudit, writeAuditIn } from '../auth/audit.ts';
+import { authorizeEvents } from '../auth/event-scope.ts';
 import { WriteQueue } from '../storage/write-queue.ts';
 import { AppDirectory } from '../journey/app-directory.ts';
 import { githubReceiver } from '../webhooks/github.ts';
@@ -20,6 +21,7 @@ import { deliveryBody } from '../webhooks/payload.ts';
 import { InputError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import { parseInput, toHttpError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
+import { REDACTED_LOG_PATHS, requestForLog } from './log-redaction.ts';
 import { liveFeed, registerLiveRoutes } from './routes-live.ts';
 import { registerDashboardRoutes } from './routes-dashboard.ts';
 import { registerWebRoutes } from './routes-web.ts';
@@ -35,6 +37,8 @@ export interface ServerOptions extends StorageOptions {
   storage?: Storage;
   /** false for silence, or a pino level; logs are JSON lines on stdout. */
   logLevel?: false | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Where log lines go (default stdout); tests capture them here. */
+  logStream?: { write(line: string): void };
   /** Largest accepted request body in bytes (413 above it). Default 1 MiB. */
   bodyLimit?: number;
   webhooks?: { github?: { secret: string }; gitlab?: { token: string }; azure?: AzureWebhookAuth };
@@ -69,7 +73,8 @@ const DAY = 86_400_000;
 
 /** Builds the HTTP API on an open (or newly opened and migrated) database; call `app.listen` or use startServer. */
 export async function createServer(options: ServerOptions = {}): Promise<RingmasterServer> {
-  const storage = options.storage ?? (await openStorage(options));
+  // a server that opens its own SQLite database runs the engine on it: one such process per data folder
+  const storage = options.storage ?? (await openStorage({ ...options, exclusive: options.exclusive ?? true }));
   const ownsStorage = !options.storage;
   const metrics = createMetrics();
   const auth = new TokenAuthenticator(storage);
@@ -97,7 +102,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     trustProxy: options.trustProxy ?? false,
     logger: options.logLevel === false ? false : {
       level: options.logLevel ?? 'info',
-      redact: ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-gitlab-token"]', 'req.headers["x-ringmaster-secret"]'],
+      redact: REDACTED_LOG_PATHS,
+      serializers: { req: requestForLog },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
   });
 
@@ -213,7 +220,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       const inputs: EventInput[] = body && typeof body === 'object' && !Array.isArray(body) && 'events' in body
         ? parseInput(eventBatchSchema, body).events
         : [parseInput(eventInputSchema, body)];
-      for (const ev of inputs) requireRole(req.principal!, 'deployer', { app: ev.app, ring: ev.ring });
+      await authorizeEvents(storage.db, req.principal!, inputs);
       const result = await record(inputs.map((ev) => ({ ...ev, source: 'api' })));
       req.audit = { target: `events(${inputs.length})`, details: { stored: result.stored, duplicates: result.duplicates } };
       return reply.status(result.stored > 0 ? 201 : 200).send({ stored: result.stored, duplicates: result.duplicates, events: result.events });
@@ -271,8 +278,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     });
     api.put<{ Params: { app: string } }>('/apps/:app', async (req) => {
       requireRole(req.principal!, 'admin');
+      const appName = parseInput(s.appName, req.params.app, ['app']);
       const body = parseInput(s.appBody, req.body);
-      const appName = req.params.app;
       req.audit = { target: `app/${appName}` };
       const now = Date.now();
       directory.clear();

@@ -69,7 +69,7 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
   const rows: BoardRow[] = list.items.map((c) => ({
     ...c,
     stages: { commit: emptyStage(), build: emptyStage(), image: emptyStage(), config: emptyStage(), release: emptyStage() },
-    pullRequestUrl: null, commitUrl: null, ringCells: {},
+    pullRequestUrl: null, commitUrl: null, ringCells: Object.create(null) as Record<string, RingCell>,
   }));
   if (ids.length === 0) return { rings, items: rows, nextCursor: list.nextCursor };
   const byId = new Map(rows.map((r) => [r.id, r]));

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import { StorageError } from '../errors.ts';
 import { migrations } from './migrations.ts';
+import { lockDataFolder, type DataFolderLock } from './data-lock.ts';
+import { openSession, type Session } from './session.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -16,6 +18,8 @@ export interface StorageOptions {
   databaseUrl?: string;
   /** Connection pool size for PostgreSQL. */
   poolSize?: number;
+  /** SQLite: take the data folder for this process alone (what `serve` does); refused while another holds it. */
+  exclusive?: boolean;
 }
 
 /** An open database, migrated to the latest schema. */
@@ -24,6 +28,8 @@ export interface Storage {
   readonly dialect: Dialect;
   /** Where the data lives, without credentials (for logs and /readyz). */
   readonly location: string;
+  /** PostgreSQL: a dedicated connection of its own (the engine's lease lives on one); undefined on SQLite. */
+  readonly openSession?: () => Promise<Session>;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   let db: Kysely<Database>;
   let dialect: Dialect;
   let location: string;
+  let lock: DataFolderLock | undefined;
+  let session: (() => Promise<Session>) | undefined;
   if (options.databaseUrl) {
     if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
       throw new StorageError(`--database-url must start with postgres:// (got "${redactUrl(options.databaseUrl)}")`);
@@ -46,6 +54,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     };
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: types as any });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const url = options.databaseUrl;
+    session = () => openSession(url, types);
   } else {
     const dir = resolve(options.dataDir ?? '.ringmaster');
     try {
@@ -55,10 +65,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     }
     dialect = 'sqlite';
     location = join(dir, 'ringmaster.db');
+    lock = options.exclusive ? lockDataFolder(dir) : undefined;
     let sqlite: BetterSqlite3.Database;
     try {
       sqlite = new BetterSqlite3(location);
     } catch (err) {
+      lock?.release();
       throw new StorageError(`cannot open ${location}: ${(err as Error).message}`, { cause: err });
     }
     sqlite.pragma('journal_mode = WAL');
@@ -71,11 +83,15 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     sqlite.pragma('temp_store = MEMORY');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   }
-  const storage: Storage = { db, dialect, location, close: () => db.destroy() };
+  const close = async () => {
+    await db.destroy();
+    lock?.release();
+  };
+  const storage: Storage = { db, dialect, location, close, ...(session ? { openSession: session } : {}) };
   try {
     await migrate(storage);
   } catch (err) {
-    await db.destroy();
+    await close();
     if (err instanceof StorageError) throw err;
     throw new StorageError(`cannot open or migrate the database at ${location}: ${(err as Error).message}`, { cause: err });
   }
