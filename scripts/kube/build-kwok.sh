@@ -10,6 +10,7 @@ source "$here/versions.sh"
 
 root="$RINGMASTER_CACHE/kwok/$KWOK_VERSION"
 stamp="$root/versions.txt"
+lock_build "$root"
 want="kwok=$KWOK_VERSION"
 if [ -x "$root/bin/kwok" ] && [ "$(head -n1 "$stamp" 2>/dev/null)" = "$want" ]; then exit 0; fi
 command -v go >/dev/null || { log "go is required to build kwok"; exit 1; }

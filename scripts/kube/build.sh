@@ -13,6 +13,7 @@ source "$here/versions.sh"
 root="$RINGMASTER_CACHE/kube/$KUBE_VERSION"
 bin="$root/bin"
 stamp="$root/versions.txt"
+lock_build "$root"
 # The first line of the stamp names the versions; a binary of those versions that is already
 # there is never rebuilt (adding a binary to this list builds only the new one).
 want="kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION"

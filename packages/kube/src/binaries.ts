@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalKubeError } from './errors.ts';
@@ -142,6 +142,19 @@ export function ensureFleetBinaries(): FleetBinaries {
   const v = pinnedKubeVersions();
   const logs = `${join(cacheDir(), 'kube', v.kubernetes, '<binary>.log')} and ${join(cacheDir(), 'kwok', v.kwok, 'build.log')}`;
   return ensureBuilt('kube-controller-manager, kube-scheduler and kwok', [script('build.sh'), script('build-kwok.sh')], logs, locateFleetBinaries);
+}
+
+/**
+ * Argo CD's module folder in the Go module cache (its CRDs live there), downloading the module
+ * when missing: enough for a management cluster without Argo CD running, which needs no build.
+ */
+export function ensureArgoCdModule(): string {
+  const v = pinnedKubeVersions();
+  const dir = argocdModuleDir(v.argocd);
+  if (existsSync(join(dir, 'manifests', 'crds'))) return dir;
+  const run = spawnSync('go', ['mod', 'download', `github.com/argoproj/argo-cd/v2@${v.argocd}`], { cwd: tmpdir(), stdio: ['ignore', 2, 2], env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
+  if (run.status !== 0 || !existsSync(join(dir, 'manifests', 'crds'))) throw new LocalKubeError(`downloading Argo CD ${v.argocd}'s module (for its CRDs) failed: go mod download exited with ${run.status ?? run.signal}`);
+  return dir;
 }
 
 /** Argo CD and redis-server, building Argo CD when missing (several minutes the first time). */

@@ -4,7 +4,7 @@ export { refOf, refKey, formatRef, groupOf, jsonEqual, diffPaths } from './objec
 export type { KubeObject, ObjectMeta, ManagedFieldsEntry, ObjectRef } from './object.ts';
 export { KubeClient } from './client.ts';
 export type { ResourceInfo, RequestOptions, ObjectList } from './client.ts';
-export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions, ensureFleetBinaries, locateFleetBinaries, ensureArgoCdBinaries, locateArgoCdBinaries } from './binaries.ts';
+export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions, ensureFleetBinaries, locateFleetBinaries, ensureArgoCdBinaries, locateArgoCdBinaries, ensureArgoCdModule } from './binaries.ts';
 export type { KubeBinaries, FleetBinaries, ArgoCdBinaries, PinnedVersions } from './binaries.ts';
 export { startLocalFleet, readLocalFleetState, stopLocalFleetAt, validateClusterNames, FLEET_STATE_FILE } from './local-fleet.ts';
 export type { LocalFleet, LocalFleetOptions, LocalFleetState, FleetCluster, FleetVersions } from './local-fleet.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { applyObjects } from './apply.ts';
 import type { ArgoCdBinaries } from './binaries.ts';
 import type { LocalPki } from './certs.ts';
@@ -50,14 +50,15 @@ export interface LocalArgoCdInput {
 const partOf = { 'app.kubernetes.io/part-of': 'argocd' };
 
 /** Argo CD's own CRDs (Application, ApplicationSet, AppProject), read from its module in the Go module cache. */
-export function argoCdCrds(bins: ArgoCdBinaries): KubeObject[] {
+export function argoCdCrds(moduleDir: string): KubeObject[] {
   const files = ['application-crd.yaml', 'applicationset-crd.yaml', 'appproject-crd.yaml'];
-  return files.flatMap((f) => loadAllYaml(readFileSync(join(bins.moduleDir, 'manifests', 'crds', f), 'utf8')) as KubeObject[]);
+  // a plain YAML parse: client-node's loadAllYaml renames keys to its model's (x-kubernetes-* → x_kubernetes_*)
+  return files.flatMap((f) => parseAllDocuments(readFileSync(join(moduleDir, 'manifests', 'crds', f), 'utf8')).map((d) => d.toJS() as KubeObject).filter(Boolean));
 }
 
-/** Installs Argo CD's own CRDs and waits until they are Established. */
-export async function installArgoCdCrds(client: KubeClient, bins: ArgoCdBinaries): Promise<void> {
-  await applyObjects(client, argoCdCrds(bins));
+/** Installs Argo CD's own CRDs (from its module folder) and waits until they are Established. */
+export async function installArgoCdCrds(client: KubeClient, moduleDir: string): Promise<void> {
+  await applyObjects(client, argoCdCrds(moduleDir));
 }
 
 /** An Argo CD cluster Secret: the destination's URL and the client certificate Argo CD talks to it with. */
@@ -111,7 +112,7 @@ export async function startLocalArgoCd(input: LocalArgoCdInput): Promise<LocalAr
   const { group, launch, bins, management, timeoutMs } = input;
   const resync = input.resyncSeconds ?? 180;
   const destinations = input.workloads.map((w) => ({ name: w.name, server: w.server }));
-  await installArgoCdCrds(management.client, bins);
+  await installArgoCdCrds(management.client, bins.moduleDir);
   await applyObjects(management.client, argoCdConfig(destinations, input.pki, resync));
 
   const redisPort = await freePort();

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ensureArgoCdBinaries, ensureFleetBinaries, type FleetBinaries } from './binaries.ts';
+import { ensureArgoCdBinaries, ensureArgoCdModule, ensureFleetBinaries, type FleetBinaries } from './binaries.ts';
 import { clientCertificate, generateLocalPki, kubeconfigYaml, type KubeconfigEntry, type LocalPki } from './certs.ts';
 import { KubeClient } from './client.ts';
 import { LocalKubeError } from './errors.ts';
@@ -202,7 +202,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     if (mgmt && argoBins) {
       argocd = await startLocalArgoCd({ dir, group, launch, bins: argoBins, management: mgmt, workloads: clusters.filter((c) => c.role === 'workload'), pki, timeoutMs, resyncSeconds: opts.argocdResyncSeconds });
     } else if (mgmt) {
-      await installArgoCdCrds(mgmt.client, ensureArgoCdBinaries());
+      await installArgoCdCrds(mgmt.client, ensureArgoCdModule());
     }
   } catch (err) {
     await stop();

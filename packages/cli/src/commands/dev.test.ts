@@ -75,9 +75,10 @@ describe('ringmaster dev kube', () => {
   }, 600_000);
 
   it('refuses a cluster name that is not a DNS label', async () => {
-    const up = await run(['dev', 'kube', 'up', '--clusters', 'east,__proto__', '--dir', fleetDir]);
+    const refused = join(home, 'refused');
+    const up = await run(['dev', 'kube', 'up', '--clusters', 'east,__proto__', '--dir', refused]);
     expect(up.code).not.toBe(0);
     expect(up.err).toMatch(/--clusters: cluster name "__proto__" is not a DNS label/);
-    expect(existsSync(fleetDir)).toBe(false);
+    expect(existsSync(refused)).toBe(false);
   });
 });
