@@ -1,22 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { alive, startHangingFixture } from './process-helpers.ts';
 import { LocalKubeError, validateClusterNames } from '../src/index.ts';
 import { waitHealthz } from '../src/healthz.ts';
 import { ProcessGroup } from '../src/processes.ts';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('local fleet lifecycle', () => {
   it('names a component that fails to start and its log file, quoting the log', async () => {
@@ -43,12 +33,7 @@ describe('local fleet lifecycle', () => {
 
   it('kills every fleet process when the Node process that started them is killed outright', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/local-fleet/start-and-hang.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`fixture exited with ${code} before reporting`)));
-    });
-    const started = JSON.parse(line) as { dir: string; pids: number[] };
+    const { child, started } = await startHangingFixture<{ dir: string; pids: number[] }>(fixture);
     expect(started.pids.length).toBeGreaterThanOrEqual(5); // etcd, kube-apiserver, controller-manager, scheduler, kwok
     expect(started.pids.every(alive)).toBe(true);
     child.kill('SIGKILL'); // no exit hooks run: the watchdog has to clean up
