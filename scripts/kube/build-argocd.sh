@@ -14,6 +14,7 @@ source "$here/versions.sh"
 root="$RINGMASTER_CACHE/argocd/$ARGOCD_VERSION"
 bin="$root/bin"
 stamp="$root/versions.txt"
+lock_build "$root"
 want="argocd=$ARGOCD_VERSION"
 links() { for c in argocd-application-controller argocd-repo-server; do ln -sfn argocd "$bin/$c"; done; }
 if [ -x "$bin/argocd" ] && [ "$(head -n1 "$stamp" 2>/dev/null)" = "$want" ]; then links; exit 0; fi
