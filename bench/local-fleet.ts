@@ -38,7 +38,8 @@ async function idleUsage(fleet: LocalFleet, windowMs = 20_000): Promise<{ group:
   return [...groups].map(([group, pids]) => ({
     group,
     rssMiB: Math.round(pids.reduce((n, pid) => n + rssMiB(pid), 0)),
-    cpuPercent: Math.round(((pids.reduce((n, pid) => n + cpuTicks(pid), 0) - before.get(group)!) / (windowMs / 10)) * 10) / 10,
+    // ticks are 1/100 s: ticks per second of the window is the percentage of one core
+    cpuPercent: Math.round(((pids.reduce((n, pid) => n + cpuTicks(pid), 0) - before.get(group)!) / (windowMs / 1000)) * 10) / 10,
   }));
 }
 
