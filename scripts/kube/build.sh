@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver (k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3) into
-#   $RINGMASTER_CACHE/kube/$KUBE_VERSION/bin/{kube-apiserver,etcd}
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes) and etcd
+# (go.etcd.io/etcd/server/v3) into
+#   $RINGMASTER_CACHE/kube/$KUBE_VERSION/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,etcd}
 # and records what was built in $RINGMASTER_CACHE/kube/$KUBE_VERSION/versions.txt.
 # Debian's etcd-server (3.4) is older than the 3.5 floor of current kube-apiservers, so etcd is built too.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../lib.sh"
+source "$here/common.sh"
 source "$here/versions.sh"
 
 root="$RINGMASTER_CACHE/kube/$KUBE_VERSION"
 bin="$root/bin"
 stamp="$root/versions.txt"
+lock_build "$root"
+# The first line of the stamp names the versions; a binary of those versions that is already
+# there is never rebuilt (adding a binary to this list builds only the new one).
 want="kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION"
-if [ -x "$bin/kube-apiserver" ] && [ -x "$bin/etcd" ] && [ "$(head -n1 "$stamp" 2>/dev/null)" = "$want" ]; then exit 0; fi
-command -v go >/dev/null || { log "go is required to build kube-apiserver and etcd"; exit 1; }
+kube_bins=(kube-apiserver kube-controller-manager kube-scheduler)
+all_there() { for b in etcd "${kube_bins[@]}"; do [ -x "$bin/$b" ] || return 1; done; }
+if all_there && [ "$(head -n1 "$stamp" 2>/dev/null)" = "$want" ]; then exit 0; fi
+command -v go >/dev/null || { log "go is required to build kube-apiserver, kube-controller-manager, kube-scheduler and etcd"; exit 1; }
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 
@@ -48,8 +55,12 @@ if [ ! -x "$bin/etcd" ] || ! grep -q "etcd=$ETCD_VERSION" "$stamp" 2>/dev/null; 
   log "etcd built in $(( $(date +%s) - t0 ))s"
 fi
 
-if [ ! -x "$bin/kube-apiserver" ] || ! grep -q "kubernetes=$KUBE_VERSION" "$stamp" 2>/dev/null; then
-  log "building kube-apiserver $KUBE_VERSION into $bin (first time only, takes several minutes)"
+missing=()
+for b in "${kube_bins[@]}"; do
+  if [ ! -x "$bin/$b" ] || ! grep -q "kubernetes=$KUBE_VERSION" "$stamp" 2>/dev/null; then missing+=("$b"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "building ${missing[*]} $KUBE_VERSION into $bin (first time only, takes several minutes; log: $root/${missing[0]}.log)"
   t0=$(date +%s)
   staging="v0.${KUBE_VERSION#v1.}"
   make_module "$root/src/kubernetes" "k8s.io/kubernetes@$KUBE_VERSION" \
@@ -61,14 +72,18 @@ if [ ! -x "$bin/kube-apiserver" ] || ! grep -q "kubernetes=$KUBE_VERSION" "$stam
   for p in $pkg $cpkg; do
     ld="$ld -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$root/src/kubernetes" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
-    && go build -trimpath -ldflags "$ld" -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-  log "kube-apiserver built in $(( $(date +%s) - t0 ))s"
+  for b in "${missing[@]}"; do
+    : > "$root/$b.log"
+    (cd "$root/src/kubernetes" && logged "$b" "$root/$b.log" go get "k8s.io/kubernetes/cmd/$b@$KUBE_VERSION" \
+      && logged "$b" "$root/$b.log" go build -trimpath -ldflags "$ld" -o "$bin/$b" "k8s.io/kubernetes/cmd/$b")
+    log "$b built ($(( $(date +%s) - t0 ))s since the Kubernetes builds began)"
+  done
 fi
 
 {
   echo "$want"
+  echo "binaries=etcd ${kube_bins[*]}"
   echo "go=$(go env GOVERSION)"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) seconds=$(( $(date +%s) - start ))"
 } > "$stamp"
-log "kube binaries ready in $bin: $("$bin/kube-apiserver" --version), etcd $("$bin/etcd" --version | head -n1)"
+log "kube binaries ready in $bin: $("$bin/kube-apiserver" --version), etcd $("$bin/etcd" --version | head -n1), with kube-controller-manager and kube-scheduler"

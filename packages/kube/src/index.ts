@@ -4,8 +4,14 @@ export { refOf, refKey, formatRef, groupOf, jsonEqual, diffPaths } from './objec
 export type { KubeObject, ObjectMeta, ManagedFieldsEntry, ObjectRef } from './object.ts';
 export { KubeClient } from './client.ts';
 export type { ResourceInfo, RequestOptions, ObjectList } from './client.ts';
-export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions } from './binaries.ts';
-export type { KubeBinaries } from './binaries.ts';
+export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions, ensureFleetBinaries, locateFleetBinaries, ensureArgoCdBinaries, locateArgoCdBinaries, ensureArgoCdModule } from './binaries.ts';
+export type { KubeBinaries, FleetBinaries, ArgoCdBinaries, PinnedVersions } from './binaries.ts';
+export { startLocalFleet, readLocalFleetState, stopLocalFleetAt, validateClusterNames, FLEET_STATE_FILE } from './local-fleet.ts';
+export type { LocalFleet, LocalFleetOptions, LocalFleetState, FleetCluster, FleetVersions } from './local-fleet.ts';
+export { ARGOCD_NAMESPACE, argoCdCrds, installArgoCdCrds, clusterSecret } from './local-argocd.ts';
+export type { LocalArgoCd, ArgoCdDestination } from './local-argocd.ts';
+export { BAD_IMAGE_TAG } from './kwok-stages.ts';
+export { requestRefresh, ARGOCD_REFRESH_ANNOTATION } from './argocd-refresh.ts';
 export { startLocalKube, readLocalKubeState, stopLocalKubeAt, freePort } from './local-kube.ts';
 export type { LocalKube, LocalKubeOptions, LocalKubeState } from './local-kube.ts';
 export { argoCrds, installArgoCrds } from './crds.ts';

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { adminKubeconfig, generateLocalPki, type LocalPki } from './certs.ts';
 import { KubeClient } from './client.ts';
 import { installArgoCrds } from './crds.ts';
 import { LocalKubeError } from './errors.ts';
+import { freePort, ProcessGroup, runs, tail, terminate } from './processes.ts';
 
 /** Options of startLocalKube. */
 export interface LocalKubeOptions {
@@ -57,74 +57,62 @@ export interface LocalKubeState {
   startedAt: string;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
+export { freePort, terminate } from './processes.ts';
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // last line of defence: a failing test or an uncaught error must not leave servers behind
-  process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
+/** etcd's flags for a single-member, fsync-free store on loopback. */
+export function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string[] {
+  const url = `http://127.0.0.1:${clientPort}`;
+  return [
+    '--name=default',
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${url}`,
+    `--advertise-client-urls=${url}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ];
 }
 
-/** A free TCP port on 127.0.0.1: `preferred` when it is free, else one the kernel picks (then released). */
-export function freePort(preferred = 0): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.unref();
-      srv.on('error', reject);
-      srv.listen(port, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-      });
-    });
-  // a preferred port (e.g. a well-known default) when it is free, any free port otherwise
-  return preferred ? tryPort(preferred).catch(() => tryPort(0)) : tryPort(0);
+/** kube-apiserver's flags: client-certificate authentication, RBAC, service-account signing keys. */
+export function apiServerFlags(etcdUrl: string, port: number, certDir: string, pki: LocalPki, extra: string[] = []): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    '--authorization-mode=RBAC',
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    '--service-account-issuer=https://kubernetes.default.svc',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    '--v=1',
+    ...extra,
+  ];
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitExit(pid: number, timeoutMs: number): Promise<boolean> {
+/** Waits until kube-apiserver answers /readyz with ok; fails early, naming its log, when the process exits. */
+export async function waitApiReady(client: KubeClient, group: ProcessGroup, name: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let last = '';
   while (Date.now() < until) {
-    if (!isAlive(pid)) return true;
-    await sleep(50);
+    const exited = group.exitedError(name);
+    if (exited) throw exited;
+    try {
+      const body = await client.request<string>('GET', '/readyz', { timeoutMs: 5_000 });
+      if (String(body).trim() === 'ok') return;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(250);
   }
-  return !isAlive(pid);
-}
-
-/** Sends SIGTERM, then SIGKILL after `graceMs`, and waits until the process is gone. */
-export async function terminate(pid: number, graceMs = 10_000): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  if (await waitExit(pid, graceMs)) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await waitExit(pid, 5_000);
-}
-
-function tail(path: string, lines = 15): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
+  throw new LocalKubeError(`${name} was not ready after ${timeoutMs} ms (${last}); its log is ${group.logOf(name)}, last lines:\n${tail(group.logOf(name))}`);
 }
 
 /**
@@ -140,7 +128,6 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
   const keepDir = opts.keepDir ?? !ownDir;
   const detached = opts.detached ?? false;
   const timeoutMs = opts.startTimeoutMs ?? 180_000;
-  if (!detached) installExitHook();
 
   const pki: LocalPki = generateLocalPki(dir);
   const etcdPort = await freePort();
@@ -153,90 +140,22 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
   kubeConfig.loadFromFile(kubeconfigPath);
   const client = new KubeClient(kubeConfig);
 
-  let watchdog: ChildProcess | undefined;
-  if (!detached) {
-    // if this Node process dies without running exit hooks (SIGKILL), the watchdog reaps the servers
-    const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; for f in "$2"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; ' + (keepDir ? 'true' : 'rm -rf "$2"');
-    watchdog = spawn('sh', ['-c', script, 'ringmaster-kube-watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' });
-    watchdog.unref();
-  }
-
-  const launch = (name: string, bin: string, args: string[]): ChildProcess => {
-    const log = openSync(join(dir, `${name}.log`), 'a');
-    const child = spawn(bin, args, { stdio: ['ignore', log, log], detached });
-    closeSync(log);
-    if (child.pid === undefined) throw new LocalKubeError(`could not start ${bin}`);
-    writeFileSync(join(dir, `${name}.pid`), String(child.pid));
-    if (detached) child.unref();
-    else {
-      running.add(child);
-      child.once('exit', () => running.delete(child));
-    }
-    return child;
-  };
-
+  const group = new ProcessGroup(dir, { detached, removeDir: !keepDir });
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  const etcd = launch('etcd', bins.etcd, [
-    '--name=default',
-    `--data-dir=${join(dir, 'etcd-data')}`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-    '--unsafe-no-fsync=true',
-    '--log-level=warn',
-  ]);
-
-  const apiArgs = [
-    `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    `--secure-port=${apiPort}`,
-    `--cert-dir=${dir}`,
-    `--tls-cert-file=${pki.serverCert}`,
-    `--tls-private-key-file=${pki.serverKey}`,
-    `--client-ca-file=${pki.caCert}`,
-    '--authorization-mode=RBAC',
-    '--disable-admission-plugins=ServiceAccount',
-    `--service-account-key-file=${pki.serviceAccountPub}`,
-    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-    '--service-account-issuer=https://kubernetes.default.svc',
-    '--service-cluster-ip-range=10.0.0.0/24',
-    '--allow-privileged=true',
-    '--v=1',
-    ...(opts.apiServerArgs ?? []),
-  ];
+  const etcd = group.launch('etcd', bins.etcd, etcdArgs(join(dir, 'etcd-data'), etcdPort, peerPort));
+  // no controllers here, so no token controller either: the ServiceAccount admission plugin is off
+  const apiArgs = apiServerFlags(etcdUrl, apiPort, dir, pki, ['--disable-admission-plugins=ServiceAccount', ...(opts.apiServerArgs ?? [])]);
   let apiserver: ChildProcess | undefined;
 
-  const waitReady = async (child: ChildProcess, logName: string): Promise<void> => {
-    const until = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < until) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new LocalKubeError(`${logName} exited (${child.exitCode ?? child.signalCode}) while starting; last log lines:\n${tail(join(dir, `${logName}.log`))}`);
-      }
-      try {
-        const body = await client.request<string>('GET', '/readyz', { timeoutMs: 5_000 });
-        if (String(body).trim() === 'ok') return;
-      } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
-      }
-      await sleep(250);
-    }
-    throw new LocalKubeError(`kube-apiserver was not ready after ${timeoutMs} ms (${last}); last log lines:\n${tail(join(dir, `${logName}.log`))}`);
-  };
-
   const startApiServer = async (): Promise<void> => {
-    apiserver = launch('kube-apiserver', bins.kubeApiserver, apiArgs);
-    await waitReady(apiserver, 'kube-apiserver');
+    apiserver = group.launch('kube-apiserver', bins.kubeApiserver, apiArgs);
+    await waitApiReady(client, group, 'kube-apiserver', timeoutMs);
     writeState();
   };
   const stopApiServer = async (): Promise<void> => {
     // with CRDs installed kube-apiserver's graceful shutdown can hang ~10 s after it stopped listening;
     // the data is in etcd already, so a short grace before SIGKILL loses nothing
-    if (apiserver?.pid !== undefined) await terminate(apiserver.pid, 2_000);
-    rmSync(join(dir, 'kube-apiserver.pid'), { force: true });
+    await group.stop('kube-apiserver', 2_000);
   };
   const writeState = (): void => {
     const state: LocalKubeState = {
@@ -255,21 +174,13 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
     if (stopped) return;
     stopped = true;
     client.close();
-    await stopApiServer();
-    if (etcd.pid !== undefined) await terminate(etcd.pid);
-    if (watchdog?.pid !== undefined) {
-      try {
-        process.kill(watchdog.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await group.stopAll(['kube-apiserver'], ['etcd']);
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
     else rmSync(join(dir, 'state.json'), { force: true });
   };
 
   try {
-    await waitEtcd(etcdUrl, etcd, dir, timeoutMs);
+    await waitEtcd(etcdUrl, group, timeoutMs);
     await startApiServer();
     if (opts.argoCrds !== false) await installArgoCrds(client);
   } catch (err) {
@@ -279,12 +190,12 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
   return { server, etcdUrl, kubeconfigPath, kubeConfig, client, dir, kubernetesVersion: bins.kubernetesVersion, etcdVersion: bins.etcdVersion, stopApiServer, startApiServer, stop };
 }
 
-async function waitEtcd(url: string, child: ChildProcess, dir: string, timeoutMs: number): Promise<void> {
+/** Waits until etcd reports itself healthy; fails early, naming its log, when it exits. */
+export async function waitEtcd(url: string, group: ProcessGroup, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new LocalKubeError(`etcd exited (${child.exitCode ?? child.signalCode}) while starting; last log lines:\n${tail(join(dir, 'etcd.log'))}`);
-    }
+    const exited = group.exitedError('etcd');
+    if (exited) throw exited;
     try {
       const res = await fetch(`${url}/health`);
       if (res.ok && ((await res.json()) as { health?: string }).health === 'true') return;
@@ -293,7 +204,7 @@ async function waitEtcd(url: string, child: ChildProcess, dir: string, timeoutMs
     }
     await sleep(100);
   }
-  throw new LocalKubeError(`etcd was not healthy after ${timeoutMs} ms; last log lines:\n${tail(join(dir, 'etcd.log'))}`);
+  throw new LocalKubeError(`etcd was not healthy after ${timeoutMs} ms; its log is ${group.logOf('etcd')}, last lines:\n${tail(group.logOf('etcd'))}`);
 }
 
 /** Reads the state a detached control plane left in `dir`; undefined when none is running there. */
@@ -313,13 +224,4 @@ export async function stopLocalKubeAt(dir: string): Promise<boolean> {
   if (runs(state.pids.etcd, 'etcd')) await terminate(state.pids.etcd);
   rmSync(dir, { recursive: true, force: true });
   return true;
-}
-
-function runs(pid: number, binary: string): boolean {
-  try {
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return argv0 === binary || argv0.endsWith('/' + binary);
-  } catch {
-    return false;
-  }
 }

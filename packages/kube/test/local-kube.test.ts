@@ -1,20 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { alive, startHangingFixture } from './process-helpers.ts';
 import { LocalKubeError, locateKubeBinaries, startLocalKube } from '../src/index.ts';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -43,12 +33,7 @@ describe('local control plane lifecycle', () => {
 
   it('kills etcd and kube-apiserver when the Node process that started them is killed outright', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/local-kube/start-and-hang.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`fixture exited with ${code} before reporting`)));
-    });
-    const started = JSON.parse(line) as { dir: string; etcd: number; apiserver: number };
+    const { child, started } = await startHangingFixture<{ dir: string; etcd: number; apiserver: number }>(fixture);
     expect(alive(started.etcd) && alive(started.apiserver)).toBe(true);
     child.kill('SIGKILL'); // no exit hooks run: the watchdog has to clean up
     await eventually(() => !alive(started.etcd) && !alive(started.apiserver) && !existsSync(started.dir), 'the watchdog to reap the servers');
