@@ -7,6 +7,8 @@ import { mergeValues } from './merge.ts';
 import { checkObject, imagesOf, isClusterScoped, kindRank, objectFileName } from './objects.ts';
 import { applyPatches, type PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
+import { unwrapLists } from './lists.ts';
+import { literalSecretIssues } from './secrets.ts';
 import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
 import { runTool } from './tools.ts';
 import type { KubeObject, Values } from './types.ts';
@@ -174,8 +176,9 @@ export class Renderer {
 
     const objects: KubeObject[] = [];
     const origins: SourceLocation[] = [];
-    for (const { object, origin } of raw) {
-      const found = checkObject(object, origin, app.secrets?.allowLiteral === true);
+    for (const { object, origin } of unwrapLists(raw)) {
+      // Literal Secrets are checked on the final objects, after patches (literalSecretIssues below).
+      const found = checkObject(object, origin, true);
       if (found.length) {
         issues.push(...found);
         continue;
@@ -202,6 +205,9 @@ export class Renderer {
         throw new FleetValidationError([{ code: 'patch-failed', message: (e as Error).message, hint: 'fix the patch target or operations', location: where }]);
       }
     }
+    const patchesAt = instance.patches?.length ? instance.origin.location : app.origin.location;
+    issues.push(...literalSecretIssues({ before: objects, origins, final: patched, instance: instance.name, patchesAt, allowLiteral: app.secrets?.allowLiteral === true }));
+    if (issues.length) throw new FleetValidationError(sortIssues(issues));
 
     const roles = app.roles ?? [];
     const rendered: RenderedObject[] = [];

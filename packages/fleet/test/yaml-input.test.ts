@@ -101,3 +101,29 @@ describe('prototype keys in fleet YAML', () => {
     expect(issues).toEqual([expect.objectContaining({ code: 'unsafe-key', location: { file: 'apps/proto/manifests/cm.yaml', line: 6, column: 3 } })]);
   });
 });
+
+describe('the literal-Secret check', () => {
+  const OPAQUE = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\n';
+
+  it('catches stringData that an instance patch adds, naming the instance file and the instance', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    addApp(repo, 'vault', 'manifests', { 'manifests/secret.yaml': OPAQUE }, { instance: 'patches:\n  - target: {kind: Secret, name: db}\n    patch:\n      stringData:\n        password: hunter2\n' });
+    const issues = await issuesOf(() => validateFleet(repo.dir));
+    expect(issues).toEqual([expect.objectContaining({ code: 'secret-literal', location: expect.objectContaining({ file: 'instances/vault.yaml' }) })]);
+    expect(issues[0]!.message).toContain('instance "vault-dev"');
+  });
+
+  it('catches a Secret wrapped in a List, and writes List items as objects of their own', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    const list = (secretData: string) =>
+      `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: settings}\n    data: {a: "1"}\n  - apiVersion: v1\n    kind: SecretList\n    items:\n      - apiVersion: v1\n        kind: Secret\n        metadata: {name: db}\n${secretData}`;
+    addApp(repo, 'listed', 'manifests', { 'manifests/list.yaml': list('        data: {password: aHVudGVyMg==}\n') });
+    const issues = await issuesOf(() => validateFleet(repo.dir));
+    expect(issues).toEqual([expect.objectContaining({ code: 'secret-literal', location: expect.objectContaining({ file: 'apps/listed/manifests/list.yaml' }) })]);
+    repo.write('apps/listed/manifests/list.yaml', list(''));
+    const [r] = await renderFleet(await loadFleet(repo.dir), ['listed-dev']);
+    const names = r!.objects.map((o) => `${o.kind}/${o.name}`);
+    expect(names).toEqual(expect.arrayContaining(['ConfigMap/settings', 'Secret/db']));
+    expect(names.filter((n) => n.includes('List'))).toEqual([]);
+  });
+});

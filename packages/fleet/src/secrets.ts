@@ -1,0 +1,48 @@
+import type { FleetIssue, SourceLocation } from './errors.ts';
+import { objectKey } from './objects.ts';
+import type { KubeObject } from './types.ts';
+
+const keyOf = (o: KubeObject) => objectKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+
+/** True when a Secret carries values in `data` or `stringData` (rather than referencing a secret store). */
+function hasLiteralData(o: KubeObject): boolean {
+  if (o.kind !== 'Secret') return false;
+  const has = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v).length > 0;
+  const obj = o as unknown as Record<string, unknown>;
+  return has(obj.data) || has(obj.stringData);
+}
+
+/**
+ * The one check for Secrets written in clear text: it runs on the final objects of an instance —
+ * after Lists are unwrapped and every patch applied — so neither a patch adding `stringData` nor a
+ * List wrapping a Secret gets past it. A literal that a patch added is located at the patch's owner.
+ */
+export function literalSecretIssues(opts: {
+  /** The objects as rendered, before patches, with the file each came from. */
+  before: readonly KubeObject[];
+  origins: readonly SourceLocation[];
+  /** The objects after every patch (patches never rename an object; one may delete it). */
+  final: readonly KubeObject[];
+  instance: string;
+  /** Where the patches of the instance (or its app) are declared. */
+  patchesAt: SourceLocation;
+  allowLiteral: boolean;
+}): FleetIssue[] {
+  if (opts.allowLiteral) return [];
+  const issues: FleetIssue[] = [];
+  const rendered = new Map<string, { object: KubeObject; origin?: SourceLocation }>();
+  opts.before.forEach((object, i) => rendered.set(keyOf(object), { object, origin: opts.origins[i] }));
+  for (const o of opts.final) {
+    if (!hasLiteralData(o)) continue;
+    const before = rendered.get(keyOf(o));
+    const fromPatch = !before || !hasLiteralData(before.object);
+    issues.push({
+      code: 'secret-literal',
+      // A literal in the source is one issue for every instance (renderFleet folds equal issues); one a patch adds names its instance.
+      message: `Secret "${o.metadata.name}" ${fromPatch ? `of instance "${opts.instance}" holds literal data added by a patch` : 'holds literal data'}, which would be written in clear text to the manifest repo`,
+      hint: 'reference the secret from a secret store (e.g. an ExternalSecret or SealedSecret), or set secrets.allowLiteral: true in the app if this data is not secret',
+      location: fromPatch ? opts.patchesAt : (before.origin ?? opts.patchesAt),
+    });
+  }
+  return issues;
+}
