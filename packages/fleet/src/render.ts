@@ -7,6 +7,7 @@ import { mergeValues } from './merge.ts';
 import { checkObject, imagesOf, isClusterScoped, kindRank, objectFileName } from './objects.ts';
 import { applyPatches, type PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
+import { checkKustomization, runKustomize } from './kustomize.ts';
 import { unwrapLists } from './lists.ts';
 import { literalSecretIssues } from './secrets.ts';
 import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
@@ -321,7 +322,8 @@ export class Renderer {
   private async buildKustomize(app: App): Promise<{ objects: unknown[]; file: string }> {
     const dir = await this.fleet.source.materialize(app.sourceDir);
     const kfile = this.fleet.source.files().find((f) => f.startsWith(app.sourceDir + '/') && /\/(kustomization\.ya?ml|Kustomization)$/.test(f)) ?? `${app.sourceDir}/kustomization.yaml`;
-    const res = await runTool('kubectl', ['kustomize', dir], { envVar: 'RINGMASTER_KUBECTL', what: 'kubectl (for Kustomize sources)' });
+    await checkKustomization(await this.fleet.source.materializedRoot(), app.sourceDir, (app.source as { allowRemoteBases?: boolean }).allowRemoteBases === true);
+    const res = await runKustomize(dir);
     if (res.code !== 0) {
       throw new FleetValidationError([
         { code: 'kustomize-failed', message: `kubectl kustomize failed for app "${app.name}": ${res.stderr.trim().split('\n').slice(-3).join(' ')}`, hint: `check ${kfile}`, location: { file: kfile, line: 1, column: 1 } },
