@@ -97,7 +97,7 @@ describe('files from outside the fleet repository', () => {
     repo.write('shared/passwd', 'shared inside the repo\n');
     symlinkSync('../../../shared/passwd', join(repo.dir, 'apps/leak/chart/passwd'));
     const [r] = await renderFleet(await loadFleet(repo.dir, repo.commit('inside')), ['leak-dev']);
-    expect((r!.objects.find((o) => o.name === 'leak')!.object as { data: { passwd: string } }).data.passwd).toBe('shared inside the repo\n');
+    expect((r!.objects.find((o) => o.name === 'leak')!.object as unknown as { data: { passwd: string } }).data.passwd).toBe('shared inside the repo\n');
   });
 
   it('refuses a Kustomize resource outside the repository at its line', async () => {
