@@ -121,7 +121,7 @@ describe('parseYamlFile reads YAML as Kubernetes does', () => {
 });
 
 /** A nine-level anchor chain: 9^9 ≈ 387 million leaves once expanded. */
-export function aliasBomb(indent = ''): string {
+function aliasBomb(indent = ''): string {
   const lines = [`${indent}a0: &a0 "lol"`];
   for (let i = 1; i <= 9; i++) lines.push(`${indent}a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
   return lines.join('\n') + '\n';

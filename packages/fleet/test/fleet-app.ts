@@ -1,3 +1,4 @@
+import { FleetValidationError, type FleetIssue } from '@ringmaster/fleet';
 import type { TempRepo } from './helpers.ts';
 
 /** Adds an app with one instance on dev-eu-1 to a copy of the example fleet; `files` are relative to the app folder. */
@@ -18,3 +19,14 @@ export function addApp(
 }
 
 export const CHART_YAML = 'apiVersion: v2\nname: probe\nversion: 0.1.0\n';
+
+/** The issues a fleet operation is refused with; fails the test when it is not refused. */
+export async function issuesOf(run: () => Promise<unknown>): Promise<FleetIssue[]> {
+  try {
+    await run();
+  } catch (e) {
+    if (e instanceof FleetValidationError) return e.issues;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}

@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FleetValidationError, loadFleet, openSource, renderFleet, type FleetIssue } from '@ringmaster/fleet';
+import { loadFleet, openSource, renderFleet } from '@ringmaster/fleet';
 import { checkKustomization } from '../src/kustomize.ts';
 import { pruneTrees, treesDir } from '../src/trees.ts';
 import { EXAMPLE_FLEET, TempRepo } from './helpers.ts';
-import { addApp, CHART_YAML } from './fleet-app.ts';
+import { addApp, CHART_YAML, issuesOf } from './fleet-app.ts';
 
 const trees = mkdtempSync(join(tmpdir(), 'ringmaster-trees-test-'));
 process.env.RINGMASTER_TREES = join(trees, 'trees');
@@ -22,16 +22,6 @@ afterAll(() => {
 
 let repo: TempRepo;
 afterEach(() => repo?.cleanup());
-
-async function issuesOf(run: () => Promise<unknown>): Promise<FleetIssue[]> {
-  try {
-    await run();
-  } catch (e) {
-    if (e instanceof FleetValidationError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const LEAKY_CHART = {
   'chart/Chart.yaml': CHART_YAML,

@@ -1,20 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FleetValidationError, loadFleet, planRevisions, renderFleet, validateFleet, type FleetIssue } from '@ringmaster/fleet';
+import { loadFleet, planRevisions, renderFleet, validateFleet } from '@ringmaster/fleet';
 import { EXAMPLE_FLEET, TempRepo } from './helpers.ts';
-import { addApp, CHART_YAML } from './fleet-app.ts';
+import { addApp, CHART_YAML, issuesOf } from './fleet-app.ts';
 
 let repo: TempRepo;
 afterEach(() => repo?.cleanup());
-
-async function issuesOf(run: () => Promise<unknown>): Promise<FleetIssue[]> {
-  try {
-    await run();
-  } catch (e) {
-    if (e instanceof FleetValidationError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected the fleet to be refused');
-}
 
 /** A nine-level anchor chain under an Instance's values: 9^9 leaves once expanded. */
 function bombValues(): string {
