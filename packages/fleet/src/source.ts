@@ -114,7 +114,8 @@ class GitRevisionSource implements FleetSource {
   static async open(root: string, rev: string): Promise<GitRevisionSource> {
     const { commit, tree: rootTree } = await resolveCommitAndTree(root, rev);
     const tree = await listTree(root, commit);
-    const list = [...tree].filter(([, e]) => e.type === 'blob').map(([p]) => p).sort();
+    // Symbolic links are not fleet files (as on disk): only renderers follow them, inside the repository.
+    const list = [...tree].filter(([, e]) => e.type === 'blob' && !e.link).map(([p]) => p).sort();
     return new GitRevisionSource(root, commit, tree, list, rootTree);
   }
 
@@ -129,7 +130,7 @@ class GitRevisionSource implements FleetSource {
   async read(paths: string[]): Promise<Map<string, string>> {
     const shas = paths.map((p) => {
       const e = this.tree.get(p);
-      if (!e || e.type !== 'blob') throw new GitError(`${p} does not exist at revision ${this.revision.slice(0, 12)}`);
+      if (!e || e.type !== 'blob' || e.link) throw new GitError(`${p} does not exist at revision ${this.revision.slice(0, 12)}`);
       return e.sha;
     });
     const blobs = await readBlobs(this.root, shas);

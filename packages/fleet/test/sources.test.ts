@@ -110,3 +110,16 @@ describe('files from outside the fleet repository', () => {
     await expect(checkKustomization(repo.dir, 'apps/kz/kustomize', true)).resolves.toBeUndefined();
   });
 });
+
+describe('symbolic links as fleet files', () => {
+  it('are never read as manifests, in a Git revision as on disk', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    symlinkSync(join(outside, 'templates', 'cm.yaml'), join(repo.dir, 'apps/appserver/manifests/outside.yaml'));
+    const sha = repo.commit('link');
+    for (const rev of [sha, undefined]) {
+      const [r] = await renderFleet(await loadFleet(repo.dir, rev), ['appserver-acme']);
+      expect(r!.objects.map((o) => o.name)).not.toContain('from-outside');
+    }
+    expect((await openSource(repo.dir, sha)).files()).not.toContain('apps/appserver/manifests/outside.yaml');
+  });
+});
