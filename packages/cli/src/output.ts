@@ -1,11 +1,12 @@
 import { stringify } from 'yaml';
+import { UsageError } from './errors.ts';
 
 /** The `--output` formats every command accepts; each command lists the ones it supports. */
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'markdown';
 
 export function parseOutput(value: string, allowed: OutputFormat[]): OutputFormat {
   if (!(allowed as string[]).includes(value)) {
-    throw Object.assign(new Error(`--output must be one of ${allowed.join(', ')} (got "${value}")`), { code: 'RINGMASTER_USAGE' });
+    throw new UsageError(`--output must be one of ${allowed.join(', ')} (got "${value}")`);
   }
   return value as OutputFormat;
 }

@@ -7,7 +7,10 @@ import { EXAMPLE_FLEET, TempRepo } from '../../fleet/test/helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ringmaster.js');
 function ringmaster(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return ringmasterIn(undefined, ...args);
+}
+function ringmasterIn(cwd: string | undefined, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -77,6 +80,20 @@ describe('ringmaster CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('instance "ghost" does not exist');
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('validate and plan default --repo to the Git repository of the current folder, from any of its subfolders', () => {
+    const inside = join(repo.dir, 'apps', 'edge-proxy');
+    const v = ringmasterIn(inside, 'validate', '-o', 'json');
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ valid: true, instances: 13 });
+    expect(ringmasterIn(inside, 'plan', '--from', base, '--to', changed, '-o', 'json').code).toBe(2);
+  });
+
+  it('says how to give --repo when the current folder is not in a Git repository', () => {
+    const r = ringmasterIn(out, 'validate');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: --repo is not given and ${out} is not inside a Git repository: run from inside the fleet repo or pass --repo DIR`);
   });
 
   it('refuses an unknown --output format', () => {

@@ -12,6 +12,8 @@ export interface FleetIssue {
   message: string;
   hint?: string;
   location?: SourceLocation;
+  /** Absent for errors; a warning does not stop rendering (e.g. shell text left as it is). */
+  severity?: 'warning';
 }
 
 /** Formats an issue the way compilers do: `file:line:column: message (hint)`. */

@@ -1,20 +1,11 @@
 import type { SourceLocation } from './errors.ts';
+import { ownTopLevel } from './objects.ts';
 
 /** A `List` (or `SecretList`, `ConfigMapList`…) wrapping objects in `items`, as kubectl accepts it. */
 function isList(o: unknown): o is { kind: string; items: unknown[] } {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return false;
   const { kind, items } = o as { kind?: unknown; items?: unknown };
   return typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items);
-}
-
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** Items of a compiled manifest may be shared and frozen; rendering sets namespace and labels on its own copy. */
-function ownTopLevel(item: unknown): unknown {
-  if (!isMap(item)) return item;
-  const copy = { ...item };
-  if (isMap(copy.metadata)) copy.metadata = { ...copy.metadata };
-  return copy;
 }
 
 /**

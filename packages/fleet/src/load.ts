@@ -10,6 +10,7 @@ import {
   type ClusterSpec,
   type FleetFile,
   type InstanceSpec,
+  type Kubernetes,
   type Region,
   type Ring,
 } from './model.ts';
@@ -41,6 +42,8 @@ export interface Fleet {
   clusters: Map<string, Cluster>;
   apps: Map<string, App>;
   instances: Map<string, Instance>;
+  /** What Helm charts see of every cluster unless the cluster says otherwise. */
+  kubernetes?: Kubernetes;
   origin: ParsedDocument;
 }
 
@@ -207,7 +210,7 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
   }
 
   if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));
-  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, origin: fleetDoc! };
+  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, kubernetes: fleetFile!.kubernetes, origin: fleetDoc! };
 }
 
 function missingRef(pd: ParsedDocument, path: string[], who: string, what: string, name: string, known: string[], where: string): FleetIssue {

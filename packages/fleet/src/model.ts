@@ -21,7 +21,36 @@ export const DurationSchema = z
   .regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "90s", "10m" or "1h30m"')
   .refine((s) => s.length > 0, 'must not be empty');
 
-const ValuesSchema = z.record(z.string(), z.unknown()).describe('Configuration values (maps merge, lists replace, null deletes a key)');
+/** The values key that holds Ringmaster's own context (instance, app, cluster, ring, region); no layer may set it. */
+export const CONTEXT_KEY = 'ringmaster';
+
+const ValuesSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((values, ctx) => {
+    if (Object.hasOwn(values, CONTEXT_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [CONTEXT_KEY],
+        message: `"${CONTEXT_KEY}" is reserved for Ringmaster's own context (\${${CONTEXT_KEY}.instance.name}, .Values.${CONTEXT_KEY}.cluster.name …); rename this key`,
+      });
+    }
+  })
+  .describe(`Configuration values (maps merge, lists replace, null deletes a key); the key "${CONTEXT_KEY}" is reserved`);
+
+/** The Kubernetes version and API versions Helm charts see (`.Capabilities`), as `helm template --kube-version --api-versions`. */
+export const KubernetesSchema = z
+  .strictObject({
+    version: z
+      .string()
+      .regex(/^v?\d+\.\d+(\.\d+)?$/, 'must be a Kubernetes version such as "1.31" or "v1.31.4"')
+      .optional()
+      .describe('Kubernetes version of the cluster (.Capabilities.KubeVersion); default: the version helm was built for'),
+    apiVersions: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('extra API versions the cluster serves (.Capabilities.APIVersions), e.g. monitoring.coreos.com/v1 or monitoring.coreos.com/v1/ServiceMonitor'),
+  })
+  .describe('what Helm charts see of the cluster; a cluster\'s fields replace the fleet\'s');
 
 /** A Kustomize-style patch: strategic merge (`patch`) or JSON 6902 (`ops`), optionally targeted. */
 export const PatchSchema = z
@@ -79,6 +108,7 @@ export const FleetFileSchema = z.strictObject({
   name: NameSchema.describe('name of the fleet'),
   rings: z.array(RingSchema).min(1).describe('rings in promotion order'),
   regions: z.array(RegionSchema).optional(),
+  kubernetes: KubernetesSchema.optional().describe('default for every cluster'),
 });
 
 export const DeliverySchema = z.discriminatedUnion('mode', [
@@ -112,6 +142,7 @@ export const ClusterSchema = z.strictObject({
   region: NameSchema,
   labels: z.record(z.string(), z.string()).optional(),
   delivery: DeliverySchema,
+  kubernetes: KubernetesSchema.optional(),
   values: ValuesSchema.optional(),
 });
 
@@ -126,6 +157,8 @@ export const SourceSchema = z.discriminatedUnion('type', [
     type: z.literal('helm'),
     chart: z.string().min(1).describe('chart folder, relative to the app file'),
     releaseName: z.string().optional().describe('helm release name; default: the instance name'),
+    includeCRDs: z.boolean().optional().describe("render the chart's crds/ folder (default true, as helm install and Argo CD do); false leaves them out"),
+    contextValues: z.boolean().optional().describe(`pass Ringmaster's context to the chart as .Values.${CONTEXT_KEY} (default true); false for charts whose values schema refuses unknown keys`),
   }),
 ]);
 
@@ -165,6 +198,7 @@ export type AppSpec = z.infer<typeof AppSchema>;
 export type InstanceSpec = z.infer<typeof InstanceSchema>;
 export type PatchSpecInput = z.infer<typeof PatchSchema>;
 export type Delivery = z.infer<typeof DeliverySchema>;
+export type Kubernetes = z.infer<typeof KubernetesSchema>;
 
 /** Every kind of fleet document, by its `kind` field. */
 export const DOCUMENT_SCHEMAS = {

@@ -72,6 +72,19 @@ export function kindRank(kind: string): number {
   }
 }
 
+/**
+ * The order an instance's objects are applied in: CRDs (a chart's crds/ folder included), then
+ * Namespaces, then by the app's roles (objects without a role first), kind rank and file name.
+ */
+export function applyOrder(roles: readonly string[]): (a: { kind: string; role?: string; file: string }, b: { kind: string; role?: string; file: string }) => number {
+  const roleRank = (r?: string) => (r === undefined ? -1 : roles.indexOf(r));
+  return (a, b) =>
+    Math.min(kindRank(a.kind), 2) - Math.min(kindRank(b.kind), 2) ||
+    roleRank(a.role) - roleRank(b.role) ||
+    kindRank(a.kind) - kindRank(b.kind) ||
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+}
+
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kinds whose names must be DNS-1123 labels (they become DNS names or path segments). */
@@ -124,6 +137,8 @@ export function checkObject(o: unknown, origin: SourceLocation, allowSecretLiter
 
 /** Container images referenced by an object's pod templates (containers, initContainers, ephemeralContainers). */
 export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string> {
+  // A CRD holds schemas, often megabytes of them, and never an image: not worth the walk.
+  if ((o as { kind?: unknown } | null)?.kind === 'CustomResourceDefinition') return into;
   if (Array.isArray(o)) {
     for (const x of o) imagesOf(x, into);
   } else if (o !== null && typeof o === 'object') {
@@ -134,4 +149,16 @@ export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string>
     }
   }
   return into;
+}
+
+/**
+ * Objects a source produced are shared by every instance (templates, helm output): rendering only
+ * replaces their top level and metadata, so those two are copies and the rest is shared, frozen.
+ */
+export function ownTopLevel(o: unknown): unknown {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
+  const object = { ...(o as Record<string, unknown>) };
+  const meta = object.metadata;
+  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) object.metadata = { ...meta };
+  return object;
 }

@@ -162,6 +162,14 @@ describe('applyJson6902 properties', () => {
     );
   });
 
+  it('refuses prototype keys in a path (/metadata/__proto__/x) with a precise error, polluting nothing', () => {
+    for (const path of ['/metadata/__proto__', '/metadata/__proto__/polluted', '/metadata/labels/constructor', '/spec/prototype']) {
+      expect(() => applyJson6902(deploy(), [{ op: 'add', path, value: { polluted: true } }]), path).toThrow(/is not allowed/);
+    }
+    expect(() => applyJson6902(deploy(), [{ op: 'copy', from: '/metadata/__proto__', path: '/spec/x' }])).toThrow(/"__proto__", which is not allowed/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('random op sequences throw only PatchError and never touch the input', () => {
     const ptrArb = (doc: KubeObject): fc.Arbitrary<string> =>
       fc.oneof(fc.constantFrom(...pointers(doc as unknown as Json), ''), fc.constantFrom('/a/-', '/zz', '/metadata/0', 'bad', '/a~', '/-'));

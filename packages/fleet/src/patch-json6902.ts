@@ -1,10 +1,16 @@
 import { RingmasterError } from './errors.ts';
+import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
 import type { KubeObject } from './types.ts';
 
 /** A patch could not be applied: a bad JSON 6902 op, a failed test, or a patch that matches no object. */
 export class PatchError extends RingmasterError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Which patch of the list failed (set by applyPatches). */
+  patchIndex?: number;
+  /** Where inside that patch: e.g. ['ops', 2], ['target'], ['patch', 'spec', 'ports', 0] (a path in the fleet file). */
+  path?: (string | number)[];
+  constructor(message: string, options?: { cause?: unknown; path?: (string | number)[] }) {
     super('RINGMASTER_PATCH', message, options);
+    if (options?.path) this.path = options.path;
   }
 }
 
@@ -56,7 +62,9 @@ export function parsePointer(pointer: string): string[] {
     .split('/')
     .map((t) => {
       if (/~[^01]|~$/.test(t)) throw new OpFailure(`"${pointer}" has a bad escape: "~" must be followed by 0 (for ~) or 1 (for /)`);
-      return t.replace(/~1/g, '/').replace(/~0/g, '~');
+      const token = t.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (isUnsafeKey(token)) throw new OpFailure(`"${pointer}" uses "${token}", which is not allowed ("${[...UNSAFE_KEYS].join('", "')}" reach JavaScript object internals)`);
+      return token;
     });
 }
 
@@ -191,14 +199,14 @@ export function applyJson6902(target: KubeObject, ops: unknown[]): KubeObject {
   if (!Array.isArray(ops)) throw new PatchError('a JSON 6902 patch must be a list of operations');
   let doc = cloneJson(target as unknown as Json);
   ops.forEach((raw, i) => {
-    if (!isObj(raw)) throw new PatchError(`JSON patch op #${i}: must be a map such as {op: replace, path: /spec/replicas, value: 3}, got ${short(raw)}`);
+    if (!isObj(raw)) throw new PatchError(`JSON patch op #${i}: must be a map such as {op: replace, path: /spec/replicas, value: 3}, got ${short(raw)}`, { path: [i] });
     try {
       doc = applyOne(doc, raw);
     } catch (e) {
       if (!(e instanceof OpFailure)) throw e;
       const opName = typeof raw.op === 'string' ? raw.op : '?';
       const path = typeof raw.path === 'string' ? raw.path : '?';
-      throw new PatchError(`JSON patch op #${i} (${opName} ${path}): ${e.message}`);
+      throw new PatchError(`JSON patch op #${i} (${opName} ${path}): ${e.message}`, { path: [i] });
     }
   });
   if (!isObj(doc)) throw new PatchError(`JSON patch turned the object into a ${typeOf(doc)}; a Kubernetes object must stay a map`);

@@ -43,8 +43,23 @@ const deployment = (name = 'web'): KubeObject => ({
   },
 });
 
-/** Cases checked against both a hand-written expectation and, when kubectl is installed, real `kubectl kustomize`. */
-const cases: { name: string; target: () => KubeObject; patch: Record<string, unknown>; check: (out: KubeObject) => void; kustomizeDiffers?: string }[] = [
+/** Kustomize (kyaml) puts a merged list's patched elements first; Kubernetes keeps the target's order around them. */
+const KUSTOMIZE_ORDER = 'kustomize 5.5 orders merged lists its own way (patched elements first), not as Kubernetes does';
+
+/**
+ * Cases checked against a hand-written expectation and, when kubectl is installed, against
+ * Kubernetes' own strategic merge (`kubectl patch --local`) and real `kubectl kustomize`.
+ */
+interface Case {
+  name: string;
+  target: () => KubeObject;
+  patch: Record<string, unknown>;
+  check: (out: KubeObject) => void;
+  kustomizeDiffers?: string;
+  kubectlDiffers?: string;
+}
+
+const cases: Case[] = [
   {
     name: 'merges containers by name and env by name, keeps the rest',
     target: deployment,
@@ -54,13 +69,14 @@ const cases: { name: string; target: () => KubeObject; patch: Record<string, unk
       expect(c.map((x) => x.name)).toEqual(['web', 'sidecar']);
       expect(c[0]?.image).toBe('web:2');
       expect(c[0]?.args).toEqual(['--a']);
-      // Kustomize's order: the patch's elements first, then the rest of the target's.
+      // Kubernetes' order: A was before B in the target and stays there; C, new, follows B as in the patch.
       expect(c[0]?.env).toEqual([
+        { name: 'A', value: '1' },
         { name: 'B', value: 'two' },
         { name: 'C', value: '3' },
-        { name: 'A', value: '1' },
       ]);
     },
+    kustomizeDiffers: KUSTOMIZE_ORDER,
   },
   {
     name: 'appends a new container and a new volume',
@@ -148,7 +164,81 @@ const cases: { name: string; target: () => KubeObject; patch: Record<string, unk
       spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] } } } } },
     }),
     patch: { spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:2' }] } } } } } },
-    check: (out) => expect(JSON.stringify(out)).toContain('[{"name":"b","image":"b:2"},{"name":"a","image":"a:1"}]'),
+    check: (out) => expect(JSON.stringify(out)).toContain('[{"name":"a","image":"a:1"},{"name":"b","image":"b:2"}]'),
+    kustomizeDiffers: KUSTOMIZE_ORDER,
+  },
+  {
+    name: 'keeps Service ports in the target order and puts a new port after the patched one',
+    target: () => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'pg' },
+      spec: { selector: { app: 'pg' }, ports: [{ name: 'pg', port: 5432 }, { name: 'replication', port: 5433 }, { name: 'metrics', port: 9187 }] },
+    }),
+    patch: { spec: { ports: [{ port: 9187, name: 'exporter' }, { port: 8008, name: 'patroni' }] } },
+    check: (out) =>
+      expect((out.spec as Record<string, unknown>).ports).toEqual([
+        { name: 'pg', port: 5432 },
+        { name: 'replication', port: 5433 },
+        { name: 'exporter', port: 9187 },
+        { name: 'patroni', port: 8008 },
+      ]),
+    kustomizeDiffers: KUSTOMIZE_ORDER,
+  },
+  {
+    name: 'reorders existing containers as the patch names them',
+    target: deployment,
+    patch: { spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'side:2' }, { name: 'web', image: 'web:3' }] } } } },
+    check: (out) => expect(containersOf(out).map((c) => `${c.name}=${c.image}`)).toEqual(['sidecar=side:2', 'web=web:3']),
+  },
+  {
+    name: 'deletes one volume, changes another and adds a third, in Kubernetes order',
+    target: () => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'pg' },
+      spec: {
+        serviceName: 'pg',
+        selector: { matchLabels: { app: 'pg' } },
+        template: {
+          metadata: { labels: { app: 'pg' } },
+          spec: {
+            containers: [{ name: 'pg', image: 'postgres:16', env: [{ name: 'PGDATA', value: '/data' }, { name: 'TZ', value: 'UTC' }] }],
+            volumes: [{ name: 'data', emptyDir: {} }, { name: 'cache', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
+          },
+        },
+      },
+    }),
+    patch: {
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: 'pg', env: [{ name: 'PGPORT', value: '5433' }, { name: 'PGDATA', value: '/var/lib/pg' }] }],
+            volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory' } }, { name: 'cache', $patch: 'delete' }, { name: 'certs', secret: { secretName: 'pg-tls' } }],
+          },
+        },
+      },
+    },
+    check: (out) => {
+      const spec = (out.spec as { template: { spec: { containers: Container[]; volumes: unknown[] } } }).template.spec;
+      expect(spec.volumes).toEqual([{ name: 'data', emptyDir: {} }, { name: 'tmp', emptyDir: { medium: 'Memory' } }, { name: 'certs', secret: { secretName: 'pg-tls' } }]);
+      expect(spec.containers[0]?.env).toEqual([{ name: 'PGPORT', value: '5433' }, { name: 'PGDATA', value: '/var/lib/pg' }, { name: 'TZ', value: 'UTC' }]);
+    },
+    kustomizeDiffers: KUSTOMIZE_ORDER,
+  },
+  {
+    name: 'orders a list by $setElementOrder',
+    target: deployment,
+    patch: { spec: { template: { spec: { containers: [{ name: 'web', '$setElementOrder/env': [{ name: 'B' }, { name: 'N' }, { name: 'A' }], env: [{ name: 'N', value: 'new' }] }] } } } },
+    check: (out) => expect(containersOf(out)[0]?.env).toEqual([{ name: 'B', value: '2' }, { name: 'N', value: 'new' }, { name: 'A', value: '1' }]),
+    kustomizeDiffers: KUSTOMIZE_ORDER,
+  },
+  {
+    name: 'unions finalizers in Kubernetes order',
+    target: () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', finalizers: ['example.net/x', 'example.net/y'] }, data: {} }),
+    patch: { metadata: { finalizers: ['example.net/y', 'example.net/z'] } },
+    check: (out) => expect(out.metadata.finalizers).toEqual(['example.net/x', 'example.net/y', 'example.net/z']),
+    kustomizeDiffers: KUSTOMIZE_ORDER,
   },
   {
     name: 'merges StatefulSet initContainers by name and leaves volumeClaimTemplates atomic',
@@ -208,6 +298,7 @@ const cases: { name: string; target: () => KubeObject; patch: Record<string, unk
       expect((out.spec as Record<string, unknown>).selector).toBeUndefined();
       expect(containersOf(out)[0]?.env).toEqual([{ name: 'B', value: '2' }]);
     },
+    kubectlDiffers: 'kubectl decodes into the typed Deployment, where the deleted selector comes back as {}',
   },
   {
     name: 'replaces lists of a custom resource (JSON merge patch)',
@@ -251,8 +342,8 @@ describe('applyStrategicMerge', () => {
     const out = applyStrategicMerge(deployment(), { spec: { template: { spec: { containers: [{ name: 'web', ports: [{ containerPort: 53, name: 'dns-tcp' }, { containerPort: 53, protocol: 'UDP', name: 'domain' }] }] } } } });
     expect(containersOf(out)[0]?.ports).toEqual([
       { containerPort: 53, name: 'dns-tcp' },
-      { containerPort: 53, protocol: 'UDP', name: 'domain' },
       { containerPort: 8080, name: 'http' },
+      { containerPort: 53, protocol: 'UDP', name: 'domain' },
     ]);
   });
 
@@ -269,56 +360,95 @@ describe('applyStrategicMerge', () => {
 
   it('names the list and merge key when an element lacks its key', () => {
     expect(() => applyStrategicMerge(deployment(), { spec: { template: { spec: { containers: [{ image: 'x' }] } } } })).toThrow(
-      new PatchError('strategic merge patch at /spec/template/spec/containers: element #0 has no "name"; this list merges by "name", so each element must name one (or use "- $patch: replace" to replace the list)'),
+      'strategic merge patch at /spec/template/spec/containers: element #0 has no "name"; this list merges by "name", so each element must name one (or use "- $patch: replace" to replace the list)',
     );
     expect(() => applyStrategicMerge(deployment(), { spec: { $patch: 'squash' } })).toThrow(/unknown directive "\$patch: squash"/);
+  });
+
+  it('refuses prototype keys anywhere in a patch, polluting nothing', () => {
+    for (const body of ['{"metadata":{"__proto__":{"polluted":true}}}', '{"spec":{"template":{"spec":{"containers":[{"name":"web","constructor":{"polluted":true}}]}}}}', '{"metadata":{"$setElementOrder/prototype":[]}}']) {
+      const patch = JSON.parse(body) as Record<string, unknown>;
+      expect(() => applyStrategicMerge(deployment(), patch), body).toThrow(PatchError);
+      expect(() => applyStrategicMerge(deployment(), patch), body).toThrow(/is not allowed/);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('refuses a top-level $patch: delete (applyPatches drops the object instead)', () => {
     expect(() => applyStrategicMerge(deployment(), { $patch: 'delete' })).toThrow(PatchError);
   });
 
+  describe.skipIf(!hasKubectl())("agrees with Kubernetes' own strategic merge (kubectl patch --local)", () => {
+    it('on every case of a built-in kind', () => {
+      // A custom resource needs its schema, which a local kubectl does not have.
+      const builtin = (c: Case) => !c.kubectlDiffers && !/\.(?!k8s\.io)/.test(c.target().apiVersion.split('/')[0]!);
+      withTempDir((dir) => {
+        expect(
+          mismatches(builtin, (c, i) => {
+            writeFileSync(join(dir, `t${i}.json`), JSON.stringify(c.target()));
+            return JSON.parse(execFileSync('kubectl', ['patch', '--local', '-f', join(dir, `t${i}.json`), '--type', 'strategic', '-p', JSON.stringify(c.patch), '-o', 'json'], { encoding: 'utf8' }));
+          }),
+        ).toEqual([]);
+      });
+    });
+  });
+
   describe.skipIf(!hasKubectl())('agrees with kubectl kustomize', () => {
     it('on every case above', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'ringmaster-smp-'));
-      try {
+      withTempDir((dir) => {
         const resources: string[] = [];
         const patches: unknown[] = [];
         cases.forEach((c, i) => {
           if (c.kustomizeDiffers) return;
-          const t = c.target();
-          t.metadata.name = `case-${i}`;
+          const t = namedTarget(c, i);
           resources.push(`r${i}.yaml`);
           writeFileSync(join(dir, `r${i}.yaml`), stringify(t));
           const body = { apiVersion: t.apiVersion, kind: t.kind, ...c.patch, metadata: { ...((c.patch.metadata as object | undefined) ?? {}), name: t.metadata.name } };
           patches.push({ target: { kind: t.kind, name: t.metadata.name }, patch: stringify(body) });
         });
+        // Every case's target gets its own name: kustomize renders them all at once.
         writeFileSync(join(dir, 'kustomization.yaml'), stringify({ resources, patches }));
         const rendered = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
         const byName = new Map(parseAllDocuments(rendered).map((d) => {
           const o = d.toJS() as KubeObject;
           return [o.metadata.name, o];
         }));
-        const mismatches: string[] = [];
-        cases.forEach((c, i) => {
-          if (c.kustomizeDiffers) return;
-          const t = c.target();
-          t.metadata.name = `case-${i}`;
-          const ours = applyStrategicMerge(t, c.patch);
-          const theirs = byName.get(`case-${i}`);
-          try {
-            expect(ours).toEqual(theirs);
-          } catch {
-            mismatches.push(`${c.name}:\n ours:   ${JSON.stringify(ours)}\n kubectl: ${JSON.stringify(theirs)}`);
-          }
-        });
-        expect(mismatches).toEqual([]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+        expect(mismatches((c) => !c.kustomizeDiffers, (_c, i) => byName.get(`case-${i}`))).toEqual([]);
+      });
     });
   });
 });
+
+function namedTarget(c: Case, i: number): KubeObject {
+  const t = c.target();
+  return { ...t, metadata: { ...t.metadata, name: `case-${i}` } };
+}
+
+function withTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'ringmaster-smp-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The cases (each target named case-<i>) whose result differs from what `theirs` gives, described. */
+function mismatches(included: (c: Case) => boolean, theirs: (c: Case, i: number) => unknown): string[] {
+  const out: string[] = [];
+  cases.forEach((c, i) => {
+    if (!included(c)) return;
+    const named = { ...c, target: () => namedTarget(c, i) };
+    const ours = applyStrategicMerge(named.target(), c.patch);
+    const other = theirs(named, i);
+    try {
+      expect(ours).toEqual(other);
+    } catch {
+      out.push(`${c.name}:\n ours:   ${JSON.stringify(ours)}\n theirs: ${JSON.stringify(other)}`);
+    }
+  });
+  return out;
+}
 
 describe('applyStrategicMerge properties', () => {
   const name = fc.constantFrom('a', 'b', 'c', 'd', 'e');

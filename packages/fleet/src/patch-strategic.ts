@@ -1,4 +1,5 @@
 import type { KubeObject } from './types.ts';
+import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
 import { cloneJson, jsonEqual, PatchError } from './patch-json6902.ts';
 
 /*
@@ -10,7 +11,8 @@ import { cloneJson, jsonEqual, PatchError } from './patch-json6902.ts';
  *
  * Directives: `$patch: delete` (a map, or a list element by key), `$patch: replace` (a map, or
  * a `- $patch: replace` element that makes the list replace), `$retainKeys`,
- * `$deleteFromPrimitiveList/<field>`; `$setElementOrder/<field>` is accepted and ignored.
+ * `$deleteFromPrimitiveList/<field>`, `$setElementOrder/<field>`. Merged lists come out in the
+ * order Kubernetes' own strategic merge gives (checked against `kubectl patch --local`).
  */
 
 type Obj = { [k: string]: unknown };
@@ -135,16 +137,35 @@ function isDirectiveOnly(v: unknown): boolean {
   return isObj(v) && Object.keys(v).length === 1 && Object.hasOwn(v, '$patch');
 }
 
+type At = (string | number)[];
+
+/** The path of a problem as the messages show it: /spec/ports/0. */
+function show(at: At): string {
+  return at.length ? '/' + at.join('/') : '/';
+}
+
+/** Throws a PatchError about `at`, located at `where` (an element inside it, by default `at` itself). */
+function fail(at: At, message: string, where: At = at): never {
+  throw new PatchError(`strategic merge patch at ${show(at)}: ${message}`, { path: where });
+}
+
 /** A patch value with no counterpart in the target: directives and nulls resolve against nothing. */
-function fresh(patch: unknown, schema: Schema | undefined, ctx: Ctx, at: string): unknown {
+function fresh(patch: unknown, schema: Schema | undefined, ctx: Ctx, at: At): unknown {
   // Returns DELETE for a `$patch: delete` map, which callers drop.
   if (isObj(patch)) return mergeMap({}, patch, schema?.t === 'struct' ? schema : undefined, ctx, at);
   if (Array.isArray(patch)) return mergeList([], patch, schema, ctx, at);
   return patch;
 }
 
+/** A key of a patch that would reach JavaScript object internals is refused, never merged. */
+function checkKey(k: string, at: At): void {
+  const field = k.startsWith('$deleteFromPrimitiveList/') || k.startsWith('$setElementOrder/') ? k.slice(k.indexOf('/') + 1) : k;
+  if (isUnsafeKey(field)) fail([...at, k], `the key "${field}" is not allowed ("${[...UNSAFE_KEYS].join('", "')}" reach JavaScript object internals)`);
+}
+
 /** Merges `patch` into `orig` in place (orig is already a private copy); returns DELETE for `$patch: delete`. */
-function mergeMap(orig: Obj, patch: Obj, schema: Struct | undefined, ctx: Ctx, at: string): Obj | typeof DELETE {
+function mergeMap(orig: Obj, patch: Obj, schema: Struct | undefined, ctx: Ctx, at: At): Obj | typeof DELETE {
+  for (const k of Object.keys(patch)) checkKey(k, at);
   const directive = patch.$patch;
   if (directive !== undefined) {
     if (directive === 'delete') return DELETE;
@@ -153,20 +174,28 @@ function mergeMap(orig: Obj, patch: Obj, schema: Struct | undefined, ctx: Ctx, a
       for (const k of Object.keys(patch)) if (k !== '$patch') setOwn(rest, k, patch[k]);
       return mergeMap({}, rest, schema, ctx, at);
     }
-    if (directive !== 'merge') throw new PatchError(`strategic merge patch at ${at || '/'}: unknown directive "$patch: ${String(directive)}" (use delete, replace or merge)`);
+    if (directive !== 'merge') fail(at, `unknown directive "$patch: ${String(directive)}" (use delete, replace or merge)`);
   }
   for (const k of Object.keys(patch)) {
     if (!k.startsWith('$deleteFromPrimitiveList/')) continue;
     const field = k.slice('$deleteFromPrimitiveList/'.length);
     const drop = patch[k];
     const cur = orig[field];
-    if (!Array.isArray(drop)) throw new PatchError(`strategic merge patch at ${at}/${field}: "${k}" must be a list of values to remove`);
+    if (!Array.isArray(drop)) fail([...at, k], `"${k}" must be a list of values to remove`);
     if (Array.isArray(cur)) orig[field] = cur.filter((x) => !drop.some((d) => jsonEqual(d, x)));
+  }
+  // `$setElementOrder/<field>` orders the merged list against the list as it was before the merge.
+  const before = new Map<string, unknown[]>();
+  for (const k of Object.keys(patch)) {
+    if (!k.startsWith('$setElementOrder/')) continue;
+    const field = k.slice('$setElementOrder/'.length);
+    if (!Array.isArray(patch[k])) fail([...at, k], `"${k}" must be a list (the order of the elements of "${field}")`);
+    before.set(field, Array.isArray(orig[field]) ? [...(orig[field] as unknown[])] : []);
   }
   for (const k of Object.keys(patch)) {
     if (k === '$patch' || k === '$retainKeys' || k.startsWith('$deleteFromPrimitiveList/') || k.startsWith('$setElementOrder/')) continue;
     const pv = patch[k];
-    const path = `${at}/${k}`;
+    const path = [...at, k];
     if (pv === null) {
       delete orig[k];
       continue;
@@ -183,53 +212,98 @@ function mergeMap(orig: Obj, patch: Obj, schema: Struct | undefined, ctx: Ctx, a
       setOwn(orig, k, pv);
     }
   }
+  for (const [field, was] of before) {
+    const merged = orig[field];
+    const sub = child(schema, field);
+    if (Array.isArray(merged) && ctx.strategic && sub !== undefined && sub.t !== 'struct') {
+      orig[field] = ordered(merged, patch[`$setElementOrder/${field}`] as unknown[], was, sub);
+    }
+  }
   const retain = patch.$retainKeys;
   if (retain !== undefined) {
-    if (!Array.isArray(retain) || !retain.every((x) => typeof x === 'string')) throw new PatchError(`strategic merge patch at ${at || '/'}: "$retainKeys" must be a list of field names`);
+    if (!Array.isArray(retain) || !retain.every((x) => typeof x === 'string')) fail([...at, '$retainKeys'], '"$retainKeys" must be a list of field names');
     for (const k of Object.keys(orig)) if (!retain.includes(k)) delete orig[k];
   }
   return orig;
 }
 
-function mergeList(orig: unknown[], patch: unknown[], schema: Schema | undefined, ctx: Ctx, at: string): unknown[] {
+/**
+ * Kubernetes' order for a merged list (apimachinery's normalizeElementOrder): the elements the
+ * patch (or `$setElementOrder`) names, in its order, interleaved with the others in the target's
+ * order — an unnamed element goes before a named one that came after it in the target; a new
+ * element goes where the patch puts it.
+ */
+function ordered(merged: unknown[], order: unknown[], was: unknown[], schema: Keyed | SetList): unknown[] {
+  const indexIn = (list: unknown[], x: unknown): number => (schema.t === 'set' ? list.findIndex((y) => jsonEqual(y, x)) : list.findIndex((y) => isObj(y) && isObj(x) && jsonEqual(y[schema.key], x[schema.key])));
+  const named = merged.filter((x) => indexIn(order, x) >= 0).sort((a, b) => indexIn(order, a) - indexIn(order, b));
+  const rest = merged.filter((x) => indexIn(order, x) < 0).sort((a, b) => indexIn(was, a) - indexIn(was, b));
+  return interleave(rest, named, (x) => indexIn(was, x));
+}
+
+/** apimachinery's mergeSortedSlice: both lists keep their order; a target-only element comes first when the target had it earlier. */
+function interleave<T>(targetOnly: T[], named: T[], indexInTarget: (x: T) => number): T[] {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < targetOnly.length || j < named.length) {
+    if (j >= named.length) out.push(targetOnly[i++]!);
+    else if (i >= targetOnly.length) out.push(named[j++]!);
+    else {
+      const l = indexInTarget(targetOnly[i]!);
+      const r = indexInTarget(named[j]!);
+      out.push(l >= 0 && r >= 0 && l < r ? targetOnly[i++]! : named[j++]!);
+    }
+  }
+  return out;
+}
+
+function mergeList(orig: unknown[], patch: unknown[], schema: Schema | undefined, ctx: Ctx, at: At): unknown[] {
   const replace = patch.some((e) => isObj(e) && e.$patch === 'replace' && Object.keys(e).length === 1);
   if (replace || !ctx.strategic || schema === undefined || schema.t === 'struct') {
     const item = schema?.t === 'keyed' ? schema.item : undefined;
     // Elements carry directives only in strategic lists; an atomic list is taken as written.
     return patch
       .filter((e) => !isDirectiveOnly(e))
-      .map((e, i) => (isObj(e) ? fresh(e, item, ctx, `${at}/${i}`) : cloneJson(e)))
+      .map((e, i) => (isObj(e) ? fresh(e, item, ctx, [...at, i]) : cloneJson(e)))
       .filter((e) => e !== DELETE);
   }
-  // Order as Kustomize renders it: the patch's elements first, in the patch's order, then the
-  // target's elements the patch did not mention, in their order.
   if (schema.t === 'set') {
-    const head: unknown[] = [];
-    for (const e of patch) if (!head.some((x) => jsonEqual(x, e))) head.push(cloneJson(e));
-    return [...head, ...orig.filter((x) => !head.some((h) => jsonEqual(h, x)))];
+    const union = [...orig];
+    for (const e of patch) if (!union.some((x) => jsonEqual(x, e))) union.push(cloneJson(e));
+    const named = patch.filter((e, i) => patch.findIndex((x) => jsonEqual(x, e)) === i);
+    return interleave(
+      union.filter((x) => !named.some((e) => jsonEqual(e, x))),
+      named.map((e) => union.find((x) => jsonEqual(x, e))),
+      (x) => orig.findIndex((y) => jsonEqual(y, x)),
+    );
   }
-  const head: unknown[] = [];
-  const taken = new Set<number>();
+  // Each element: where it was in the target (-1: new) and where the patch first names it (-1: not named).
+  const items: { value: unknown; inTarget: number; inPatch: number }[] = orig.map((value, n) => ({ value, inTarget: n, inPatch: -1 }));
   patch.forEach((e, i) => {
-    if (!isObj(e)) throw new PatchError(`strategic merge patch at ${at}: element #${i} must be a map (the list merges by "${schema.key}"), got ${JSON.stringify(e)}`);
+    if (!isObj(e)) fail(at, `element #${i} must be a map (the list merges by "${schema.key}"), got ${JSON.stringify(e)}`, [...at, i]);
     if (!Object.hasOwn(e, schema.key) || e[schema.key] === null) {
-      throw new PatchError(`strategic merge patch at ${at}: element #${i} has no "${schema.key}"; this list merges by "${schema.key}", so each element must name one (or use "- $patch: replace" to replace the list)`);
+      fail(at, `element #${i} has no "${schema.key}"; this list merges by "${schema.key}", so each element must name one (or use "- $patch: replace" to replace the list)`, [...at, i]);
     }
-    const inHead = head.findIndex((x) => sameElement(x, e, schema));
-    const inOrig = inHead >= 0 ? -1 : orig.findIndex((x, n) => !taken.has(n) && sameElement(x, e, schema));
-    if (inOrig >= 0) taken.add(inOrig);
+    const found = items.findIndex((x) => sameElement(x.value, e, schema));
     if (e.$patch === 'delete') {
-      if (inHead >= 0) head.splice(inHead, 1);
+      if (found >= 0) items.splice(found, 1);
       return;
     }
-    const base = inHead >= 0 ? (head[inHead] as Obj) : inOrig >= 0 ? (orig[inOrig] as Obj) : undefined;
-    const r = base ? mergeMap(base, e, schema.item, ctx, `${at}/${i}`) : fresh(e, schema.item, ctx, `${at}/${i}`);
-    if (inHead >= 0) {
-      if (r === DELETE) head.splice(inHead, 1);
-      else head[inHead] = r;
-    } else if (r !== DELETE) head.push(r);
+    const item = found >= 0 ? items[found]! : undefined;
+    const r = item ? mergeMap(item.value as Obj, e, schema.item, ctx, [...at, i]) : fresh(e, schema.item, ctx, [...at, i]);
+    if (r === DELETE) {
+      if (found >= 0) items.splice(found, 1);
+    } else if (item) {
+      item.value = r;
+      if (item.inPatch < 0) item.inPatch = i;
+    } else items.push({ value: r, inTarget: -1, inPatch: i });
   });
-  return [...head, ...orig.filter((_, n) => !taken.has(n))];
+  const named = items.filter((x) => x.inPatch >= 0).sort((a, b) => a.inPatch - b.inPatch);
+  return interleave(
+    items.filter((x) => x.inPatch < 0),
+    named,
+    (x) => x.inTarget,
+  ).map((x) => x.value);
 }
 
 function sameElement(x: unknown, e: Obj, schema: Keyed): boolean {
@@ -250,7 +324,7 @@ function sameElement(x: unknown, e: Obj, schema: Keyed): boolean {
 export function applyStrategicMerge(target: KubeObject, patch: Record<string, unknown>): KubeObject {
   if (!isObj(patch)) throw new PatchError('a strategic merge patch must be a map');
   const schema = schemaFor(target.apiVersion, target.kind);
-  const out = mergeMap(cloneJson(target) as unknown as Obj, cloneJson(patch), schema, { strategic: schema !== undefined }, '');
+  const out = mergeMap(cloneJson(target) as unknown as Obj, cloneJson(patch), schema, { strategic: schema !== undefined }, []);
   if (out === DELETE) throw new PatchError(`strategic merge patch "$patch: delete" at the top level deletes the object ${target.kind}/${target.metadata.name}; use applyPatches, which drops it`);
   return out as KubeObject;
 }

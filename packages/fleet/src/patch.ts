@@ -55,7 +55,7 @@ export function parseLabelSelector(selector: string): Requirement[] {
     if (m) return { key: m[1] as string, op: m[2] as 'in' | 'notin', values: (m[3] as string).split(',').map((v) => v.trim()) };
     m = /^(!?)\s*([A-Za-z0-9._/-]+)$/.exec(clause);
     if (m) return { key: m[2] as string, op: m[1] ? 'absent' : 'exists', values: [] };
-    throw new PatchError(`label selector "${selector}": cannot read "${clause}" (write key=value, key!=value, key in (a,b), key notin (a,b), key or !key)`);
+    throw new PatchError(`label selector "${selector}": cannot read "${clause}" (write key=value, key!=value, key in (a,b), key notin (a,b), key or !key)`, { path: ['target', 'labelSelector'] });
   });
 }
 
@@ -84,7 +84,7 @@ function anchored(field: string, pattern: string): RegExp {
   try {
     return new RegExp(`^(?:${pattern})$`);
   } catch (e) {
-    throw new PatchError(`patch target ${field} "${pattern}" is not a valid regular expression: ${(e as Error).message}`);
+    throw new PatchError(`patch target ${field} "${pattern}" is not a valid regular expression: ${(e as Error).message}`, { path: ['target', field] });
   }
 }
 
@@ -135,7 +135,7 @@ function describeObject(o: KubeObject): string {
 function targetFromBody(body: Record<string, unknown>, index: number): PatchTarget {
   const meta = isObj(body.metadata) ? body.metadata : {};
   if (typeof body.apiVersion !== 'string' || typeof body.kind !== 'string' || typeof meta.name !== 'string') {
-    throw new PatchError(`patch #${index}: a strategic merge patch without a target must name its object with apiVersion, kind and metadata.name (or give a target)`);
+    throw new PatchError(`patch #${index}: a strategic merge patch without a target must name its object with apiVersion, kind and metadata.name (or give a target)`, { path: ['patch'] });
   }
   const { group, version } = groupVersion(body.apiVersion);
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -188,18 +188,18 @@ function prepare(spec: PatchSpec, index: number): Prepared {
     try {
       parsed = parseYaml(spec.patch);
     } catch (e) {
-      throw new PatchError(`patch #${index}: the patch is not valid YAML: ${(e as Error).message}`, { cause: e });
+      throw new PatchError(`patch #${index}: the patch is not valid YAML: ${(e as Error).message}`, { cause: e, path: ['patch'] });
     }
     if (Array.isArray(parsed)) ops = parsed;
     else if (isObj(parsed)) body = parsed;
-    else throw new PatchError(`patch #${index}: the patch must hold a map (strategic merge) or a list (JSON 6902 ops)`);
+    else throw new PatchError(`patch #${index}: the patch must hold a map (strategic merge) or a list (JSON 6902 ops)`, { path: ['patch'] });
   } else if (spec.patch !== undefined) {
-    if (!isObj(spec.patch)) throw new PatchError(`patch #${index}: "patch" must be a map or a YAML string`);
+    if (!isObj(spec.patch)) throw new PatchError(`patch #${index}: "patch" must be a map or a YAML string`, { path: ['patch'] });
     body = spec.patch;
   }
-  if (spec.target !== undefined && !isObj(spec.target)) throw new PatchError(`patch #${index}: "target" must be a map`);
+  if (spec.target !== undefined && !isObj(spec.target)) throw new PatchError(`patch #${index}: "target" must be a map`, { path: ['target'] });
   if (ops !== undefined) {
-    if (!Array.isArray(ops)) throw new PatchError(`patch #${index}: "ops" must be a list of JSON 6902 operations`);
+    if (!Array.isArray(ops)) throw new PatchError(`patch #${index}: "ops" must be a list of JSON 6902 operations`, { path: ['ops'] });
     if (spec.target === undefined) throw new PatchError(`patch #${index}: a JSON 6902 patch needs a target (kind and name) to know which object to change`);
     return { kind: 'json6902', ops, target: spec.target };
   }
@@ -216,31 +216,44 @@ function prepare(spec: PatchSpec, index: number): Prepared {
 export function applyPatches(objects: KubeObject[], patches: PatchSpec[]): KubeObject[] {
   let current = [...objects];
   patches.forEach((spec, index) => {
-    const p = prepare(spec, index);
-    const selects = compileTarget(p.target);
-    const kind = p.kind === 'strategic' ? 'strategic merge' : 'JSON 6902';
-    const matched = current.filter(selects);
-    if (matched.length === 0) {
-      const known = current.slice(0, 10).map(describeObject).join(', ');
-      throw new PatchError(
-        `patch #${index} (${kind}, target ${describeTarget(p.target)}) matches no object; ` +
-          (current.length === 0 ? 'there are no objects' : `the objects are: ${known}${current.length > 10 ? `, … (${current.length} in all)` : ''}`),
-      );
+    try {
+      current = applyOne(current, spec, index);
+    } catch (e) {
+      if (e instanceof PatchError && e.patchIndex === undefined) e.patchIndex = index;
+      throw e;
     }
-    if (p.kind === 'strategic' && p.body.$patch === 'delete') {
-      current = current.filter((o) => !selects(o));
-      return;
-    }
-    const body = p.kind === 'strategic' ? withoutIdentity(p.body) : undefined;
-    current = current.map((o) => {
-      if (!selects(o)) return o;
-      try {
-        return body !== undefined ? keepIdentity(o, applyStrategicMerge(o, body)) : checkIdentity(applyJson6902(o, (p as { ops: unknown[] }).ops));
-      } catch (e) {
-        if (e instanceof PatchError) throw new PatchError(`patch #${index} (${kind}) on ${describeObject(o)}: ${e.message}`, { cause: e });
-        throw e;
-      }
-    });
   });
   return current;
+}
+
+/** The path inside a patch spec of a problem found at `inner` of its body or ops (a YAML-string patch is one node). */
+function within(spec: PatchSpec, p: Prepared, inner: (string | number)[] | undefined): (string | number)[] {
+  if (typeof spec.patch === 'string') return ['patch'];
+  return p.kind === 'strategic' ? ['patch', ...(inner ?? [])] : ['ops', ...(inner ?? [])];
+}
+
+function applyOne(objects: KubeObject[], spec: PatchSpec, index: number): KubeObject[] {
+  const p = prepare(spec, index);
+  const selects = compileTarget(p.target);
+  const kind = p.kind === 'strategic' ? 'strategic merge' : 'JSON 6902';
+  const matched = objects.filter(selects);
+  if (matched.length === 0) {
+    const known = objects.slice(0, 10).map(describeObject).join(', ');
+    throw new PatchError(
+      `patch #${index} (${kind}, target ${describeTarget(p.target)}) matches no object; ` +
+        (objects.length === 0 ? 'there are no objects' : `the objects are: ${known}${objects.length > 10 ? `, … (${objects.length} in all)` : ''}`),
+      { path: spec.target !== undefined ? ['target'] : ['patch'] },
+    );
+  }
+  if (p.kind === 'strategic' && p.body.$patch === 'delete') return objects.filter((o) => !selects(o));
+  const body = p.kind === 'strategic' ? withoutIdentity(p.body) : undefined;
+  return objects.map((o) => {
+    if (!selects(o)) return o;
+    try {
+      return body !== undefined ? keepIdentity(o, applyStrategicMerge(o, body)) : checkIdentity(applyJson6902(o, (p as { ops: unknown[] }).ops));
+    } catch (e) {
+      if (e instanceof PatchError) throw new PatchError(`patch #${index} (${kind}) on ${describeObject(o)}: ${e.message}`, { cause: e, path: within(spec, p, e.path) });
+      throw e;
+    }
+  });
 }

@@ -1,22 +1,24 @@
 import { createHash } from 'node:crypto';
 import { Scalar, visit, type Document } from 'yaml';
 import { FleetValidationError, RenderToolError, type FleetIssue, type SourceLocation } from './errors.ts';
+import { helmRun, renderChart, type ChartObject } from './helm.ts';
+import { patchInstance } from './instance-patches.ts';
 import type { App, Fleet, Instance } from './load.ts';
+import { CONTEXT_KEY, type Kubernetes } from './model.ts';
 import { sortIssues } from './load.ts';
 import { mergeValues } from './merge.ts';
-import { checkObject, imagesOf, isClusterScoped, kindRank, objectFileName } from './objects.ts';
-import { applyPatches, type PatchSpec } from './patch.ts';
+import { applyOrder, checkObject, imagesOf, isClusterScoped, objectFileName, objectKey, ownTopLevel } from './objects.ts';
+import type { PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
 import { checkKustomization, runKustomize } from './kustomize.ts';
 import { unwrapLists } from './lists.ts';
-import { literalSecretIssues } from './secrets.ts';
+import { literalSecretIssues, type RenderedSource } from './secrets.ts';
 import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
-import { runTool } from './tools.ts';
 import type { KubeObject, Values } from './types.ts';
 import { parseYamlFile, type ParsedDocument } from './yaml-source.ts';
 
 /** Bump when rendering output changes for the same inputs, so cached hashes stop matching. */
-const RENDER_VERSION = '1';
+const RENDER_VERSION = '2';
 
 /** Stable labels on every rendered object: app and instance, never anything that changes per commit. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -33,6 +35,8 @@ export interface RenderedObject {
   role?: string;
   /** File name inside the instance folder. */
   file: string;
+  /** Where the object comes from in the fleet repo: its manifest document, the chart template helm named (`# Source:`), or the kustomization. */
+  origin?: SourceLocation;
   object: KubeObject;
   /** Deterministic YAML of the object. */
   yaml: string;
@@ -49,6 +53,8 @@ export interface RenderedInstance {
   inputHash: string;
   /** Objects in apply order (CRDs, Namespaces, … then by role order, kind, name). */
   objects: RenderedObject[];
+  /** Problems that did not stop rendering (e.g. shell `${…}` left as it is), located. */
+  warnings: FleetIssue[];
   /** Container images referenced by the instance's objects, sorted. */
   images: string[];
 }
@@ -57,8 +63,15 @@ export interface RenderedInstance {
 export interface InstanceInputs {
   instance: Instance;
   app: App;
+  /** The user's layered values (what a Helm chart receives, plus `ringmaster` unless the app says no). */
   values: Values;
+  /** Ringmaster's own context: app, cluster, ring, region, instance (with its namespace). */
+  context: Values;
+  /** What `${…}` substitution resolves against. */
+  scope: Values;
   namespace: string;
+  /** Kubernetes version and API versions charts see (the cluster's, else the fleet's). */
+  kubernetes: Kubernetes;
   patches: PatchSpec[];
   hash: string;
 }
@@ -92,7 +105,10 @@ export function instanceHash(fleet: Fleet, name: string): string {
   return hash;
 }
 
-/** Layers values (app → ring → region → cluster → instance) and adds the built-in keys. */
+/**
+ * Layers values (app → ring → region → cluster → instance) and builds Ringmaster's own context
+ * beside them, never on top: a chart's or manifest's `cluster.name` stays the user's value.
+ */
 export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
   const instance = fleet.instances.get(name);
   if (!instance) throw new FleetValidationError([{ code: 'missing-reference', message: `instance "${name}" does not exist`, hint: `known instances: ${[...fleet.instances.keys()].slice(0, 10).join(', ')}` }]);
@@ -104,17 +120,18 @@ export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
   for (const layer of [app.values, ring?.values, region?.values, cluster.values, instance.values]) {
     if (layer) values = mergeValues(values, layer as Values);
   }
-  const builtins: Values = {
+  const context = {
     app: { name: app.name, team: app.team ?? null },
     cluster: { name: cluster.name, ring: cluster.ring, region: cluster.region, labels: cluster.labels ?? {} },
     ring: { name: cluster.ring },
     region: { name: cluster.region },
-    instance: { name: instance.name },
+    instance: { name: instance.name } as Values,
   };
-  values = mergeValues(values, builtins);
-  const nsTemplate = instance.namespace ?? app.namespace ?? '${instance.name}';
-  const namespace = String(substituteValue(nsTemplate, values, `namespace of instance "${instance.name}"`));
-  values = mergeValues(values, { instance: { name: instance.name, namespace } });
+  const nsTemplate = instance.namespace ?? app.namespace ?? `\${${CONTEXT_KEY}.instance.name}`;
+  const namespace = String(substituteValue(nsTemplate, substitutionScope(values, context), `namespace of instance "${instance.name}"`));
+  context.instance = { name: instance.name, namespace };
+  const scope = substitutionScope(values, context);
+  const kubernetes: Kubernetes = { ...fleet.kubernetes, ...cluster.kubernetes };
   const patches = [...(app.patches ?? []), ...(instance.patches ?? [])] as PatchSpec[];
   const hash = createHash('sha256')
     .update(
@@ -124,12 +141,23 @@ export function instanceInputs(fleet: Fleet, name: string): InstanceInputs {
         fleet.source.folderHash(app.dir),
         app.sourceDir.startsWith(app.dir + '/') ? '' : fleet.source.folderHash(app.sourceDir),
         sortKeys(values),
+        sortKeys(context),
+        kubernetes,
         patches,
         namespace,
       ]),
     )
     .digest('hex');
-  return { instance, app, values, namespace, patches, hash };
+  return { instance, app, values, context, scope, namespace, kubernetes, patches, hash };
+}
+
+/**
+ * What `${…}` sees: the user's values, Ringmaster's context under `ringmaster`, and — for fleets
+ * written before the context moved there — the context's names at the top level wherever the
+ * user's values do not set them (the user's value always wins).
+ */
+function substitutionScope(values: Values, context: Values): Values {
+  return { ...mergeValues(context, values), [CONTEXT_KEY]: context };
 }
 
 const appKeys = new WeakMap<App, string>();
@@ -160,28 +188,29 @@ const manifestTemplates = new Map<string, Promise<Template[]>>();
 /** Renders instances of one fleet; caches what instances of the same app share. */
 export class Renderer {
   private readonly kustomizeOutputs = new Map<string, Promise<{ objects: unknown[]; file: string }>>();
-  private readonly helmOutputs = new Map<string, Promise<unknown[]>>();
+  private readonly helmOutputs = new Map<string, Promise<ChartObject[]>>();
 
   constructor(readonly fleet: Fleet) {}
 
   /** Renders one instance; throws FleetValidationError with located issues. */
   async render(name: string): Promise<RenderedInstance> {
     const inputs = instanceInputs(this.fleet, name);
-    const { instance, app, values, namespace } = inputs;
+    const { instance, app, scope, namespace } = inputs;
     const cluster = this.fleet.clusters.get(instance.cluster)!;
     const issues: FleetIssue[] = [];
-    let raw: { object: unknown; origin: SourceLocation }[];
-    if (app.source.type === 'manifests') raw = await this.fromManifests(app, values, issues);
-    else if (app.source.type === 'kustomize') raw = await this.fromKustomize(app, values, issues);
-    else raw = await this.fromHelm(app, instance, values, namespace);
+    const warnings: FleetIssue[] = [];
+    let raw: RawObject[];
+    if (app.source.type === 'manifests') raw = await this.fromManifests(app, scope, issues, warnings);
+    else if (app.source.type === 'kustomize') raw = await this.fromKustomize(app, scope, issues, warnings);
+    else raw = await this.fromHelm(inputs);
 
     const objects: KubeObject[] = [];
-    const origins: SourceLocation[] = [];
-    for (const { object, origin } of unwrapLists(raw)) {
+    const sources = new Map<string, RenderedSource>();
+    for (const { object, origin, via } of unwrapLists(raw)) {
       // Literal Secrets are checked on the final objects, after patches (literalSecretIssues below).
       const found = checkObject(object, origin, true);
       if (found.length) {
-        issues.push(...found);
+        issues.push(...(via ? found.map((i) => ({ ...i, message: `${i.message} (${via})` })) : found));
         continue;
       }
       const o = object as KubeObject;
@@ -191,56 +220,41 @@ export class Renderer {
         o.metadata = meta as KubeObject['metadata'];
       }
       objects.push(o);
-      origins.push(origin);
+      if (!sources.has(keyOf(o))) sources.set(keyOf(o), { object: o, origin, via });
     }
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
 
-    let patched = objects;
-    if (inputs.patches.length) {
-      try {
-        const specs = substituteValue(inputs.patches, values, `patches of instance "${instance.name}"`) as PatchSpec[];
-        patched = applyPatches(objects, specs);
-      } catch (e) {
-        const where = instance.patches?.length ? instance.origin.location : app.origin.location;
-        if (e instanceof FleetValidationError) throw new FleetValidationError(e.issues.map((i) => ({ ...i, location: i.location ?? where })));
-        throw new FleetValidationError([{ code: 'patch-failed', message: (e as Error).message, hint: 'fix the patch target or operations', location: where }]);
-      }
-    }
+    const patched = inputs.patches.length ? patchInstance(objects, inputs, warnings) : objects;
     const patchesAt = instance.patches?.length ? instance.origin.location : app.origin.location;
-    issues.push(...literalSecretIssues({ before: objects, origins, final: patched, instance: instance.name, patchesAt, allowLiteral: app.secrets?.allowLiteral === true }));
+    issues.push(...literalSecretIssues({ sources, final: patched, instance: instance.name, patchesAt, allowLiteral: app.secrets?.allowLiteral === true }));
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
 
     const roles = app.roles ?? [];
     const rendered: RenderedObject[] = [];
-    const seen = new Map<string, number>();
+    const seen = new Set<string>();
     const images = new Set<string>();
-    patched.forEach((o, i) => {
+    for (const o of patched) {
       const labels = { ...(o.metadata.labels ?? {}), [LABEL_MANAGED_BY]: 'ringmaster', [LABEL_APP]: app.name, [LABEL_INSTANCE]: instance.name };
       const object = { ...o, metadata: { ...o.metadata, labels } } as KubeObject;
       const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: object.metadata.namespace, name: o.metadata.name };
       const file = objectFileName(ref);
+      // A patch may rename an object: it then points at the app, which holds the patch.
+      const origin = sources.get(keyOf(o))?.origin ?? app.origin.location;
       if (seen.has(file)) {
         issues.push({
           code: 'duplicate-object',
           message: `${o.kind} "${ref.namespace ? ref.namespace + '/' : ''}${ref.name}" is rendered twice for instance "${instance.name}"`,
-          hint: 'give the objects different names (e.g. with ${instance.name}) or remove one',
-          location: origins[i] ?? app.origin.location,
+          hint: `give the objects different names (e.g. with \${${CONTEXT_KEY}.instance.name}) or remove one`,
+          location: origin,
         });
-        return;
+        continue;
       }
-      seen.set(file, i);
+      seen.add(file);
       imagesOf(object, images);
-      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, object, yaml: toYaml(object, { sort: true }) });
-    });
+      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, origin, object, yaml: toYaml(object, { sort: true }) });
+    }
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
-    const roleRank = (r?: string) => (r === undefined ? -1 : roles.indexOf(r));
-    rendered.sort(
-      (a, b) =>
-        Math.min(kindRank(a.kind), 2) - Math.min(kindRank(b.kind), 2) ||
-        roleRank(a.role) - roleRank(b.role) ||
-        kindRank(a.kind) - kindRank(b.kind) ||
-        (a.file < b.file ? -1 : a.file > b.file ? 1 : 0),
-    );
+    rendered.sort(applyOrder(roles));
     return {
       instance: instance.name,
       app: app.name,
@@ -251,10 +265,11 @@ export class Renderer {
       inputHash: inputs.hash,
       objects: rendered,
       images: [...images].sort(),
+      warnings: dedupe(sortIssues(warnings)),
     };
   }
 
-  private async fromManifests(app: App, values: Values, issues: FleetIssue[]): Promise<{ object: unknown; origin: SourceLocation }[]> {
+  private async fromManifests(app: App, scope: Values, issues: FleetIssue[], warnings: FleetIssue[]): Promise<RawObject[]> {
     const key = `${app.sourceDir}\0${this.fleet.source.folderHash(app.sourceDir)}`;
     let templates = manifestTemplates.get(key);
     if (!templates) {
@@ -263,20 +278,17 @@ export class Renderer {
       if (manifestTemplates.size > 500) manifestTemplates.delete(manifestTemplates.keys().next().value!);
       manifestTemplates.set(key, templates);
     }
-    const out: { object: unknown; origin: SourceLocation }[] = [];
+    const out: RawObject[] = [];
     for (const t of await templates) {
       const problems: string[] = [];
-      // The top level and metadata are always copies: rendering sets namespace and labels on them.
-      const inst = instantiate(t.tree, values, problems);
-      const object = inst !== null && typeof inst === 'object' && !Array.isArray(inst) ? { ...(inst as Record<string, unknown>) } : inst;
-      if (object !== null && typeof object === 'object' && !Array.isArray(object)) {
-        const meta = (object as Record<string, unknown>).metadata;
-        if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) (object as Record<string, unknown>).metadata = { ...meta };
-      }
-      if (problems.length) {
-        // Slow path, only on error: substitute on the YAML tree to point at file:line:column.
-        issues.push(...substituteDocument(t.pd.doc.clone(), values, t.pd.file, t.pd.lineCounter));
-        continue;
+      const kept: FleetIssue[] = [];
+      const object = ownTopLevel(instantiate(t.tree, scope, problems, kept));
+      if (problems.length || kept.length) {
+        // Slow path, only on a problem: substitute on the YAML tree to point at file:line:column.
+        const located = substituteDocument(t.pd.doc.clone(), scope, t.pd.file, t.pd.lineCounter);
+        issues.push(...located.filter((i) => i.severity !== 'warning'));
+        warnings.push(...located.filter((i) => i.severity === 'warning'));
+        if (problems.length) continue;
       }
       out.push({ object, origin: t.pd.location });
     }
@@ -298,7 +310,7 @@ export class Renderer {
     return templates;
   }
 
-  private async fromKustomize(app: App, values: Values, issues: FleetIssue[]): Promise<{ object: unknown; origin: SourceLocation }[]> {
+  private async fromKustomize(app: App, scope: Values, issues: FleetIssue[], warnings: FleetIssue[]): Promise<RawObject[]> {
     const key = this.fleet.source.folderHash(app.dir) + ':' + app.sourceDir;
     let built = this.kustomizeOutputs.get(key);
     if (!built) {
@@ -307,10 +319,12 @@ export class Renderer {
     }
     const { objects, file } = await built;
     const origin = { file, line: 1, column: 1 };
-    const out: { object: unknown; origin: SourceLocation }[] = [];
+    const out: RawObject[] = [];
     for (const o of objects) {
       try {
-        out.push({ object: substituteValue(o, values, `${file} (kustomize output)`), origin });
+        const found: FleetIssue[] = [];
+        out.push({ object: substituteValue(o, scope, `${file} (kustomize output)`, found), origin });
+        warnings.push(...found.map((i) => ({ ...i, location: origin })));
       } catch (e) {
         if (e instanceof FleetValidationError) issues.push(...e.issues.map((i) => ({ ...i, location: origin })));
         else throw e;
@@ -332,33 +346,27 @@ export class Renderer {
     return { objects: parseStream(res.stdout, kfile), file: kfile };
   }
 
-  private async fromHelm(app: App, instance: Instance, values: Values, namespace: string): Promise<{ object: unknown; origin: SourceLocation }[]> {
-    const source = app.source as { type: 'helm'; chart: string; releaseName?: string };
-    const release = source.releaseName ? String(substituteValue(source.releaseName, values, 'source.releaseName')) : instance.name;
-    const key = createHash('sha256').update(JSON.stringify([this.fleet.source.folderHash(app.sourceDir), sortKeys(values), release, namespace])).digest('hex');
-    let out = this.helmOutputs.get(key);
+  private async fromHelm(inputs: InstanceInputs): Promise<RawObject[]> {
+    const run = helmRun(this.fleet, inputs);
+    let out = this.helmOutputs.get(run.key);
     if (!out) {
-      out = this.runHelm(app, release, values, namespace);
-      this.helmOutputs.set(key, out);
+      out = renderChart(this.fleet, inputs.app, run);
+      this.helmOutputs.set(run.key, out);
     }
-    const origin = { file: `${app.sourceDir}/Chart.yaml`, line: 1, column: 1 };
-    return (await out).map((object) => ({ object: structuredClone(object), origin }));
+    const via = `rendered by helm for instance "${inputs.instance.name}"`;
+    return (await out).map(({ object, origin }) => ({ object: ownTopLevel(object), origin, via }));
   }
+}
 
-  private async runHelm(app: App, release: string, values: Values, namespace: string): Promise<unknown[]> {
-    const chart = await this.fleet.source.materialize(app.sourceDir);
-    const res = await runTool('helm', ['template', release, chart, '--namespace', namespace, '--values', '-'], {
-      envVar: 'RINGMASTER_HELM',
-      what: 'helm (for Helm chart sources)',
-      input: JSON.stringify(values),
-    });
-    if (res.code !== 0) {
-      throw new FleetValidationError([
-        { code: 'helm-failed', message: `helm template failed for app "${app.name}": ${res.stderr.trim().split('\n').slice(-3).join(' ')}`, hint: `check the chart in ${app.sourceDir}/ and the app's values`, location: { file: `${app.sourceDir}/Chart.yaml`, line: 1, column: 1 } },
-      ]);
-    }
-    return parseStream(res.stdout, `${app.sourceDir}/Chart.yaml`);
-  }
+/** An object as a source produced it, with where it came from (and, for generated output, by what). */
+interface RawObject {
+  object: unknown;
+  origin: SourceLocation;
+  via?: string;
+}
+
+function keyOf(o: KubeObject): string {
+  return objectKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
 }
 
 function parseStream(text: string, file: string): unknown[] {
@@ -402,11 +410,11 @@ function compile(doc: Document): unknown {
 }
 
 /** Builds one instance's copy of a compiled template; substitution problems go to `problems`. */
-function instantiate(t: unknown, values: Values, problems: string[]): unknown {
+function instantiate(t: unknown, values: Values, problems: string[], warnings: FleetIssue[]): unknown {
   if (typeof t === 'string') {
     if (!t.includes('${')) return t;
     try {
-      return substituteValue(t, values, '');
+      return substituteValue(t, values, '', warnings);
     } catch (e) {
       problems.push((e as Error).message);
       return t;
@@ -414,7 +422,7 @@ function instantiate(t: unknown, values: Values, problems: string[]): unknown {
   }
   if (t instanceof ForcedString) {
     try {
-      const v = substituteValue(t.text, values, '');
+      const v = substituteValue(t.text, values, '', warnings);
       return typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
     } catch (e) {
       problems.push((e as Error).message);
@@ -422,9 +430,9 @@ function instantiate(t: unknown, values: Values, problems: string[]): unknown {
     }
   }
   if (t === null || typeof t !== 'object' || !dynamic.has(t)) return t;
-  if (Array.isArray(t)) return t.map((x) => instantiate(x, values, problems));
+  if (Array.isArray(t)) return t.map((x) => instantiate(x, values, problems, warnings));
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(t)) out[k] = instantiate((t as Record<string, unknown>)[k], values, problems);
+  for (const k of Object.keys(t)) out[k] = instantiate((t as Record<string, unknown>)[k], values, problems, warnings);
   return out;
 }
 

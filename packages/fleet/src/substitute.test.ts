@@ -71,6 +71,52 @@ describe('substituteDocument', () => {
     expect(issues[2]?.hint).toContain('${x:=3}');
   });
 
+  it('leaves shell variables of a CronJob script as they are, with a warning that names $${', () => {
+    const script = [
+      'kind: CronJob',
+      'spec:',
+      '  command:',
+      '    - /bin/sh',
+      '    - -c',
+      '    - |',
+      '      mkdir -p "${PGDUMP_DIR}"',
+      '      export PGPASSWORD="${PGPASSWORD:-changeme}"',
+      '      pg_dump -h ${PGHOST:=db} -f "${PGDUMP_DIR%/}/${name}-$(date +%F).sql" && echo ${#PGDUMP_DIR}',
+      '',
+    ].join('\n');
+    const { out, issues } = sub(script);
+    expect(issues.every((i) => i.severity === 'warning' && i.code === 'shell-left-as-is')).toBe(true);
+    expect(issues).toHaveLength(5);
+    const text = (out as { spec: { command: string[] } }).spec.command[2]!;
+    expect(text).toContain('mkdir -p "${PGDUMP_DIR}"');
+    expect(text).toContain('"${PGPASSWORD:-changeme}"');
+    expect(text).toContain('-h ${PGHOST:=db} -f "${PGDUMP_DIR%/}/web-$(date +%F).sql" && echo ${#PGDUMP_DIR}');
+    for (const i of issues) {
+      expect(i.hint).toMatch(/write `\$\$\{/);
+      expect(i.hint).not.toMatch(/define|default is written/);
+    }
+  });
+
+  it('substitutes an upper-case name the values define, and says `$${` in the hints of other errors', () => {
+    expect(sub('a: ${LOG_LEVEL}\n', { LOG_LEVEL: 'debug' }).out).toEqual({ a: 'debug' });
+    const { issues } = sub('a: ${backup_dir}\nb: ${dir:-/tmp}\n');
+    expect(issues.map((i) => i.code)).toEqual(['unknown-value', 'bad-substitution']);
+    expect(issues[0]?.hint).toContain('`$${backup_dir}`');
+    expect(issues[1]?.hint).toContain('`${dir:=/tmp}`');
+    expect(issues[1]?.hint).toContain('`$${dir:-/tmp}`');
+  });
+
+  it('refuses prototype keys in a value path with a precise error', () => {
+    const { issues } = sub('a: ${__proto__.polluted}\nb: ${image.constructor.name}\nc: ${prototype}\n');
+    expect(issues.map((i) => [i.code, i.location?.line])).toEqual([
+      ['bad-substitution', 1],
+      ['bad-substitution', 2],
+      ['bad-substitution', 3],
+    ]);
+    expect(issues[1]?.message).toContain('"constructor" may not be used in a value path');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('substitutes inside sequences, flow collections and multi-document positions, never in keys', () => {
     const { out } = sub('${name}: ${name}\nlist:\n  - ${replicas}\n  - ${resources}\nflow: ["${name}", {k: "${port}"}]\n');
     expect(out).toEqual({ '${name}': 'web', list: [3, { limits: { cpu: '500m' } }], flow: ['web', { k: '8080' }] });

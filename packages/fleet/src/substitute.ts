@@ -3,6 +3,7 @@ import type { Document, LineCounter, Node, Pair } from 'yaml';
 import { FleetValidationError } from './errors.ts';
 import type { FleetIssue } from './errors.ts';
 import type { Value, Values } from './types.ts';
+import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
 import { cloneValue, getPath } from './merge.ts';
 
 /*
@@ -12,17 +13,39 @@ import { cloneValue, getPath } from './merge.ts';
  *   $${                a literal `${`
  * A value that is null counts as unset: null is how a layer deletes a key.
  * Inserted values are never substituted again, so a value holding `${` cannot loop.
+ *
+ * Manifests also carry shell scripts (a CronJob's `pg_dump … ${PGDUMP_DIR}`). What is clearly
+ * shell is left as it is, with a warning: a `${NAME…}` whose name is one upper-case word (the
+ * environment-variable convention) that the values do not define, and the shell-only forms
+ * `${#NAME}`, `${!NAME}`, `${NAME:-x}`, `${NAME%/}`… of such a name. Everything else that is not
+ * a valid substitution stays an error, whose hint names `$${` for text meant for a shell.
  */
 
 const PATH_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** An environment-variable name: one upper-case word. */
+const SHELL_NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
+/** A shell parameter expansion of such a name (length, indirection, defaults, trimming, slicing, arrays) or a special parameter. */
+const SHELL_FORM_RE = /^(?:[#!]?[A-Z_][A-Z0-9_]*(?:[:\-+=?#%/^,[@*].*)?|[@*?$!#-])$/s;
 
-type Part = { lit: string } | { path: string; def?: Value; text: string; index: number };
+type Part = { lit: string } | { path: string; def?: Value; text: string; index: number; shell: boolean };
 
 interface Problem {
-  code: 'unknown-value' | 'bad-substitution';
+  code: 'unknown-value' | 'bad-substitution' | 'shell-left-as-is';
   message: string;
   hint: string;
   index: number;
+}
+
+/** Text left for the shell: a warning, not an error. */
+export const SHELL_WARNING = 'shell-left-as-is';
+
+function shellProblem(text: string, index: number, why: string): Problem {
+  return {
+    code: SHELL_WARNING,
+    message: `\`${text}\` is left as it is for the shell: ${why}`,
+    hint: `write \`$$${text.slice(1)}\` to keep it for the shell without this warning (Ringmaster writes \`${text}\`)`,
+    index,
+  };
 }
 
 const defaultCache = new Map<string, Value>();
@@ -88,27 +111,41 @@ function tokenize(s: string, problems: Problem[]): Part[] {
     const sep = body.indexOf(':=');
     const path = (sep < 0 ? body : body.slice(0, sep)).trim();
     if (!PATH_RE.test(path)) {
-      const colon = body.indexOf(':');
-      problems.push({
-        code: 'bad-substitution',
-        message: `malformed substitution \`${text}\``,
-        hint:
-          sep < 0 && colon >= 0
-            ? `a default is written \`\${${body.slice(0, colon).trim()}:=${body.slice(colon + 1).replace(/^[-=?+]/, '')}}\``
-            : 'write `${path.to.value}` (letters, digits, `_`, `-`, dots) or `${path:=default}`; `$${` is a literal `${`',
-        index: at,
-      });
+      if (SHELL_FORM_RE.test(body)) problems.push(shellProblem(text, at, 'it is a shell parameter expansion, not a Ringmaster substitution'));
+      else problems.push(malformed(text, body, sep, at));
+      lit += text;
+      i = end;
+      continue;
+    }
+    const unsafe = path.split('.').find(isUnsafeKey);
+    if (unsafe !== undefined) {
+      problems.push({ code: 'bad-substitution', message: `\`${text}\`: "${unsafe}" may not be used in a value path`, hint: `rename the value; "${[...UNSAFE_KEYS].join('", "')}" reach JavaScript object internals`, index: at });
       lit += text;
       i = end;
       continue;
     }
     if (lit !== '') parts.push({ lit });
     lit = '';
-    parts.push(sep < 0 ? { path, text, index: at } : { path, def: parseDefault(body.slice(sep + 2)), text, index: at });
+    const shell = SHELL_NAME_RE.test(path);
+    parts.push(sep < 0 ? { path, text, index: at, shell } : { path, def: parseDefault(body.slice(sep + 2)), text, index: at, shell });
     i = end;
   }
   if (lit !== '') parts.push({ lit });
   return parts;
+}
+
+function malformed(text: string, body: string, sep: number, index: number): Problem {
+  const colon = body.indexOf(':');
+  const name = body.slice(0, colon).trim();
+  return {
+    code: 'bad-substitution',
+    message: `malformed substitution \`${text}\``,
+    hint:
+      sep < 0 && colon >= 0 && PATH_RE.test(name)
+        ? `a Ringmaster default is written \`\${${name}:=${body.slice(colon + 1).replace(/^[-=?+]/, '')}}\`; text meant for a shell is written \`$$${text.slice(1)}\``
+        : `write \`\${path.to.value}\` (letters, digits, \`_\`, \`-\`, dots) or \`\${path:=default}\`; text meant for a shell is written \`$$${text.slice(1)}\``,
+    index,
+  };
 }
 
 // Templates repeat the same strings for every instance of an app: parse each once.
@@ -142,14 +179,21 @@ interface Resolved {
 function resolve(s: string, values: Values, problems: Problem[]): Resolved {
   if (!s.includes('${')) return { text: s, changed: false };
   const parts = tokenizeCached(s, problems);
+  let kept = false;
   const lookup = (p: Exclude<Part, { lit: string }>): Value => {
     const v = getPath(values, p.path);
     if (v !== undefined && v !== null) return v;
+    if (p.shell) {
+      // An undefined upper-case name is an environment variable, even in the `:=` form the shell shares.
+      problems.push(shellProblem(p.text, p.index, `no value \`${p.path}\` is defined and upper-case names are read as environment variables`));
+      kept = true;
+      return p.text;
+    }
     if (p.def !== undefined) return p.def;
     problems.push({
       code: 'unknown-value',
       message: `\`${p.text}\`: no value at \`${p.path}\``,
-      hint: `define \`${p.path}\` in the app's values (or a ring, region, cluster or instance layer) or give a default: \${${p.path}:=…}`,
+      hint: `define \`${p.path}\` in the app's values (or a ring, region, cluster or instance layer) or give a default: \${${p.path}:=…}; text meant for a shell is written \`$$${p.text.slice(1)}\``,
       index: p.index,
     });
     return '';
@@ -157,7 +201,7 @@ function resolve(s: string, values: Values, problems: Problem[]): Resolved {
   const first = parts[0];
   if (parts.length === 1 && first !== undefined && 'path' in first) {
     const v = lookup(first);
-    return { whole: v, text: stringify(v), changed: true };
+    return kept ? { text: first.text, changed: true } : { whole: v, text: stringify(v), changed: true };
   }
   let text = '';
   for (const p of parts) text += 'lit' in p ? p.lit : stringify(lookup(p));
@@ -173,7 +217,8 @@ export function isForcedString(node: Scalar): boolean {
  * Substitutes `${path}` / `${path:=default}` in every scalar value of a parsed manifest, in place.
  * A plain scalar that is only one substitution takes the value's type (a map or list inserts the
  * structure); a quoted one (or `!!str`) always becomes a string, which is how a manifest asks for "8080".
- * Returns every problem found, located as file:line:column.
+ * Returns every problem found, located as file:line:column; text left for the shell comes back as
+ * issues with `severity: 'warning'`.
  */
 export function substituteDocument(doc: Document, values: Values, file: string, lineCounter: LineCounter): FleetIssue[] {
   const issues: FleetIssue[] = [];
@@ -186,7 +231,7 @@ export function substituteDocument(doc: Document, values: Values, file: string, 
       const source = node.value;
       const r = resolve(source, values, problems);
       for (const p of problems) {
-        issues.push({ code: p.code, message: p.message, hint: p.hint, location: locate(node, source, p.index, file, lineCounter) });
+        issues.push({ code: p.code, message: p.message, hint: p.hint, location: locate(node, source, p.index, file, lineCounter), ...(p.code === SHELL_WARNING ? { severity: 'warning' as const } : {}) });
       }
       if (!r.changed) return;
       if (r.whole === undefined || isForcedString(node)) {
@@ -231,15 +276,20 @@ function locate(node: Scalar, source: string, index: number, file: string, lc: L
 /**
  * Substitutes `${…}` in every string of a plain data tree (Helm values, Kustomize inputs) and
  * returns a new tree. A string that is only one substitution takes the value's type.
- * Throws FleetValidationError listing every problem, each named by `where` and the key path.
+ * Throws FleetValidationError listing every problem, each named by `where` and the key path; text
+ * left for the shell is pushed to `warnings` (when given).
  */
-export function substituteValue(value: unknown, values: Values, where: string): unknown {
+export function substituteValue(value: unknown, values: Values, where: string, warnings?: FleetIssue[]): unknown {
   const issues: FleetIssue[] = [];
   const walk = (v: unknown, at: string): unknown => {
     if (typeof v === 'string') {
       const problems: Problem[] = [];
       const r = resolve(v, values, problems);
-      for (const p of problems) issues.push({ code: p.code, message: at ? `${at}: ${p.message}` : p.message, hint: p.hint });
+      for (const p of problems) {
+        const issue: FleetIssue = { code: p.code, message: at ? `${at}: ${p.message}` : p.message, hint: p.hint };
+        if (p.code === SHELL_WARNING) warnings?.push({ ...issue, severity: 'warning' });
+        else issues.push(issue);
+      }
       if (!r.changed) return v;
       return r.whole !== undefined ? cloneValue(r.whole) : r.text;
     }

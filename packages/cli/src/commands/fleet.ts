@@ -13,6 +13,7 @@ import {
   validateFleet,
   writeRendered,
 } from '@ringmaster/fleet';
+import { colorEnabled } from '../color.ts';
 import { parseOutput, table, writeMachine } from '../output.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -22,7 +23,7 @@ export function registerFleetCommands(program: Command): void {
   program
     .command('validate')
     .description('check a fleet repo: schema, references, Kubernetes object basics, secrets in clear text')
-    .requiredOption('--repo <dir>', 'fleet repository folder')
+    .option('--repo <dir>', 'fleet repository folder (default: the Git repository of the current folder)')
     .option('--rev <rev>', 'Git revision to read (default: the files on disk)')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .action(async (opts: { repo: string; rev?: string; output: string }) => {
@@ -57,7 +58,7 @@ export function registerFleetCommands(program: Command): void {
   program
     .command('render')
     .description('render instances into <out>/<cluster>/<instance>/<object>.yaml (written all or nothing)')
-    .requiredOption('--repo <dir>', 'fleet repository folder')
+    .option('--repo <dir>', 'fleet repository folder (default: the Git repository of the current folder)')
     .option('--rev <rev>', 'Git revision to read (default: the files on disk)')
     .option('--instance <name>', 'render only this instance (repeatable)', collect)
     .requiredOption('--out <dir>', 'output folder (replaced as a whole; only an empty one or an earlier render output), or - to print every object to stdout')
@@ -89,17 +90,17 @@ export function registerFleetCommands(program: Command): void {
   program
     .command('plan')
     .description('show the blast radius of a change between two revisions (exit 0: no change, 2: changes, 1: error)')
-    .requiredOption('--repo <dir>', 'fleet repository folder (a Git repository)')
+    .option('--repo <dir>', 'fleet repository, a Git repository (default: the one of the current folder)')
     .requiredOption('--from <rev>', 'base revision, e.g. origin/main')
     .requiredOption('--to <rev>', 'revision to compare, e.g. HEAD')
     .option('--instance <name>', 'limit the plan to this instance (repeatable)', collect)
     .option('-o, --output <format>', 'table | json | yaml | markdown', 'table')
     .option('--no-diff', 'list objects without their diffs (table output)')
-    .action(async (opts: { repo: string; from: string; to: string; instance?: string[]; output: string; diff: boolean }) => {
+    .action(async (opts: { repo: string; from: string; to: string; instance?: string[]; output: string; diff: boolean }, cmd: Command) => {
       const format = parseOutput(opts.output, ['table', 'json', 'yaml', 'markdown']);
       const plan = await planRevisions({ repo: opts.repo, from: opts.from, to: opts.to, instances: opts.instance });
       if (format === 'markdown') process.stdout.write(formatPlanMarkdown(plan));
-      else if (!writeMachine(format, plan)) process.stdout.write(formatPlanText(plan, { color: process.stdout.isTTY, diffs: opts.diff }));
+      else if (!writeMachine(format, plan)) process.stdout.write(formatPlanText(plan, { color: colorEnabled(cmd), diffs: opts.diff }));
       process.exitCode = planHasChanges(plan) ? 2 : 0;
     });
 }

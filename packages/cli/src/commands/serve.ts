@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
 import { loadFleetFrom, openSource, planRevisions } from '@ringmaster/fleet';
 import { planImageIntroductions, startServer, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
 
@@ -128,5 +129,5 @@ export function registerServeCommands(program: Command): void {
 }
 
 function usage(message: string): Error {
-  return Object.assign(new Error(message), { code: 'RINGMASTER_USAGE' });
+  return new UsageError(message);
 }

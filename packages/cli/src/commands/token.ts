@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createToken, isRole, listTokens, openStorage, revokeToken, ROLES, type Storage } from '@ringmaster/server';
+import { UsageError } from '../errors.ts';
 import { parseOutput, table, writeMachine } from '../output.ts';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -9,8 +12,19 @@ interface StoreOptions {
   databaseUrl?: string;
 }
 
-async function withStorage<T>(opts: StoreOptions, fn: (s: Storage) => Promise<T>): Promise<T> {
-  const storage = await openStorage({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl ?? process.env.RINGMASTER_DATABASE_URL });
+/** The SQLite file `openStorage` keeps in a data folder. */
+const SQLITE_FILE = 'ringmaster.db';
+
+/**
+ * Opens the database. Only `token create` may start a new one (it bootstraps the first admin);
+ * the other commands refuse a data folder without a database instead of creating an empty one.
+ */
+async function withStorage<T>(opts: StoreOptions, fn: (s: Storage) => Promise<T>, mode: 'create' | 'existing' = 'existing'): Promise<T> {
+  const databaseUrl = opts.databaseUrl ?? process.env.RINGMASTER_DATABASE_URL;
+  if (!databaseUrl && mode === 'existing' && !existsSync(join(resolve(opts.dataDir), SQLITE_FILE))) {
+    throw new UsageError(`${resolve(opts.dataDir)} holds no Ringmaster database (${SQLITE_FILE}): pass the --data-dir that \`ringmaster serve\` uses, or --database-url`);
+  }
+  const storage = await openStorage({ dataDir: opts.dataDir, databaseUrl });
   try {
     return await fn(storage);
   } finally {
@@ -37,9 +51,9 @@ export function registerTokenCommands(program: Command): void {
     .option('-o, --output <format>', 'table | json | yaml', 'table'))
     .action(async (opts: StoreOptions & { name: string; role: string; apps?: string[]; rings?: string[]; output: string }) => {
       const format = parseOutput(opts.output, ['table', 'json', 'yaml']);
-      if (!isRole(opts.role)) throw Object.assign(new Error(`--role must be one of ${ROLES.join(', ')} (got "${opts.role}")`), { code: 'RINGMASTER_USAGE' });
+      if (!isRole(opts.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')} (got "${opts.role}")`);
       const role = opts.role;
-      const created = await withStorage(opts, (s) => createToken(s, { name: opts.name, role, apps: opts.apps, rings: opts.rings, createdBy: 'cli' }));
+      const created = await withStorage(opts, (s) => createToken(s, { name: opts.name, role, apps: opts.apps, rings: opts.rings, createdBy: 'cli' }), 'create');
       if (!writeMachine(format, { token: created.token, ...created.info })) {
         process.stderr.write(`created token "${created.info.name}" (${created.info.role}, id ${created.info.id}); it is shown only now:\n`);
         process.stdout.write(created.token + '\n');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { openStorage, type Storage, type StorageOptions } from '../storage/storage.ts';
 import { eventBatchSchema, eventInputSchema, type EventInput, type JourneyEvent } from '../ingest/event-schema.ts';
@@ -24,6 +25,9 @@ import { registerWebRoutes } from './routes-web.ts';
 import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
+
+/** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
+const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface ServerOptions extends StorageOptions {
   /** An already open storage (the server then does not close it). */
@@ -186,6 +190,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/api/v1/version', async () => ({ version: SERVER_VERSION }));
   app.get('/readyz', async (_req, reply) => {
     try {
       await storage.db.selectFrom('settings').select('key').limit(1).execute();
