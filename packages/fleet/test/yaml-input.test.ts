@@ -90,6 +90,15 @@ describe('prototype keys in fleet YAML', () => {
     const issues = await issuesOf(() => validateFleet(repo.dir));
     expect(issues).toEqual([expect.objectContaining({ code: 'unsafe-key', location: { file: 'apps/proto/manifests/cm.yaml', line: 6, column: 3 } })]);
   });
+
+  it('refuses __proto__ in Helm output at the template that wrote it', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  __proto__:\n    polluted: "yes"\n';
+    addApp(repo, 'proto', 'helm', { 'chart/Chart.yaml': CHART_YAML, 'chart/templates/cm.yaml': cm });
+    const issues = await issuesOf(() => validateFleet(repo.dir));
+    expect(issues).toEqual([expect.objectContaining({ code: 'unsafe-key', location: { file: 'apps/proto/chart/templates/cm.yaml', line: 1, column: 1 } })]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
 
 describe('the literal-Secret check', () => {
