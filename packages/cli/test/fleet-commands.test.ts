@@ -69,7 +69,7 @@ describe('ringmaster CLI', () => {
     const target = join(out, 'rendered');
     const r = ringmaster('render', '--repo', repo.dir, '--rev', base, '--instance', 'appserver-acme', '--instance', 'edge-proxy-dev-eu-1', '--out', target, '-o', 'json');
     expect(r.code).toBe(0);
-    expect(readdirSync(target)).toEqual(['dev-eu-1']);
+    expect(readdirSync(target).sort()).toEqual(['.ringmaster-output', 'dev-eu-1']);
     expect(readdirSync(join(target, 'dev-eu-1')).sort()).toEqual(['appserver-acme', 'edge-proxy-dev-eu-1']);
     expect(JSON.parse(r.stdout).files).toBeGreaterThan(5);
   });

@@ -43,6 +43,8 @@ export async function resolveCommitAndTree(repo: string, rev: string): Promise<{
 export interface TreeEntry {
   type: 'blob' | 'tree';
   sha: string;
+  /** A symbolic link (mode 120000): its blob holds the target path, not content. */
+  link?: true;
 }
 
 /** Lists every file and folder of a commit (recursively) without touching the work tree. */
@@ -52,8 +54,8 @@ export async function listTree(repo: string, commit: string): Promise<Map<string
   for (const rec of raw.split('\0')) {
     if (!rec) continue;
     const tab = rec.indexOf('\t');
-    const [, type, sha] = rec.slice(0, tab).split(' ');
-    if (type === 'blob' || type === 'tree') entries.set(rec.slice(tab + 1), { type, sha: sha! });
+    const [mode, type, sha] = rec.slice(0, tab).split(' ');
+    if (type === 'blob' || type === 'tree') entries.set(rec.slice(tab + 1), mode === '120000' ? { type, sha: sha!, link: true } : { type, sha: sha! });
   }
   return entries;
 }

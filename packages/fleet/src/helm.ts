@@ -8,7 +8,7 @@ import type { InstanceInputs } from './render.ts';
 import { sortKeys } from './serialize.ts';
 import { substituteValue } from './substitute.ts';
 import { runTool } from './tools.ts';
-import { parseFleetFile } from './yaml-source.ts';
+import { parseYamlFile } from './yaml-source.ts';
 
 type HelmSource = Extract<AppSpec['source'], { type: 'helm' }>;
 
@@ -77,15 +77,25 @@ export function parseChartOutput(text: string, chartDir: string): ChartObject[] 
   for (const chunk of text.split(/^---[ \t]*$/m)) {
     const source = SOURCE_RE.exec(chunk)?.[1]?.trim();
     const file = source ? repoPath(source, chartDir) : `${chartDir}/Chart.yaml`;
-    // The fast parser: positions inside helm's output point at no file a user can edit.
-    const { docs, issues } = parseFleetFile(file, chunk);
-    if (issues.length) throw new RenderToolError(`helm output of ${file} is not valid YAML: ${issues[0]!.message}`);
+    // The one parser, with Kubernetes' scalars and the limits; its plain data is all that is used here.
+    const { docs, issues } = parseYamlFile(file, chunk);
+    if (issues.length) throw helmOutputError(file, issues[0]!);
     for (const d of docs) {
       if (d.data === null || d.data === undefined) continue;
       out.push({ object: deepFreeze(d.data), origin: { file, line: 1, column: 1 } });
     }
   }
   return out;
+}
+
+/**
+ * Helm's output is the template's doing: a limit or a prototype key is the chart's problem, located
+ * at its template (positions inside helm's output point at no file a user can edit); output that
+ * is not YAML at all is helm's.
+ */
+function helmOutputError(file: string, issue: FleetIssue): Error {
+  if (issue.code === 'yaml-syntax') return new RenderToolError(`helm output of ${file} is not valid YAML: ${issue.message}`);
+  return new FleetValidationError([{ ...issue, message: `helm output of this template: ${issue.message}`, location: { file, line: 1, column: 1 } }]);
 }
 
 function deepFreeze<T>(v: T): T {

@@ -15,7 +15,7 @@ export { groupOf, imagesOf, isClusterScoped, kindRank, objectFileName, objectKey
 export { sortKeys, toYaml } from './serialize.ts';
 export { validateFleet } from './validate.ts';
 export type { ValidationResult } from './validate.ts';
-export { writeRendered } from './write.ts';
+export { OUTPUT_MARKER, renderedStream, writeRendered } from './write.ts';
 export { planFleets, planHasChanges, planRevisions, unifiedDiff } from './plan.ts';
 export type { Action, Plan, PlanInstance, PlanObject, PlanOptions } from './plan.ts';
 export { formatPlanMarkdown, formatPlanText } from './plan-format.ts';

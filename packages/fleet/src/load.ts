@@ -15,7 +15,7 @@ import {
   type Ring,
 } from './model.ts';
 import { openSource, type FleetSource } from './source.ts';
-import { checkSchema, locate, parseFleetFile, type ParsedDocument } from './yaml-source.ts';
+import { checkSchema, locate, parseYamlFile, type ParsedDocument } from './yaml-source.ts';
 
 export const FLEET_FILE = 'ringmaster.yaml';
 
@@ -48,7 +48,7 @@ export interface Fleet {
 }
 
 /** Parsed fleet files by path and content id; parsed documents are never modified, so sharing is safe. */
-const parseCache = new Map<string, ReturnType<typeof parseFleetFile>>();
+const parseCache = new Map<string, ReturnType<typeof parseYamlFile>>();
 const PARSE_CACHE_LIMIT = 50_000;
 
 function cacheKey(source: FleetSource, file: string): string {
@@ -61,7 +61,7 @@ function field(pd: ParsedDocument, name: string): unknown {
   return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>)[name] : undefined;
 }
 
-function remember(key: string, parsed: ReturnType<typeof parseFleetFile>): void {
+function remember(key: string, parsed: ReturnType<typeof parseYamlFile>): void {
   if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.delete(parseCache.keys().next().value!);
   parseCache.set(key, parsed);
 }
@@ -99,7 +99,7 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     const key = cacheKey(source, file);
     let parsed = parseCache.get(key);
     if (!parsed) {
-      parsed = parseFleetFile(file, texts.get(file)!);
+      parsed = parseYamlFile(file, texts.get(file)!);
       if (key) remember(key, parsed);
     }
     issues.push(...parsed.issues);

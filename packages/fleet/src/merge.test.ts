@@ -134,3 +134,16 @@ describe('getPath', () => {
     expect(getPath(v, 'toString')).toBeUndefined();
   });
 });
+
+describe('prototype keys in values', () => {
+  it('stay plain keys when merged and are never reached through the prototype by getPath', () => {
+    const overlay = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"name": "x"}, "prototype": {"a": 1}}') as Values;
+    const merged = mergeValues({ constructor: { prototype: 1 } } as unknown as Values, overlay);
+    expect(Object.keys(merged).sort()).toEqual(['__proto__', 'constructor', 'prototype']);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(getPath({}, 'constructor')).toBeUndefined();
+    expect(getPath({}, '__proto__.polluted')).toBeUndefined();
+    expect(getPath({ a: {} }, 'a.constructor.name')).toBeUndefined();
+  });
+});

@@ -148,7 +148,11 @@ export const ClusterSchema = z.strictObject({
 
 export const SourceSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('manifests'), path: z.string().min(1).describe('folder of plain manifests, relative to the app file') }),
-  z.strictObject({ type: z.literal('kustomize'), path: z.string().min(1).describe('Kustomize folder, relative to the app file') }),
+  z.strictObject({
+    type: z.literal('kustomize'),
+    path: z.string().min(1).describe('Kustomize folder, relative to the app file'),
+    allowRemoteBases: z.boolean().optional().describe('let kustomize fetch remote bases and resources (URLs in resources:); default false: only files of the fleet repository'),
+  }),
   z.strictObject({
     type: z.literal('helm'),
     chart: z.string().min(1).describe('chart folder, relative to the app file'),

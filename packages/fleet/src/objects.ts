@@ -150,3 +150,15 @@ export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string>
   }
   return into;
 }
+
+/**
+ * Objects a source produced are shared by every instance (templates, helm output): rendering only
+ * replaces their top level and metadata, so those two are copies and the rest is shared, frozen.
+ */
+export function ownTopLevel(o: unknown): unknown {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
+  const object = { ...(o as Record<string, unknown>) };
+  const meta = object.metadata;
+  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) object.metadata = { ...meta };
+  return object;
+}

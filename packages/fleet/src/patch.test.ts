@@ -65,6 +65,11 @@ describe('applyPatches', () => {
     expect(byName(out, 'settings').data).toEqual({ a: '1', b: '2' });
   });
 
+  it('reads a YAML string patch as Kubernetes reads YAML: 0755 is 493, on is true, "0755" stays a string', () => {
+    const [cm] = applyPatches(objects(), [{ target: { kind: 'ConfigMap' }, patch: 'data:\n  mode: 0755\n  flag: on\n  quoted: "0755"\n' }]).filter((o) => o.kind === 'ConfigMap');
+    expect(cm!.data).toMatchObject({ mode: 493, flag: true, quoted: '0755' });
+  });
+
   it('selects by regex name, group, version, namespace and label selector', () => {
     const out = applyPatches(objects(), [
       { target: { group: 'apps', version: 'v1', namespace: 'shop', name: '.*end', labelSelector: 'tier=app,role in (frontend, backend),!legacy' }, patch: { metadata: { annotations: { patched: 'yes' } } } },

@@ -1,7 +1,7 @@
-import { parse as parseYaml } from 'yaml';
 import { applyJson6902, PatchError } from './patch-json6902.ts';
 import { applyStrategicMerge } from './patch-strategic.ts';
 import type { KubeObject } from './types.ts';
+import { parseYamlFile } from './yaml-source.ts';
 
 /** Which objects a patch applies to; string fields are anchored regular expressions, as in Kustomize. */
 export interface PatchTarget {
@@ -184,12 +184,12 @@ function prepare(spec: PatchSpec, index: number): Prepared {
   let body: Record<string, unknown> | undefined;
   if (spec.patch !== undefined && ops !== undefined) throw new PatchError(`patch #${index}: give either "patch" (strategic merge) or "ops" (JSON 6902), not both`);
   if (typeof spec.patch === 'string') {
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(spec.patch);
-    } catch (e) {
-      throw new PatchError(`patch #${index}: the patch is not valid YAML: ${(e as Error).message}`, { cause: e, path: ['patch'] });
-    }
+    // The one YAML reader (Kubernetes' scalars, limits, prototype keys refused), as for every fleet file.
+    const { docs, issues } = parseYamlFile(`patch #${index}`, spec.patch);
+    const issue = issues[0];
+    if (issue) throw new PatchError(`patch #${index}: ${issue.code === 'yaml-syntax' ? 'the patch is not valid YAML' : 'the patch is refused'}: ${issue.message.replace(/^invalid YAML: /, '')}`, { path: ['patch'] });
+    if (docs.length > 1) throw new PatchError(`patch #${index}: the patch must be one YAML document`, { path: ['patch'] });
+    const parsed = docs[0]?.data;
     if (Array.isArray(parsed)) ops = parsed;
     else if (isObj(parsed)) body = parsed;
     else throw new PatchError(`patch #${index}: the patch must hold a map (strategic merge) or a list (JSON 6902 ops)`, { path: ['patch'] });

@@ -7,11 +7,13 @@ import type { App, Fleet, Instance } from './load.ts';
 import { CONTEXT_KEY, type Kubernetes } from './model.ts';
 import { sortIssues } from './load.ts';
 import { mergeValues } from './merge.ts';
-import { applyOrder, checkObject, imagesOf, isClusterScoped, objectFileName, objectKey } from './objects.ts';
+import { applyOrder, checkObject, imagesOf, isClusterScoped, objectFileName, objectKey, ownTopLevel } from './objects.ts';
 import type { PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
+import { checkKustomization, runKustomize } from './kustomize.ts';
+import { unwrapLists } from './lists.ts';
+import { literalSecretIssues, type RenderedSource } from './secrets.ts';
 import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
-import { runTool } from './tools.ts';
 import type { KubeObject, Values } from './types.ts';
 import { parseYamlFile, type ParsedDocument } from './yaml-source.ts';
 
@@ -203,9 +205,10 @@ export class Renderer {
     else raw = await this.fromHelm(inputs);
 
     const objects: KubeObject[] = [];
-    const origins = new Map<string, SourceLocation>();
-    for (const { object, origin, via } of raw) {
-      const found = checkObject(object, origin, app.secrets?.allowLiteral === true);
+    const sources = new Map<string, RenderedSource>();
+    for (const { object, origin, via } of unwrapLists(raw)) {
+      // Literal Secrets are checked on the final objects, after patches (literalSecretIssues below).
+      const found = checkObject(object, origin, true);
       if (found.length) {
         issues.push(...(via ? found.map((i) => ({ ...i, message: `${i.message} (${via})` })) : found));
         continue;
@@ -217,11 +220,14 @@ export class Renderer {
         o.metadata = meta as KubeObject['metadata'];
       }
       objects.push(o);
-      if (!origins.has(keyOf(o))) origins.set(keyOf(o), origin);
+      if (!sources.has(keyOf(o))) sources.set(keyOf(o), { object: o, origin, via });
     }
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
 
     const patched = inputs.patches.length ? patchInstance(objects, inputs, warnings) : objects;
+    const patchesAt = instance.patches?.length ? instance.origin.location : app.origin.location;
+    issues.push(...literalSecretIssues({ sources, final: patched, instance: instance.name, patchesAt, allowLiteral: app.secrets?.allowLiteral === true }));
+    if (issues.length) throw new FleetValidationError(sortIssues(issues));
 
     const roles = app.roles ?? [];
     const rendered: RenderedObject[] = [];
@@ -233,7 +239,7 @@ export class Renderer {
       const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: object.metadata.namespace, name: o.metadata.name };
       const file = objectFileName(ref);
       // A patch may rename an object: it then points at the app, which holds the patch.
-      const origin = origins.get(keyOf(o)) ?? app.origin.location;
+      const origin = sources.get(keyOf(o))?.origin ?? app.origin.location;
       if (seen.has(file)) {
         issues.push({
           code: 'duplicate-object',
@@ -330,7 +336,8 @@ export class Renderer {
   private async buildKustomize(app: App): Promise<{ objects: unknown[]; file: string }> {
     const dir = await this.fleet.source.materialize(app.sourceDir);
     const kfile = this.fleet.source.files().find((f) => f.startsWith(app.sourceDir + '/') && /\/(kustomization\.ya?ml|Kustomization)$/.test(f)) ?? `${app.sourceDir}/kustomization.yaml`;
-    const res = await runTool('kubectl', ['kustomize', dir], { envVar: 'RINGMASTER_KUBECTL', what: 'kubectl (for Kustomize sources)' });
+    await checkKustomization(await this.fleet.source.materializedRoot(), app.sourceDir, (app.source as { allowRemoteBases?: boolean }).allowRemoteBases === true);
+    const res = await runKustomize(dir);
     if (res.code !== 0) {
       throw new FleetValidationError([
         { code: 'kustomize-failed', message: `kubectl kustomize failed for app "${app.name}": ${res.stderr.trim().split('\n').slice(-3).join(' ')}`, hint: `check ${kfile}`, location: { file: kfile, line: 1, column: 1 } },
@@ -356,18 +363,6 @@ interface RawObject {
   object: unknown;
   origin: SourceLocation;
   via?: string;
-}
-
-/**
- * Objects a source produced are shared by every instance (templates, helm output): rendering only
- * replaces their top level and metadata, so those two are copies and the rest is shared, frozen.
- */
-function ownTopLevel(o: unknown): unknown {
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
-  const object = { ...(o as Record<string, unknown>) };
-  const meta = object.metadata;
-  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) object.metadata = { ...meta };
-  return object;
 }
 
 function keyOf(o: KubeObject): string {
@@ -408,7 +403,8 @@ function compile(doc: Document): unknown {
       }
     },
   });
-  const tree = copy.toJS({ maxAliasCount: 100 });
+  // The parser has already refused documents whose aliases expand too far (yaml-source.ts).
+  const tree = copy.toJS({ maxAliasCount: -1 });
   markDynamic(tree);
   return tree;
 }

@@ -1,9 +1,11 @@
 /**
  * Deterministic YAML for rendered objects. A purpose-built emitter for plain JSON data: rendering
  * writes tens of thousands of objects and a general YAML library spends most of that time on
- * features rendered manifests never use (comments, anchors, tags). Output is YAML 1.2 that any
- * parser reads back to the same data (a property test checks this against the `yaml` package).
+ * features rendered manifests never use (comments, anchors, tags). Output reads back to the same data
+ * both as Kubernetes reads YAML (YAML 1.1 scalars, yaml-schema.ts) and as a YAML 1.2 parser does (a
+ * property test checks both).
  */
+import { plainIsNotString } from './yaml-schema.ts';
 
 const TOP_ORDER = ['apiVersion', 'kind', 'metadata'];
 
@@ -13,11 +15,13 @@ export function sortKeys(value: unknown, top = true): unknown {
   if (value === null || typeof value !== 'object') return value;
   const obj = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k of keysOf(obj, top)) out[k] = sortKeys(obj[k], false);
+  // defineProperty: a "__proto__" key from elsewhere must stay a key, not replace the copy's prototype.
+  for (const k of keysOf(obj, top)) Object.defineProperty(out, k, { value: sortKeys(obj[k], false), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
-// Plain scalars are safe when they cannot be read as anything but this string.
+// Plain scalars are safe when they cannot be read as anything but this string: not by Kubernetes
+// (plainIsNotString: "0755", "on", "y") and not by a YAML 1.2 or 1.1 reader (AMBIGUOUS: "1:30", "0o17").
 const PLAIN_SAFE = /^[A-Za-z0-9_/$][A-Za-z0-9_ ./:=$@+(),-]*$/;
 const AMBIGUOUS = /^(true|false|yes|no|on|off|y|n|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.eE:+-]*|0x[0-9a-fA-F]+|0o[0-7]+)$/i;
 
@@ -26,6 +30,7 @@ function scalar(s: string): string {
     s !== '' &&
     PLAIN_SAFE.test(s) &&
     !AMBIGUOUS.test(s) &&
+    !plainIsNotString(s) &&
     !s.endsWith(' ') &&
     !s.endsWith(':') &&
     !s.includes(': ') &&

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import { GitError } from './errors.ts';
 import { listTree, readBlobs, resolveCommitAndTree, type TreeEntry } from './git.ts';
+import { checkLinksInside } from './links.ts';
+import { extractTree } from './trees.ts';
 
 /**
  * Where fleet files come from: the files of a folder as they are on disk, or one Git revision read
@@ -23,8 +23,13 @@ export interface FleetSource {
   contentId(path: string): string | undefined;
   /** A hash of a folder's whole content: equal hashes mean equal content. */
   folderHash(dir: string): string;
-  /** A real folder on disk holding the source's content at `dir` (for kubectl kustomize and helm). */
+  /**
+   * A real folder on disk holding the source's content at `dir` (for kubectl kustomize and helm).
+   * Refuses (FleetValidationError) when a symbolic link reachable from it points outside the repository.
+   */
   materialize(dir: string): Promise<string>;
+  /** The folder on disk that `materialize` folders are inside of (the repository, or its extraction). */
+  materializedRoot(): Promise<string>;
 }
 
 const SKIP = new Set(['.git', 'node_modules']);
@@ -88,7 +93,12 @@ class WorkTreeSource implements FleetSource {
   }
 
   async materialize(dir: string): Promise<string> {
+    await checkLinksInside(this.root, dir);
     return join(this.root, dir);
+  }
+
+  async materializedRoot(): Promise<string> {
+    return this.root;
   }
 }
 
@@ -104,7 +114,8 @@ class GitRevisionSource implements FleetSource {
   static async open(root: string, rev: string): Promise<GitRevisionSource> {
     const { commit, tree: rootTree } = await resolveCommitAndTree(root, rev);
     const tree = await listTree(root, commit);
-    const list = [...tree].filter(([, e]) => e.type === 'blob').map(([p]) => p).sort();
+    // Symbolic links are not fleet files (as on disk): only renderers follow them, inside the repository.
+    const list = [...tree].filter(([, e]) => e.type === 'blob' && !e.link).map(([p]) => p).sort();
     return new GitRevisionSource(root, commit, tree, list, rootTree);
   }
 
@@ -119,7 +130,7 @@ class GitRevisionSource implements FleetSource {
   async read(paths: string[]): Promise<Map<string, string>> {
     const shas = paths.map((p) => {
       const e = this.tree.get(p);
-      if (!e || e.type !== 'blob') throw new GitError(`${p} does not exist at revision ${this.revision.slice(0, 12)}`);
+      if (!e || e.type !== 'blob' || e.link) throw new GitError(`${p} does not exist at revision ${this.revision.slice(0, 12)}`);
       return e.sha;
     });
     const blobs = await readBlobs(this.root, shas);
@@ -136,35 +147,13 @@ class GitRevisionSource implements FleetSource {
   }
 
   async materialize(dir: string): Promise<string> {
-    // Content-addressed by the repository's root tree, so every revision with the same content
-    // shares one extraction and nothing is ever extracted twice.
-    const base = join(tmpdir(), 'ringmaster-trees', this.rootTree);
-    try {
-      await stat(base);
-    } catch {
-      const partial = `${base}.partial-${process.pid}-${Date.now()}`;
-      await mkdir(partial, { recursive: true });
-      await extract(this.root, this.revision, partial);
-      try {
-        await rename(partial, base);
-      } catch {
-        await rm(partial, { recursive: true, force: true }); // another process won the race
-      }
-    }
+    const base = await this.materializedRoot();
+    await checkLinksInside(base, dir);
     return join(base, dir);
   }
-}
 
-function extract(repo: string, rev: string, into: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const archive = spawn('git', ['archive', '--format=tar', rev], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tar = spawn('tar', ['-x', '-C', into], { stdio: ['pipe', 'ignore', 'pipe'] });
-    archive.stdout.pipe(tar.stdin);
-    let err = '';
-    archive.stderr.on('data', (d) => (err += d));
-    tar.stderr.on('data', (d) => (err += d));
-    tar.on('close', (code) => (code === 0 ? resolvePromise() : reject(new GitError(`cannot extract ${rev} of ${repo}: ${err.trim()}`))));
-    archive.on('error', reject);
-    tar.on('error', reject);
-  });
+  materializedRoot(): Promise<string> {
+    // Content-addressed by the repository's root tree: every revision with the same content shares one extraction.
+    return extractTree(this.root, this.revision, this.rootTree);
+  }
 }

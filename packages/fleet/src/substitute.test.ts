@@ -172,6 +172,10 @@ describe('substituteValue', () => {
     expect(input).toEqual(before);
   });
 
+  it('reads a default as Kubernetes reads a plain scalar: ${mode:=0755} is 493, ${on:=yes} is true', () => {
+    expect(substituteValue({ mode: '${nothing:=0755}', flag: '${nothing:=yes}', text: '${nothing:="0755"}', list: '${nothing:=[0644, off]}' }, values, 'x')).toEqual({ mode: 493, flag: true, text: '0755', list: [420, false] });
+  });
+
   it('inserts a copy, not the values object itself', () => {
     const out = substituteValue({ r: '${resources}' }, values, 'x') as { r: unknown };
     expect(out.r).toEqual(values.resources);

@@ -1,10 +1,11 @@
-import { isPair, isSeq, parse as parseYaml, Scalar, visit } from 'yaml';
+import { isPair, isSeq, Scalar, visit } from 'yaml';
 import type { Document, LineCounter, Node, Pair } from 'yaml';
 import { FleetValidationError } from './errors.ts';
 import type { FleetIssue } from './errors.ts';
 import type { Value, Values } from './types.ts';
 import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
 import { cloneValue, getPath } from './merge.ts';
+import { parseYamlFile } from './yaml-source.ts';
 
 /*
  * Grammar, in a scalar value:
@@ -56,13 +57,11 @@ function parseDefault(raw: string): Value {
   if (cached !== undefined) return cached;
   let v: Value = raw;
   if (raw.trim() !== '') {
-    try {
-      const parsed = parseYaml(raw) as unknown;
-      const flow = /^\s*[[{]/.test(raw);
-      if (parsed === null || typeof parsed !== 'object' || flow) v = parsed as Value;
-    } catch {
-      v = raw;
-    }
+    // Read as every fleet file is (Kubernetes' scalars: 0755 is 493, yes is true); text that is not one YAML value stays text.
+    const { docs, issues } = parseYamlFile('a ${…:=default}', raw);
+    const parsed: unknown = issues.length || docs.length > 1 ? raw : (docs[0]?.data ?? null);
+    const flow = /^\s*[[{]/.test(raw);
+    if (parsed === null || typeof parsed !== 'object' || flow) v = parsed as Value;
   }
   if (defaultCache.size < 10_000) defaultCache.set(raw, v);
   return v;

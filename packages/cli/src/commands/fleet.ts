@@ -9,6 +9,7 @@ import {
   planHasChanges,
   planRevisions,
   renderFleet,
+  renderedStream,
   validateFleet,
   writeRendered,
 } from '@ringmaster/fleet';
@@ -60,13 +61,14 @@ export function registerFleetCommands(program: Command): void {
     .option('--repo <dir>', 'fleet repository folder (default: the Git repository of the current folder)')
     .option('--rev <rev>', 'Git revision to read (default: the files on disk)')
     .option('--instance <name>', 'render only this instance (repeatable)', collect)
-    .requiredOption('--out <dir>', 'output folder (replaced as a whole)')
+    .requiredOption('--out <dir>', 'output folder (replaced as a whole; only an empty one or an earlier render output), or - to print every object to stdout')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .action(async (opts: { repo: string; rev?: string; instance?: string[]; out: string; output: string }) => {
       const format = parseOutput(opts.output, ['table', 'json', 'yaml']);
       const started = Date.now();
       const fleet = await loadFleetFrom(await openSource(opts.repo, opts.rev));
       const rendered = await renderFleet(fleet, opts.instance);
+      if (opts.out === '-') return void process.stdout.write(renderedStream(rendered));
       const { files } = await writeRendered(opts.out, rendered);
       const summary = {
         out: opts.out,
