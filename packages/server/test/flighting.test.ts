@@ -148,15 +148,15 @@ describe('flighting', () => {
     expect(change.timeline.filter((e: any) => e.kind === 'promotion.step' && e.cluster && e.status === 'succeeded').map((e: any) => e.cluster).sort())
       .toEqual(['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3']);
     expect(change.timeline.filter((e: any) => e.kind === 'commit' && e.release === second.body.id)).toHaveLength(6);
-    // per cluster: the manifest commit of this release; per instance: synced and healthy
+    // one row per cluster and instance (the cluster's manifest-commit row is taken over by its instance): this release's manifest commit, healthy
     const all = ['canary-1', 'canary-2', 'dev-1', 'prod-1', 'prod-2', 'prod-3'];
-    const byCluster = change.targets.filter((t: any) => t.instance === '');
-    expect(byCluster.map((t: any) => t.cluster).sort()).toEqual(all);
-    for (const t of byCluster) {
-      expect(t).toMatchObject({ state: 'promoted', release: second.body.id });
+    expect(change.targets.filter((t: any) => t.instance === '')).toEqual([]);
+    const byInstance = change.targets.filter((t: any) => t.instance !== '');
+    expect(byInstance.map((t: any) => [t.instance, t.state]).sort()).toEqual(all.map((c) => [`${s.prefix}-${c}`, 'healthy']));
+    for (const t of byInstance) {
+      expect(t).toMatchObject({ release: second.body.id });
       expect(t.manifestCommit).toBe(manifestCommits(s.remote).find((c) => c.release === second.body.id && c.cluster === t.cluster)!.sha);
     }
-    expect(change.targets.filter((t: any) => t.instance !== '').map((t: any) => [t.instance, t.state]).sort()).toEqual(all.map((c) => [`${s.prefix}-${c}`, 'healthy']));
     const text = git(s.remote, 'grep', '-h', 'image:', 'main', '--', `prod-2/${s.prefix}-prod-2`);
     expect(text).toContain('appserver:1.1.0');
     const third = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.1.0' } } });
