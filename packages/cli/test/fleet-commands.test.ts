@@ -51,6 +51,42 @@ describe('ringmaster CLI', () => {
     expect(r.stdout).toMatch(/^### Ringmaster plan/);
   });
 
+  it('validate and render print the warning for a shell ${…} they leave as it is', () => {
+    const shell = new TempRepo(EXAMPLE_FLEET);
+    try {
+      shell.write('apps/appserver/manifests/backup.yaml', `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: cache-backup
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: backup
+            image: backup-tool:1.0
+            command: ["/bin/sh", "-c", "tar czf \${BACKUP_DIR}/cache.tgz /cache"]
+`);
+      const v = ringmaster('validate', '--repo', shell.dir);
+      expect(v.code, v.stderr).toBe(0);
+      const lines = v.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+      expect(lines).toHaveLength(1); // once, though every appserver instance renders it
+      expect(lines[0]).toContain('apps/appserver/manifests/backup.yaml');
+      expect(lines[0]).toContain('BACKUP_DIR');
+      const json = JSON.parse(ringmaster('validate', '--repo', shell.dir, '--output', 'json').stdout);
+      expect(json.warnings).toHaveLength(1);
+      const r = ringmaster('render', '--repo', shell.dir, '--out', '-');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('${BACKUP_DIR}/cache.tgz');
+      expect(r.stderr).toContain('BACKUP_DIR');
+    } finally {
+      shell.cleanup();
+    }
+  });
+
   it('validate prints file:line:column and exits 1 on a broken fleet', () => {
     const broken = new TempRepo(EXAMPLE_FLEET);
     try {

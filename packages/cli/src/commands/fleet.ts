@@ -12,11 +12,24 @@ import {
   renderedStream,
   validateFleet,
   writeRendered,
+  type FleetIssue,
+  type RenderedInstance,
 } from '@ringmaster/fleet';
 import { colorEnabled } from '../color.ts';
 import { parseOutput, table, writeMachine } from '../output.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Every instance's warnings, once each (an app's shared manifest warns for each of its instances). */
+function warningsOf(rendered: readonly RenderedInstance[]): FleetIssue[] {
+  const seen = new Map<string, FleetIssue>();
+  for (const r of rendered) for (const w of r.warnings) seen.set(formatIssue(w), w);
+  return [...seen.values()];
+}
+
+function printWarnings(warnings: readonly FleetIssue[]): void {
+  for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+}
 
 /** `validate`, `render` and `plan`: the fleet-as-code commands. */
 export function registerFleetCommands(program: Command): void {
@@ -39,8 +52,10 @@ export function registerFleetCommands(program: Command): void {
           instances: fleet.instances.size,
           objects: rendered.reduce((n, r) => n + r.objects.length, 0),
           issues: [],
+          warnings: warningsOf(rendered),
         };
         if (!writeMachine(format, result)) {
+          printWarnings(result.warnings);
           process.stdout.write(
             `✓ fleet "${fleet.name}" is valid: ${result.rings} rings, ${result.clusters} clusters, ${result.apps} apps, ${result.instances} instances, ${result.objects} objects\n`,
           );
@@ -68,6 +83,7 @@ export function registerFleetCommands(program: Command): void {
       const started = Date.now();
       const fleet = await loadFleetFrom(await openSource(opts.repo, opts.rev));
       const rendered = await renderFleet(fleet, opts.instance);
+      printWarnings(warningsOf(rendered));
       if (opts.out === '-') return void process.stdout.write(renderedStream(rendered));
       const { files } = await writeRendered(opts.out, rendered);
       const summary = {
