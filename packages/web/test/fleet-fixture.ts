@@ -22,7 +22,7 @@ export class FlightFixture {
     git(this.fleet, 'init', '-q', '-b', 'main');
     this.write('ringmaster.yaml', [
       'apiVersion: ringmaster.dev/v1alpha1', 'kind: Fleet', 'name: acme', 'rings:',
-      '  - name: dev', '    policy: { approval: manual, soak: 1s, maxFailures: 0, autoRollback: false, progressDeadline: 1m }',
+      '  - name: dev', '    policy: { approval: manual, soak: 1s, maxFailures: 0, autoRollback: false, progressDeadline: 10s }',
       '  - name: prod', '    policy: { approval: manual, waves: { size: 1 }, maxInFlight: 1, soak: 10m, maxFailures: 0, autoRollback: true, progressDeadline: 15m }',
       'regions:', '  - name: eu-west', '',
     ].join('\n'));

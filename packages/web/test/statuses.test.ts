@@ -220,7 +220,7 @@ describe('after the release halts', () => {
       await page.getByTestId('approval-wait').getByRole('button', { name: 'Approve dev' }).click();
       await page.getByRole('status').filter({ hasText: 'Ring dev approved' }).waitFor();
       // the dev cluster's API server does not answer, so the ring halts
-      await expect.poll(async () => (await releaseView()).state, { timeout: 30_000 }).toBe('halted');
+      await expect.poll(async () => (await releaseView()).state, { timeout: 45_000 }).toBe('halted');
       await expect.poll(async () => (await dash.call('GET', `/api/v1/changes/${shop}`)).body.targets.map((t: { state: string }) => t.state), { timeout: 10_000 })
         .toEqual([expect.stringMatching(/^(failed|degraded)$/), 'not_reached', 'not_reached']);
 
