@@ -197,6 +197,41 @@ export function assessHealth(obj: KubeObject | undefined): Health {
   return fn ? fn(obj, status) : fromConditions(obj, status);
 }
 
+function imagesOf(spec: unknown): string[] {
+  return (((spec as { containers?: { image?: string }[] } | undefined)?.containers) ?? []).map((c) => c.image ?? '');
+}
+
+/**
+ * A workload's verdict from its Pods, for what its own status cannot say: Pods of its current
+ * template (same container images) stuck in CrashLoopBackOff, ImagePullBackOff and the like make it
+ * Degraded at once, instead of Progressing until a deadline (a StatefulSet has none). Undefined
+ * when no such Pod is there. Pure: the caller lists the Pods (by the workload's selector).
+ */
+export function assessWorkloadPods(workload: KubeObject, pods: KubeObject[]): Health | undefined {
+  const template = imagesOf((workload.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec);
+  for (const p of pods) {
+    if (p.metadata.deletionTimestamp) continue;
+    const images = imagesOf(p.spec);
+    if (images.length !== template.length || images.some((img, i) => img !== template[i])) continue;
+    const verdict = pod(p, p.status as Status | undefined);
+    if (verdict.status === 'Degraded') return h('Degraded', `pod ${p.metadata.name}: ${verdict.reason}`);
+  }
+  return undefined;
+}
+
+/** The label selector string (`a=b,c in (d,e),!f`) of a workload's `spec.selector`, for listing its Pods. */
+export function selectorString(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string | undefined {
+  if (!selector) return undefined;
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.length ? parts.join(',') : undefined;
+}
+
 /** The worst of several verdicts (Degraded > Missing > Progressing > Healthy), e.g. for an instance. */
 export function worstHealth(items: Health[]): Health {
   const order: HealthStatus[] = ['Healthy', 'Progressing', 'Missing', 'Degraded'];

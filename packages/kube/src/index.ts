@@ -10,7 +10,7 @@ export { startLocalFleet, readLocalFleetState, stopLocalFleetAt, validateCluster
 export type { LocalFleet, LocalFleetOptions, LocalFleetState, FleetCluster, FleetVersions } from './local-fleet.ts';
 export { ARGOCD_NAMESPACE, argoCdCrds, installArgoCdCrds, clusterSecret } from './local-argocd.ts';
 export type { LocalArgoCd, ArgoCdDestination } from './local-argocd.ts';
-export { BAD_IMAGE_TAG } from './kwok-stages.ts';
+export { BAD_IMAGE_TAG, FAULT_ANNOTATION, HOLD_ANNOTATION } from './kwok-stages.ts';
 export { requestRefresh, ARGOCD_REFRESH_ANNOTATION } from './argocd-refresh.ts';
 export { startLocalKube, readLocalKubeState, stopLocalKubeAt, freePort } from './local-kube.ts';
 export type { LocalKube, LocalKubeOptions, LocalKubeState } from './local-kube.ts';
@@ -21,7 +21,7 @@ export { readInventory, inventoryObject, pruneCandidates, ownedByInventory, inve
 export type { InventoryRef } from './inventory.ts';
 export { watchObjects, keepInformerRunning, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions, objectKey } from './watch.ts';
 export type { WatchEvent, WatchState, WatchStep, WatchTarget, WatchOptions, WatchHandle } from './watch.ts';
-export { assessHealth, worstHealth } from './health.ts';
+export { assessHealth, assessWorkloadPods, selectorString, worstHealth } from './health.ts';
 export type { Health, HealthStatus } from './health.ts';
 export { fieldOwners, fieldManagersOf, attributeField, managedPaths, detectDrift } from './attribution.ts';
 export type { FieldOwner, FieldDrift } from './attribution.ts';

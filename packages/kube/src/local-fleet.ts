@@ -25,6 +25,8 @@ export interface LocalFleetOptions {
   /** Argo CD's poll period in seconds (`--app-resync`, default 180 as in Argo CD). */
   argocdResyncSeconds?: number;
   dir?: string;
+  /** Images (`name:tag`, matched at the end of the image reference) whose Pods crash-loop, besides any `:bad` / `-bad` tag. */
+  crashingImages?: string[];
   /** Keep the processes running after this Node process exits (for `ringmaster dev kube up`). */
   detached?: boolean;
   /** Keep the state folder on stop() (default: remove it unless `dir` was given). */
@@ -118,6 +120,18 @@ function fakeNode(name: string, cluster: string, index: number): object {
   };
 }
 
+/** The default StorageClass of a workload cluster: kube-controller-manager's own hostPath provisioner. */
+function defaultStorageClass(): object {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'kubernetes.io/host-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  };
+}
+
 /**
  * Starts a local fleet on loopback: one etcd (a key prefix per cluster), one kube-apiserver per
  * cluster, and for each workload cluster kube-controller-manager, kube-scheduler and kwok with
@@ -144,7 +158,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
   const pki = generateLocalPki(pkiDir);
   const kcmCert = clientCertificate(pkiDir, 'kube-controller-manager', '/CN=system:kube-controller-manager');
   const schedCert = clientCertificate(pkiDir, 'kube-scheduler', '/CN=system:kube-scheduler');
-  writeFileSync(join(dir, 'kwok.yaml'), kwokConfig(bins.kwokModuleDir));
+  writeFileSync(join(dir, 'kwok.yaml'), kwokConfig(bins.kwokModuleDir, { crashingImages: opts.crashingImages }));
 
   const group = new ProcessGroup(dir, { detached, removeDir: !keepDir });
   const plans: ClusterPlan[] = [];
@@ -293,6 +307,9 @@ async function startWorkloadParts(
     '--use-service-account-credentials=true',
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
+    // PersistentVolumeClaims (a StatefulSet's volumeClaimTemplates) are bound to hostPath volumes
+    // the PV controller itself provisions, through the default StorageClass below
+    '--enable-hostpath-provisioner=true',
   ]);
   launch(`${p.name}-kube-scheduler`, bins.kubeScheduler, serving(schedConfig, schedPort, 'kube-scheduler'));
   launch(`${p.name}-kwok`, bins.kwok, [
@@ -306,6 +323,7 @@ async function startWorkloadParts(
     `--server-address=127.0.0.1:${kwokPort}`,
   ]);
   for (const [i, node] of p.nodes.entries()) await c.client.create(fakeNode(node, p.name, i) as never);
+  await c.client.create(defaultStorageClass() as never);
   await Promise.all([
     waitHealthz(`https://127.0.0.1:${kcmPort}/healthz`, group, `${p.name}-kube-controller-manager`, timeoutMs),
     waitHealthz(`https://127.0.0.1:${schedPort}/healthz`, group, `${p.name}-kube-scheduler`, timeoutMs),

@@ -2,10 +2,10 @@
 // ReplicaSets, Pods and EndpointSlices, kube-scheduler binds Pods to kwok's nodes, and kwok plays
 // the kubelet. Nothing in these tests writes a status itself.
 import { describe, expect, it } from 'vitest';
-import { applyObjects, assessHealth, BAD_IMAGE_TAG, type KubeClient, type KubeObject } from '../src/index.ts';
+import { applyObjects, assessHealth, assessWorkloadPods, BAD_IMAGE_TAG, FAULT_ANNOTATION, HOLD_ANNOTATION, selectorString, type KubeClient, type KubeObject } from '../src/index.ts';
 import { useLocalFleet } from './fleet-helpers.ts';
 
-const fleet = useLocalFleet({ clusters: ['east', 'west'], management: false, nodes: 3 });
+const fleet = useLocalFleet({ clusters: ['east', 'west'], management: false, nodes: 3, crashingImages: ['example.org/api:6.6.6'] });
 let counter = 0;
 
 async function namespace(client: KubeClient, prefix: string): Promise<string> {
@@ -114,6 +114,56 @@ describe('local fleet: real controllers and kwok nodes', { timeout: 180_000 }, (
       expect((pod.status as PodStatus).containerStatuses?.[0]?.state?.waiting?.reason).toBe('CrashLoopBackOff');
     }
     expect(await readyEndpoints(east.client, ns, 'api')).toEqual({ ready: 0, notReady: 2 });
+  });
+
+  it('binds a StatefulSet\'s volume claims through the default StorageClass (the PV controller\'s hostPath provisioner)', async () => {
+    const west = fleet().cluster('west');
+    const ns = await namespace(west.client, 'pvc');
+    await applyObjects(west.client, [{
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'cache', namespace: ns },
+      spec: {
+        replicas: 1,
+        serviceName: 'cache',
+        selector: { matchLabels: { app: 'cache' } },
+        template: { metadata: { labels: { app: 'cache' } }, spec: { containers: [{ name: 'c', image: 'example.org/cache:1', volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    }]);
+    await expect.poll(async () => assessHealth(await live(west.client, 'apps/v1', 'StatefulSet', ns, 'cache')).status, { timeout: 120_000, interval: 500 }).toBe('Healthy');
+    const claim = await live(west.client, 'v1', 'PersistentVolumeClaim', ns, 'data-cache-0');
+    expect(claim.status).toMatchObject({ phase: 'Bound' });
+    expect((claim.spec as { storageClassName?: string }).storageClassName).toBe('standard');
+  });
+
+  it('holds Pods with the hold annotation until it is removed, and crash-loops running Pods given the fault annotation', async () => {
+    const east = fleet().cluster('east');
+    const ns = await namespace(east.client, 'hold');
+    const d = deployment(ns, 'slow', 'example.org/slow:1', 1);
+    (d.spec as any).template.metadata.annotations = { [HOLD_ANNOTATION]: 'true' };
+    await applyObjects(east.client, [d]);
+    await expect.poll(async () => (await east.client.list('v1', 'Pod', { namespace: ns })).items.map((p) => (p.status as PodStatus).containerStatuses?.[0]?.state?.waiting?.reason), { timeout: 60_000, interval: 300 }).toEqual(['ContainerCreating']);
+    expect(assessHealth(await live(east.client, 'apps/v1', 'Deployment', ns, 'slow')).status).toBe('Progressing');
+    const [pod] = (await east.client.list('v1', 'Pod', { namespace: ns })).items;
+    await east.client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod!.metadata.name! }, { metadata: { annotations: { [HOLD_ANNOTATION]: null } } });
+    await expect.poll(async () => assessHealth(await live(east.client, 'apps/v1', 'Deployment', ns, 'slow')).status, { timeout: 60_000, interval: 300 }).toBe('Healthy');
+
+    await east.client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod!.metadata.name! }, { metadata: { annotations: { [FAULT_ANNOTATION]: 'crash-loop' } } });
+    await expect.poll(async () => (await live(east.client, 'v1', 'Pod', ns, pod!.metadata.name!)).status, { timeout: 60_000, interval: 300 }).toMatchObject({ containerStatuses: [{ state: { waiting: { reason: 'CrashLoopBackOff' } } }] });
+    // the Deployment itself only says "not available"; its Pods say why
+    const live1 = await live(east.client, 'apps/v1', 'Deployment', ns, 'slow');
+    await expect.poll(async () => assessHealth(await live(east.client, 'apps/v1', 'Deployment', ns, 'slow')).status, { timeout: 60_000, interval: 300 }).toBe('Progressing');
+    const pods = await east.client.list('v1', 'Pod', { namespace: ns, labelSelector: selectorString((live1.spec as any).selector) });
+    expect(assessWorkloadPods(live1, pods.items)).toMatchObject({ status: 'Degraded', reason: expect.stringMatching(/^pod slow-.*: container app: CrashLoopBackOff/) });
+  });
+
+  it('crash-loops the images it was told to (crashingImages), whatever their tag', async () => {
+    const west = fleet().cluster('west');
+    const ns = await namespace(west.client, 'crashing');
+    await applyObjects(west.client, [deployment(ns, 'api', 'registry.example.net/example.org/api:6.6.6', 1), deployment(ns, 'ok', 'example.org/api:6.6.7', 1)]);
+    await expect.poll(async () => (await west.client.list('v1', 'Pod', { namespace: ns, labelSelector: 'app=api' })).items.map((p) => (p.status as PodStatus).containerStatuses?.[0]?.state?.waiting?.reason), { timeout: 60_000, interval: 300 }).toEqual(['CrashLoopBackOff']);
+    await expect.poll(async () => assessHealth(await live(west.client, 'apps/v1', 'Deployment', ns, 'ok')).status, { timeout: 60_000, interval: 300 }).toBe('Healthy');
   });
 
   it('keeps each cluster to itself: one etcd, a key prefix per cluster', async () => {

@@ -7,15 +7,19 @@ import { KubeClient } from '@ringmaster/kube';
 export interface ClusterAccessOptions {
   /** Default kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). */
   kubeconfig?: string;
-  /** Per cluster: its kubeconfig file and/or context; overrides the fleet's delivery.direct.context. */
+  /** Per cluster: its kubeconfig file (then its current context unless one is named) and/or context; overrides the fleet's delivery.direct.context. */
   clusters?: Record<string, { kubeconfig?: string; context?: string }>;
   /** The management cluster where Argo CD Applications live (default: the default kubeconfig's current context). */
   management?: { kubeconfig?: string; context?: string };
 }
 
 /**
- * Resolves a cluster name to a client: an explicit entry, else the fleet's context in the default
- * kubeconfig, else the default kubeconfig's current context (one local API server for every cluster).
+ * Resolves a cluster name to a client. An explicit entry (`clusters[name]`) wins: its kubeconfig,
+ * with its context or that file's current context. Otherwise the default kubeconfig's context named
+ * by the fleet (`delivery.direct.context`) or, without one, the context named after the cluster —
+ * as `kubectl --context NAME` would. A context that is not there is an error naming the file and
+ * the contexts it has: never a silent fallback to the current context, which would deliver one
+ * cluster's objects to another.
  */
 export class ClusterClients {
   private readonly clients = new Map<string, KubeClient>();
@@ -35,13 +39,16 @@ export class ClusterClients {
     return t;
   }
 
-  private client(path: string, context?: string): KubeClient {
+  /** A client for `context` of the kubeconfig at `path` (its current context when undefined). */
+  private client(path: string, context: string | undefined): KubeClient {
     const key = `${path}\0${context ?? ''}`;
     let c = this.clients.get(key);
     if (!c) {
-      const probe = KubeClient.fromString(this.text(path));
-      const known = context !== undefined && probe.kubeConfig.getContexts().some((x) => x.name === context);
-      c = known ? KubeClient.fromString(this.text(path), context) : probe;
+      if (context !== undefined) {
+        const names = KubeClient.fromString(this.text(path)).kubeConfig.getContexts().map((x) => x.name);
+        if (!names.includes(context)) throw new Error(`kubeconfig ${path} has no context named "${context}" (it has: ${names.join(', ') || 'none'})`);
+      }
+      c = KubeClient.fromString(this.text(path), context);
       this.clients.set(key, c);
     }
     return c;
@@ -51,10 +58,11 @@ export class ClusterClients {
   forCluster(cluster: string, fleetContext?: string): KubeClient {
     // own entries only: a cluster named like an Object property ("constructor") must not find one
     const entry = this.opts.clusters && Object.hasOwn(this.opts.clusters, cluster) ? this.opts.clusters[cluster] : undefined;
-    return this.client(entry?.kubeconfig ?? this.defaultPath(), entry?.context ?? fleetContext);
+    if (entry?.kubeconfig) return this.client(entry.kubeconfig, entry.context);
+    return this.client(this.defaultPath(), entry?.context ?? fleetContext ?? cluster);
   }
 
-  /** The client of the management cluster (Argo CD Applications). */
+  /** The client of the management cluster (Argo CD Applications): its entry, else the default kubeconfig's current context. */
   management(): KubeClient {
     return this.client(this.opts.management?.kubeconfig ?? this.defaultPath(), this.opts.management?.context);
   }
