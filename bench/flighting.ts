@@ -100,7 +100,9 @@ async function direct(root: string, kube: LocalKube, clusters = 500): Promise<Di
   commitAll(repo, 'direct fleet');
   const remote = bareRepo(root, 'manifests-2');
   const storage = await openStorage({ dataDir: join(root, 'data-2') });
-  const ctx = createContext(storage, { fleetRepo: repo, manifestRepo: { url: remote }, workDir: join(root, 'work-2'), access: { kubeconfig: kube.kubeconfigPath }, pollIntervalMs: 50 },
+  const ctx = createContext(storage, { fleetRepo: repo, manifestRepo: { url: remote }, workDir: join(root, 'work-2'),
+    // every cluster of this fleet is the one local API server (ConfigMaps and ServiceAccounts only: no controllers needed)
+    access: { kubeconfig: kube.kubeconfigPath, clusters: Object.fromEntries(Array.from({ length: clusters }, (_, c) => [`d${c}`, { kubeconfig: kube.kubeconfigPath }])) }, pollIntervalMs: 50 },
     async () => undefined, { info: () => undefined, warn: (o, m) => log(`warn: ${m} ${JSON.stringify(o)}`), error: (o, m) => log(`error: ${m} ${JSON.stringify(o)}`) });
   // journey events go to the real journey tables, as in the server
   const { recordEvents, loadSettings } = await import('@ringmaster/server');

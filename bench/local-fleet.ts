@@ -26,21 +26,33 @@ const cpuTicks = (pid: number): number => {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 per second)
 };
 
-/** Memory (RSS) and CPU per group of processes: each cluster, the shared etcd, Argo CD. */
-async function idleUsage(fleet: LocalFleet, windowMs = 20_000): Promise<{ group: string; rssMiB: number; cpuPercent: number }[]> {
+type Usage = { group: string; rssMiB: number; cpuPercent: number };
+
+/** The fleet's processes by group: each cluster, the shared etcd, Argo CD. */
+function processGroups(fleet: LocalFleet): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   for (const p of state(fleet).processes) {
     const owner = p.name === 'etcd' ? 'etcd (shared)' : p.name.startsWith('argocd-') ? 'Argo CD + Redis' : (fleet.clusters.find((c) => p.name.startsWith(`${c.name}-`))?.name ?? p.name);
     groups.set(owner, [...(groups.get(owner) ?? []), p.pid]);
   }
-  const before = new Map([...groups].map(([g, pids]) => [g, pids.reduce((n, pid) => n + cpuTicks(pid), 0)]));
-  await sleep(windowMs);
-  return [...groups].map(([group, pids]) => ({
+  return groups;
+}
+
+/** Memory (RSS) at the end and CPU per group over the time `during` takes. */
+async function usageDuring<T>(fleet: LocalFleet, during: () => Promise<T>): Promise<{ usage: Usage[]; result: T }> {
+  const groups = processGroups(fleet);
+  const ticks = (pids: number[]) => pids.reduce((n, pid) => n + cpuTicks(pid), 0);
+  const before = new Map([...groups].map(([g, pids]) => [g, ticks(pids)]));
+  const t0 = performance.now();
+  const result = await during();
+  const seconds = (performance.now() - t0) / 1000;
+  const usage = [...groups].map(([group, pids]) => ({
     group,
     rssMiB: Math.round(pids.reduce((n, pid) => n + rssMiB(pid), 0)),
     // ticks are 1/100 s: ticks per second of the window is the percentage of one core
-    cpuPercent: Math.round(((pids.reduce((n, pid) => n + cpuTicks(pid), 0) - before.get(group)!) / (windowMs / 1000)) * 10) / 10,
+    cpuPercent: Math.round(((ticks(pids) - before.get(group)!) / seconds) * 10) / 10,
   }));
+  return { usage, result };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -85,7 +97,7 @@ async function timeToSynced(fleet: LocalFleet, names: string[], commit: string, 
   return [...done.values()];
 }
 
-async function syncLatency(fleet: LocalFleet, root: string): Promise<{ refresh: number[]; poll: number[] }> {
+async function syncLatency(fleet: LocalFleet, root: string): Promise<{ refresh: number[]; poll: number[]; during: Usage[] }> {
   const bare = join(root, 'manifests.git');
   const work = join(root, 'work');
   execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
@@ -111,17 +123,20 @@ async function syncLatency(fleet: LocalFleet, root: string): Promise<{ refresh: 
   log(`  waiting for ${APPS} Applications to sync their first commit`);
   await timeToSynced(fleet, apps.map((a) => a.name), first, performance.now(), 300_000);
 
-  const t1 = performance.now();
-  const second = commitVersion(work, apps, '2');
-  await Promise.all(apps.map((a) => requestRefresh(fleet.management!.client, { namespace: ARGOCD_NAMESPACE, name: a.name })));
-  const refresh = await timeToSynced(fleet, apps.map((a) => a.name), second, t1, 300_000);
+  // a release's delivery: one commit touching every Application, the refresh, until all are Synced + Healthy
+  const { usage: during, result: refresh } = await usageDuring(fleet, async () => {
+    const t1 = performance.now();
+    const second = commitVersion(work, apps, '2');
+    await Promise.all(apps.map((a) => requestRefresh(fleet.management!.client, { namespace: ARGOCD_NAMESPACE, name: a.name })));
+    return timeToSynced(fleet, apps.map((a) => a.name), second, t1, 300_000);
+  });
   log(`  with refresh: p50 ${pct(refresh, 50).toFixed(0)} ms`);
 
   const t2 = performance.now();
   const third = commitVersion(work, apps, '3');
   log('  without refresh: waiting for Argo CD\'s poll (up to 180 s plus a reconcile)');
   const poll = await timeToSynced(fleet, apps.map((a) => a.name), third, t2, 420_000);
-  return { refresh, poll };
+  return { refresh, poll, during };
 }
 
 async function timedStart(clusters: number): Promise<{ fleet: LocalFleet; ms: number }> {
@@ -142,14 +157,15 @@ export async function benchLocalFleet(): Promise<string> {
       try {
         out.push(`### ${n} workload clusters (3 kwok nodes each) + management cluster + Argo CD`, '', `Start (binaries built; etcd, ${n + 1} API servers, ${n} × controller-manager + scheduler + kwok, Argo CD ready): **${(ms / 1000).toFixed(1)} s**`, '');
         await sleep(10_000); // let the start-up work settle before measuring idle
-        const usage = await idleUsage(fleet);
+        const { usage } = await usageDuring(fleet, () => sleep(20_000));
         out.push('| processes | memory (RSS) | CPU idle (20 s window) |', '| --- | --- | --- |', ...usage.map((u) => `| ${u.group} | ${u.rssMiB} MiB | ${u.cpuPercent} % of a core |`), '');
         if (n === 3) {
           log('local fleet: commit → Synced + Healthy');
-          const { refresh, poll } = await syncLatency(fleet, join(root, 'sync'));
+          const { refresh, poll, during } = await syncLatency(fleet, join(root, 'sync'));
           const row = (what: string, xs: number[]) => `| ${what} | ${xs.length} | ${(pct(xs, 50) / 1000).toFixed(2)} s | ${(pct(xs, 95) / 1000).toFixed(2)} s | ${(Math.max(...xs) / 1000).toFixed(2)} s |`;
           out.push(`Manifest commit (push) → Argo CD reports the Application Synced at that commit and Healthy (${APPS} Applications over ${n} clusters, a ConfigMap and a one-replica Deployment each, one commit touching all of them):`, '');
           out.push('| trigger | Applications | p50 | p95 | max |', '| --- | --- | --- | --- | --- |', row('refresh annotation right after the push', refresh), row("none (Argo CD's 180 s poll)", poll), '');
+          out.push(`During that delivery (commit, refresh, until all ${APPS} are Synced + Healthy):`, '', '| processes | memory (RSS) | CPU during the delivery |', '| --- | --- | --- |', ...during.map((u) => `| ${u.group} | ${u.rssMiB} MiB | ${u.cpuPercent} % of a core |`), '');
         }
       } finally {
         await fleet.stop();

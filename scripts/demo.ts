@@ -1,8 +1,10 @@
 // `npm run demo`: the whole product on a fresh machine, driven only through Ringmaster's own CLI and
 // HTTP API, as a user and their CI would drive it:
-//   1. builds what is missing (helm, kube-apiserver + etcd, the dashboard) with progress shown;
+//   1. builds what is missing (helm, Kubernetes, kwok, Argo CD, the dashboard) with progress shown;
 //   2. creates a fleet repo (from examples/fleet), a manifest repo and an app source repo;
-//   3. starts the local Kubernetes API and `ringmaster serve` on SQLite, creates tokens;
+//   3. starts a local fleet — per cluster of the example fleet a kube-apiserver with
+//      kube-controller-manager, kube-scheduler and kwok nodes, plus a management cluster running
+//      real Argo CD — and `ringmaster serve` on SQLite, creates tokens;
 //   4. plays changes — CI events, fleet commits, releases through every ring in direct mode and in
 //      Argo CD mode, approvals, and one bad release that halts and rolls back by itself;
 //   5. prints the dashboard URL and a token, and keeps serving until Ctrl-C.
@@ -10,10 +12,10 @@
 // work folder; --screenshots saves every dashboard view into docs/screenshots from the demo's data.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, KubeClient, startLocalKube, StandInControllers, workloadImages, type LocalKube } from '@ringmaster/kube';
+import { freePort, startLocalFleet, type LocalFleet } from '@ringmaster/kube';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
@@ -44,8 +46,8 @@ function cli(args: string[], okCodes = [0]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-step('Set-up: helm, kube-apiserver + etcd and the dashboard are built the first time (this can take several minutes)');
-const setup = spawnSync('bash', [join(root, 'scripts', 'setup.sh')], { stdio: 'inherit', env: { ...process.env, RINGMASTER_SETUP_ONLY: 'helm,kube,web' } });
+step('Set-up: helm, Kubernetes, kwok, Argo CD and the dashboard are built the first time (this can take many minutes)');
+const setup = spawnSync('bash', [join(root, 'scripts', 'setup.sh')], { stdio: 'inherit', env: { ...process.env, RINGMASTER_SETUP_ONLY: 'helm,kube,kwok,argocd,web' } });
 let kubeBuildFailed = setup.status !== 0;
 if (kubeBuildFailed) say('The set-up did not complete (see above); the demo goes on, and clusters that cannot be reached show as not connected.');
 
@@ -83,17 +85,28 @@ step('Validate the fleet and plan a change before it merges (the blast radius)')
 say(cli(['validate', '--repo', fleet]).trim());
 
 // ---------------------------------------------------------------------------------------------
-step('Local Kubernetes API (kube-apiserver + etcd, built by the project; no controllers run in it)');
-let kube: LocalKube | undefined;
+// The bad release of change 3: kwok plays its Pods as crash-looping, so it fails through the real
+// controllers, Ringmaster's own health checks and Argo CD's health assessment.
+const BAD_IMAGE = 'appserver:7.5.1';
+const clusterNames = readdirSync(join(fleet, 'clusters'))
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => [...readFileSync(join(fleet, 'clusters', f), 'utf8').matchAll(/^name: (\S+)$/gm)].map((m) => m[1]!));
+step(`A local fleet: ${clusterNames.length} clusters, each its own Kubernetes API server with real controllers, and Argo CD`);
+let kube: LocalFleet | undefined;
 let kubeconfig = join(work, 'not-connected.kubeconfig');
 try {
-  if (kubeBuildFailed) throw new Error('kube-apiserver and etcd were not built (see the set-up output above)');
-  kube = await startLocalKube({ dir: join(work, 'kube') });
+  if (kubeBuildFailed) throw new Error('the local fleet\'s binaries were not built (see the set-up output above)');
+  const started = Date.now();
+  kube = await startLocalFleet({ clusters: clusterNames, dir: join(work, 'fleet-clusters'), nodes: 3, crashingImages: [BAD_IMAGE] });
   kubeconfig = kube.kubeconfigPath;
-  say(`kube-apiserver ${kube.kubernetesVersion} at ${kube.server} — export KUBECONFIG=${kubeconfig}`);
-  say('Every cluster of the example fleet is reached through this one API server (one namespace per instance).');
+  const v = kube.versions;
+  say(`started in ${((Date.now() - started) / 1000).toFixed(0)} s — export KUBECONFIG=${kubeconfig} (one context per cluster)`);
+  say(`Kubernetes ${v.kubernetes}: per cluster kube-apiserver, kube-controller-manager, kube-scheduler (etcd ${v.etcd}, one key prefix per cluster)`);
+  say(`kwok ${v.kwok}: plays the nodes and their kubelets — ${kube.clusters.filter((c) => c.role === 'workload').map((c) => `${c.name} ${c.nodes.length} nodes`).join(', ')}`);
+  say(`Argo CD ${v.argocd}: application-controller, repo-server and Redis on the management cluster, syncing from file://${manifests}`);
+  say(dim(`Pods of ${BAD_IMAGE} crash-loop on these kwok nodes (the demo's bad release); nothing else writes a status.`));
 } catch (e) {
-  say(`The local Kubernetes API could not be started: ${(e as Error).message}`);
+  say(`The local fleet could not be started: ${(e as Error).message}`);
   say('The demo goes on: releases are written to the manifest repo, and clusters show as not connected.');
   writeFileSync(
     kubeconfig,
@@ -111,7 +124,7 @@ const server = `http://127.0.0.1:${port}`;
 const log = openSync(join(work, 'serve.log'), 'a');
 const serve: ChildProcess = spawn(
   process.execPath,
-  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, '--time-scale', '0.05', '--log-level', 'warn'],
+  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, ...(kube ? ['--management-context', 'management', '--argocd-repo-url', `file://${manifests}`] : []), '--time-scale', '0.05', '--log-level', 'warn'],
   { stdio: ['ignore', log, log] },
 );
 let stopping = false;
@@ -152,32 +165,6 @@ await api(admin, 'PUT', '/apps/appserver', { team: 'platform-apps', repositories
 await api(admin, 'PUT', '/apps/metrics-agent', { team: 'observability', contacts: ['observability@example.net'] });
 say('tokens: demo-admin (admin), ci-pipeline (deployer), alice (approver), demo-viewer (viewer)');
 say(`${bold('Dashboard')}: ${server}/changes#token=${viewer}  (signed in as a viewer; the admin token is ${admin})`);
-
-// ---------------------------------------------------------------------------------------------
-const standIns: StandInControllers[] = [];
-if (kube) {
-  step('Stand-ins for what this local API server does not run');
-  say(dim('[argocd stand-in] NOT Argo CD: it marks each Application Synced at the manifest repo head and Healthy'));
-  say(dim('                  (Degraded when its folder runs a known-bad image), as Argo CD would report it.'));
-  say(dim('[kubelet stand-in] NOT a kubelet: it writes workload status (replicas ready, or crash-looping for the bad image).'));
-  const bad = 'appserver:7.5.1';
-  const client = KubeClient.fromFile(kube.kubeconfigPath);
-  const head = () => git(manifests, ['rev-parse', 'main']);
-  const stand = new StandInControllers(client, {
-    repoURL: manifests,
-    manifestHead: () => head(),
-    applicationProblem: (app, rev) => {
-      const path = (app.spec as { source: { path: string } }).source.path;
-      const r = spawnSync('git', ['grep', '-q', '-F', bad, rev, '--', path], { cwd: manifests });
-      return r.status === 0 ? `frontend pods crash-looping (${bad})` : undefined;
-    },
-    workloadProblem: (w) => (workloadImages(w).some((i) => i.endsWith(bad)) ? `crash-looping (${bad})` : undefined),
-    onAction: (m) => say(dim(`  [stand-in] ${m}`)),
-    intervalMs: 400,
-  });
-  stand.start();
-  standIns.push(stand);
-}
 
 // ---------------------------------------------------------------------------------------------
 const digest = (s: string) => 'sha256:' + createHash('sha256').update(s).digest('hex');
@@ -284,11 +271,10 @@ if (screenshots) {
 step('Done');
 say(`Dashboard: ${bold(`${server}/changes#token=${viewer}`)}  (viewer)   admin token: ${admin}`);
 say(`CLI:       RINGMASTER_SERVER=${server} RINGMASTER_TOKEN=${admin} npm run ringmaster -- release status`);
-if (kube) say(`kubectl:   export KUBECONFIG=${kube.kubeconfigPath}`);
+if (kube) say(`kubectl:   export KUBECONFIG=${kube.kubeconfigPath}; kubectl --context dev-eu-1 get pods -A`);
 
 async function shutdown(code: number): Promise<never> {
   stopping = true;
-  for (const s of standIns) await s.stop();
   serve.kill('SIGTERM');
   await new Promise((r) => serve.once('exit', r));
   await kube?.stop();

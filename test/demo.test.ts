@@ -35,6 +35,12 @@ describe('npm run demo', () => {
     expect(['rolled_back', 'failed', 'halted']).toContain(ends[2]);
     expect(out).toMatch(/approved by alice \(approver\)/);
     expect(out).toMatch(/Deliver release r\S+ to dev-eu-1/);
-    expect(out).toContain('[argocd stand-in] NOT Argo CD');
+    // what runs is said on screen: real Kubernetes, kwok nodes, real Argo CD — and no stand-in
+    expect(out).toMatch(/^Kubernetes v1\.\d+\.\d+: per cluster kube-apiserver, kube-controller-manager, kube-scheduler/m);
+    expect(out).toMatch(/^kwok v\d+\.\d+\.\d+: plays the nodes and their kubelets — dev-eu-1 3 nodes, /m);
+    expect(out).toMatch(/^Argo CD v2\.\d+\.\d+: application-controller, repo-server and Redis/m);
+    expect(out).not.toMatch(/stand-in/i);
+    // the bad release failed because its Pods crash-looped on the real cluster
+    expect(out).toMatch(/dev-eu-1 .*(CrashLoopBackOff)/);
   }, 900_000);
 });

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalKube, type LocalKube } from '@ringmaster/kube';
 import { startTestServer, type TestServer } from '../../server/test/helpers/harness.ts';
-import { FakeControllers, FleetRepo, manifestRemote, rings, type ClusterDef } from '../../server/test/flighting/fixture.ts';
+import { FleetRepo, manifestRemote, releaseHold, rings, type ClusterDef } from '../../server/test/flighting/fixture.ts';
+import { SharedFleet } from '../../server/test/flighting/fleet-info.ts';
 import { BIN, cleanEnv, ringmaster, tempDir, type Run } from './helpers.ts';
 
 /** Three direct-mode clusters, one per ring; canary needs a manual approval. */
@@ -15,30 +15,27 @@ const CLUSTERS: ClusterDef[] = [
 ];
 const prefix = `cli${process.pid % 1000}`;
 const dir = tempDir('release');
-let kube: LocalKube;
+let kube: SharedFleet;
 let server: TestServer;
 let fleet: FleetRepo;
 let remote: string;
-let fake: FakeControllers;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  kube = await startLocalKube();
+  kube = new SharedFleet();
   fleet = new FleetRepo(prefix, rings({ canaryApproval: 'manual', deadline: '5m' }), CLUSTERS);
   fleet.commit('initial fleet');
   remote = manifestRemote();
   server = await startTestServer({ dataDir: join(dir, 'data') }, {
-    flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(dir, 'work'), access: { kubeconfig: kube.kubeconfigPath }, timeScale: 0.1, pollIntervalMs: 100 },
+    flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: join(dir, 'work'), access: kube.access(), timeScale: 0.1, pollIntervalMs: 100 },
   });
-  fake = new FakeControllers(kube.client, remote, prefix);
-  fake.start();
   env = cleanEnv(join(dir, 'config.yaml'), { RINGMASTER_SERVER: server.url, RINGMASTER_TOKEN: server.admin });
 }, 300_000);
 
 afterAll(async () => {
-  await fake?.stop();
   await server?.close();
-  await kube?.stop();
+  await kube?.cleanup(prefix);
+  kube?.close();
   fleet?.remove();
   for (const d of [dir, remote]) if (d) rmSync(d, { recursive: true, force: true });
 }, 60_000);
@@ -62,8 +59,6 @@ function watch(id: string): { stdout: () => string; done: Promise<Run> } {
   return { stdout: () => stdout, done };
 }
 
-/** Workloads of the test app: while held, the stand-in kubelet leaves them starting. */
-const WORKLOADS = ['synchronizer', 'backend', 'frontend'];
 
 /** A watch on a pipe: the full view once, then only lines that say what changed. */
 function expectChangeLines(stdout: string, id: string): string[] {
@@ -111,16 +106,17 @@ describe('release commands', () => {
   }, 120_000);
 
   it('says what is true of a release that failed and rolled back', async () => {
-    fake.badImage = 'appserver:6.6.6';
-    for (const w of WORKLOADS) fake.hold.add(w);
-    const bad = (await json('create', 'main', '--image', 'appserver=appserver:6.6.6')).id;
+    // the bad image's Pods start held, so the watch sees dev-1 in flight before they crash-loop
+    fleet.hold(['synchronizer', 'backend', 'frontend']);
+    const bad = (await json('create', 'main', '--image', 'appserver=appserver:6.6.6-bad')).id;
     const watching = watch(bad);
     await expect.poll(() => watching.stdout(), { timeout: 60_000, interval: 100 }).toContain(`release ${bad}  `);
-    fake.hold.clear();
+    const dev = kube.client('dev-1');
+    await expect.poll(() => releaseHold(dev, `${prefix}-dev-1`, 'synchronizer'), { timeout: 60_000, interval: 200 }).toBeGreaterThan(0);
     const watched = await watching.done;
     expect(watched.code).toBe(1);
     const lines = expectChangeLines(watched.stdout, bad);
-    expect(lines.some((l) => /^cluster dev-1 \(dev\): in flight → failed \(.*progress deadline/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^cluster dev-1 \(dev\): in flight → failed \(.*CrashLoopBackOff/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^rollback dev-1: .*succeeded$/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.at(-2)).toMatch(new RegExp(`^release ${bad}: .* → rolled_back — 1 cluster rolled back to what they held before$`));
     expect(lines.at(-1)).toBe('progress 3 clusters: 1 rolled back, 2 not reached');

@@ -31,5 +31,3 @@ export { recordEvent, listEventsFor } from './events.ts';
 export type { EventInput } from './events.ts';
 export { observeObjects } from './observe.ts';
 export type { Observation, ObservedObject } from './observe.ts';
-export { StandInControllers, workloadImages } from './stand-ins.ts';
-export type { StandInOptions } from './stand-ins.ts';

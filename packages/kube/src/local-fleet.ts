@@ -120,6 +120,16 @@ function fakeNode(name: string, cluster: string, index: number): object {
   };
 }
 
+/**
+ * Beta features of Kubernetes newer than Argo CD v2.14 knows, turned off on the API servers and the
+ * controller-manager: Argo CD's server-side diff types live objects with the schema it was built
+ * with (Kubernetes 1.31), and a Deployment status carrying `terminatingReplicas` (beta, on by
+ * default since 1.35) makes every comparison fail ("field not declared in schema"), leaving each
+ * Application's sync status Unknown. Argo CD v3.x knows the field; v2.14 is the newest the module
+ * proxy serves here (docs/development.md).
+ */
+const COMPAT_FEATURE_GATES = '--feature-gates=DeploymentReplicaSetTerminatingReplicas=false';
+
 /** The default StorageClass of a workload cluster: kube-controller-manager's own hostPath provisioner. */
 function defaultStorageClass(): object {
   return {
@@ -177,7 +187,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
   const etcdPort = await freePort();
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const apiArgs = (p: ClusterPlan) =>
-    apiServerFlags(etcdUrl, p.port, join(dir, p.name), pki, [`--etcd-prefix=/clusters/${p.name}`, ...(p.role === 'management' ? ['--disable-admission-plugins=ServiceAccount'] : [])]);
+    apiServerFlags(etcdUrl, p.port, join(dir, p.name), pki, [`--etcd-prefix=/clusters/${p.name}`, COMPAT_FEATURE_GATES, ...(p.role === 'management' ? ['--disable-admission-plugins=ServiceAccount'] : [])]);
   const startApi = async (p: ClusterPlan, c: FleetCluster) => {
     launch(`${p.name}-kube-apiserver`, bins.kubeApiserver, apiArgs(p));
     await waitApiReady(c.client, group, `${p.name}-kube-apiserver`, timeoutMs);
@@ -310,6 +320,7 @@ async function startWorkloadParts(
     // PersistentVolumeClaims (a StatefulSet's volumeClaimTemplates) are bound to hostPath volumes
     // the PV controller itself provisions, through the default StorageClass below
     '--enable-hostpath-provisioner=true',
+    COMPAT_FEATURE_GATES,
   ]);
   launch(`${p.name}-kube-scheduler`, bins.kubeScheduler, serving(schedConfig, schedPort, 'kube-scheduler'));
   launch(`${p.name}-kwok`, bins.kwok, [

@@ -3,27 +3,28 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, startLocalKube, type LocalKube } from '@ringmaster/kube';
+import { freePort } from '@ringmaster/kube';
 import { createToken, openStorage } from '../src/index.ts';
-import { FakeControllers, FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+import { FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+import { SharedFleet } from './flighting/fleet-info.ts';
 
 const CHILD = join(import.meta.dirname, 'flighting', 'serve-child.ts');
 const TSX = join(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 const KILLS = 20;
 
-let kube: LocalKube;
+let fleet: SharedFleet;
 let child: ChildProcess | undefined;
 const dirs: string[] = [];
-let fake: FakeControllers | undefined;
+const prefix = `crash${process.pid % 1000}`;
 
-beforeAll(async () => {
-  kube = await startLocalKube();
-}, 240_000);
+beforeAll(() => {
+  fleet = new SharedFleet();
+});
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  await fake?.stop();
-  await kube?.stop();
+  await fleet?.cleanup(prefix);
+  fleet?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }, 60_000);
 
@@ -60,33 +61,30 @@ async function kill(c: ChildProcess): Promise<void> {
 }
 
 it(`finishes every rollout with exactly one manifest commit per cluster and step across ${KILLS} SIGKILLs`, async () => {
-  const prefix = `crash${process.pid % 1000}`;
-  const fleet = new FleetRepo(prefix, rings());
-  fleet.commit('initial fleet');
+  const repo = new FleetRepo(prefix, rings());
+  repo.commit('initial fleet');
   const remote = manifestRemote();
   const work = tempDir('crash-work');
   const data = tempDir('crash-data');
-  dirs.push(fleet.dir, remote, work, data);
+  dirs.push(repo.dir, remote, work, data);
   const storage = await openStorage({ dataDir: data });
   const { token } = await createToken(storage, { name: 'crash-admin', role: 'admin' });
   await storage.close();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
-    RINGMASTER_TEST_CONFIG: JSON.stringify({ dataDir: data, port, fleetRepo: fleet.dir, remote, workDir: work, kubeconfig: kube.kubeconfigPath, timeScale: 0.3, pollIntervalMs: 100 }),
+    RINGMASTER_TEST_CONFIG: JSON.stringify({ dataDir: data, port, fleetRepo: repo.dir, remote, workDir: work, kubeconfig: fleet.kubeconfigPath, timeScale: 0.3, pollIntervalMs: 100 }),
   };
-  fake = new FakeControllers(kube.client, remote, prefix);
-  fake.start();
 
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: res.status, body: (await res.json()) as any };
   };
 
-  // three releases: a good one, a bad image that halts in dev and rolls back, and a fix
-  const plan: Array<{ body: unknown; expect: string; bad?: string }> = [
+  // three releases: a good one, a bad image (its Pods crash-loop) that halts in dev and rolls back, and a fix
+  const plan: Array<{ body: unknown; expect: string }> = [
     { body: { revision: 'main', message: 'first' }, expect: 'succeeded' },
-    { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6' } }, expect: 'rolled_back', bad: 'appserver:6.6.6' },
+    { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6-bad' } }, expect: 'rolled_back' },
     { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:2.0.0' } }, expect: 'succeeded' },
   ];
   const ids: string[] = [];
@@ -101,7 +99,6 @@ it(`finishes every rollout with exactly one manifest commit per cluster and step
         if (kills >= KILLS) break;
       } else {
         const next = plan[ids.length]!;
-        fake.badImage = next.bad;
         const created = await call('POST', '/api/v1/releases', next.body);
         expect(created.status).toBe(201);
         ids.push(created.body.id);

@@ -3,19 +3,21 @@ import { createServer as createTcpServer, connect, type Server, type Socket } fr
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startLocalKube, type LocalKube } from '@ringmaster/kube';
+import { freePort } from '@ringmaster/kube';
 import { startTestServer, useBackends, type Backend, type TestServer } from './helpers/harness.ts';
-import { FakeControllers, FleetRepo, git, manifestCommits, manifestRemote, rings, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
+import { crashPods, FleetRepo, git, manifestCommits, manifestRemote, releaseHold, rings, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
+import { SharedFleet } from './flighting/fleet-info.ts';
 import { installSlowHook, isAlive } from './helpers/hooks.ts';
 import type { FlightingOptions } from '../src/index.ts';
 
-let kube: LocalKube;
+// real clusters: kube-apiserver, controller-manager, scheduler and kwok nodes per cluster, Argo CD on `management`
+let fleet: SharedFleet;
 const backends = useBackends();
 const cleanup: Array<() => Promise<void> | void> = [];
 
-beforeAll(async () => {
-  kube = await startLocalKube();
-}, 240_000);
+beforeAll(() => {
+  fleet = new SharedFleet();
+});
 
 afterAll(async () => {
   for (const fn of cleanup.reverse()) {
@@ -25,37 +27,38 @@ afterAll(async () => {
       // keep cleaning up
     }
   }
-  await kube?.stop();
+  fleet?.close();
 }, 60_000);
 
 let seq = 0;
+
+/** One ring and one cluster, for tests about a single cluster's delivery. */
+const DEV: RingDef[] = [{ name: 'dev', policy: '{ approval: auto, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: 10m }' }];
+const ONE: ClusterDef[] = [{ name: 'dev-1', ring: 'dev', mode: 'direct' }];
 
 interface Setup {
   server: TestServer;
   fleet: FleetRepo;
   remote: string;
-  fake: FakeControllers;
   prefix: string;
 }
 
 async function setup(opts: { rings?: ReturnType<typeof rings>; clusters?: ClusterDef[]; flighting?: Partial<FlightingOptions>; backend?: Backend } = {}): Promise<Setup> {
   const prefix = `t${process.pid % 1000}x${++seq}`;
-  const fleet = new FleetRepo(prefix, opts.rings, opts.clusters);
-  fleet.commit('initial fleet');
+  const repo = new FleetRepo(prefix, opts.rings, opts.clusters);
+  repo.commit('initial fleet');
   const remote = manifestRemote();
   const work = tempDir('work');
   const data = tempDir('data');
   const server = await startTestServer(opts.backend === 'postgres' ? await backends.options('postgres') : { dataDir: data }, {
-    flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: work, access: { kubeconfig: kube.kubeconfigPath }, timeScale: 0.1, pollIntervalMs: 100, ...opts.flighting },
+    flighting: { fleetRepo: repo.dir, manifestRepo: { url: remote, argocdURL: `file://${remote}` }, workDir: work, access: fleet.access(), timeScale: 0.1, pollIntervalMs: 100, ...opts.flighting },
   });
-  const fake = new FakeControllers(kube.client, remote, prefix);
-  fake.start();
   cleanup.push(async () => {
-    await fake.stop();
     await server.close();
-    for (const d of [fleet.dir, remote, work, data]) rmSync(d, { recursive: true, force: true });
+    await fleet.cleanup(prefix);
+    for (const d of [repo.dir, remote, work, data]) rmSync(d, { recursive: true, force: true });
   });
-  return { server, fleet, remote, fake, prefix };
+  return { server, fleet: repo, remote, prefix };
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -109,11 +112,31 @@ describe('flighting', () => {
     expect(commits.reverse().map((c) => c.ring)).toEqual(['dev', 'canary', 'canary', 'prod', 'prod', 'prod']);
     for (const c of clustersOf(done)) expect(commits.some((m) => m.sha === c.manifestCommit)).toBe(true);
 
-    // direct mode: objects applied on the cluster in role order; argocd mode: an Application per instance
-    const backend = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
+    // direct mode: objects applied on the cluster in role order, made Ready by the real controllers and kwok
+    const dev = fleet.client('dev-1');
+    const devNs = `${s.prefix}-dev-1`;
+    const backend = await dev.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: devNs, name: 'backend' });
     expect((backend?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
-    const app = await kube.client.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: `canary-1--${s.prefix}-canary-1` });
-    expect((app?.spec as any).source).toEqual({ repoURL: s.remote, targetRevision: 'main', path: `canary-1/${s.prefix}-canary-1` });
+    expect(backend?.status).toMatchObject({ readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 });
+    const sts = await dev.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: devNs, name: 'synchronizer' });
+    expect(sts?.status).toMatchObject({ readyReplicas: 1 });
+    const pods = (await dev.list('v1', 'Pod', { namespace: devNs })).items;
+    expect(pods.map((p) => p.metadata.name).sort()).toEqual([expect.stringMatching(/^backend-[a-z0-9]+-[a-z0-9]+$/), expect.stringMatching(/^frontend-/), 'synchronizer-0']);
+    for (const p of pods) {
+      expect((p.spec as any).nodeName, 'scheduled by kube-scheduler onto a kwok node').toMatch(/^dev-1-node-\d$/);
+      expect((p.metadata as any).ownerReferences?.[0]?.kind, 'created by the workload controllers').toMatch(/^(ReplicaSet|StatefulSet)$/);
+    }
+    // Argo CD mode: an Application per instance, synced by real Argo CD from the manifest repo
+    const app = await fleet.client('management').get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: `canary-1--${s.prefix}-canary-1` });
+    expect((app?.spec as any).source).toEqual({ repoURL: `file://${s.remote}`, targetRevision: 'main', path: `canary-1/${s.prefix}-canary-1` });
+    const canaryCommit = clustersOf(done).find((c: any) => c.cluster === 'canary-1').manifestCommit;
+    expect((app?.status as any).sync).toMatchObject({ status: 'Synced' });
+    git(s.remote, 'merge-base', '--is-ancestor', canaryCommit, (app?.status as any).sync.revision); // throws when it is not
+    expect((app?.status as any).health.status).toBe('Healthy');
+    expect(app?.metadata.managedFields?.some((f) => f.manager === 'argocd-application-controller' && f.subresource === 'status')).toBe(true);
+    const synced = await fleet.client('canary-1').get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-canary-1`, name: 'frontend' });
+    expect(synced?.metadata.managedFields?.map((f) => f.manager)).toContain('argocd-controller');
+    expect(synced?.status).toMatchObject({ readyReplicas: 1 });
 
     // the journey holds every step
     const events = await s.server.storage.db.selectFrom('events').select(['kind', 'cluster', 'ring', 'status']).where('release_id', '=', done.id).execute();
@@ -174,14 +197,14 @@ describe('flighting', () => {
     const first = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     expect((await waitState(s, first.id, ['succeeded', 'halted', 'failed'])).state).toBe('succeeded');
 
-    s.fake.badImage = 'appserver:6.6.6';
-    const bad = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6' } } });
+    // kwok plays Pods of a `-bad` tag as crash-looping: the failure comes from the real Pods
+    const bad = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:6.6.6-bad' } } });
     expect(bad.status).toBe(201);
     const done = await waitState(s, bad.body.id, ['rolled_back', 'failed', 'halted', 'succeeded']);
     expect(done.state).toBe('rolled_back');
     expect(done.phase).toBe('rollback');
     expect(done.reason).toMatch(/automatic rollback: 1 cluster\(s\) failed in ring dev/);
-    expect(done.reason).toMatch(/ProgressDeadlineExceeded|progress deadline/);
+    expect(done.reason).toMatch(/StatefulSet .*\/synchronizer: pod synchronizer-0: container synchronizer: CrashLoopBackOff/);
     const dev = clustersOf(done).find((c: any) => c.cluster === 'dev-1');
     expect(dev.state).toBe('rolled_back');
     expect(done.rings.map((r: any) => r.state)).toEqual(['rolled_back', 'pending', 'pending']);
@@ -190,37 +213,62 @@ describe('flighting', () => {
     const commits = manifestCommits(s.remote).filter((c) => c.release === bad.body.id);
     expect(commits.map((c) => `${c.step}/${c.cluster}`).sort()).toEqual(['deliver/dev-1', 'rollback/dev-1']);
     expect(git(s.remote, 'grep', '-h', 'image:', 'main', '--', `dev-1/${s.prefix}-dev-1`)).not.toContain('6.6.6');
-    const deployment = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
-    expect((deployment?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+    const sts = await fleet.client('dev-1').get({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: `${s.prefix}-dev-1`, name: 'synchronizer' });
+    expect((sts?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+    expect(sts?.status).toMatchObject({ readyReplicas: 1 });
 
     // after the rollback, the manifest repo is back at the first release: a fixed release touches dev-1 again
-    s.fake.badImage = undefined;
     const fixed = await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:1.0.1' } } });
     expect(fixed.body.summary.actions.update).toBe(6);
     await s.server.call('POST', `/api/v1/releases/${fixed.body.id}/abort`, { body: { reason: 'not today' } });
   }, 180_000);
+
+  it('halts an Argo CD-mode cluster on Argo CD\'s own Degraded verdict and sees the rollback synced and Healthy', async () => {
+    const ARGO_ONLY: ClusterDef[] = [{ name: 'canary-1', ring: 'dev', mode: 'argocd' }];
+    const s = await setup({ rings: DEV, clusters: ARGO_ONLY });
+    const first = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
+    expect((await waitState(s, first.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
+    const mgmt = fleet.client('management');
+    const name = `canary-1--${s.prefix}-canary-1`;
+    const bad = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main', image: { app: 'appserver', image: 'appserver:7.0.0-bad' } } })).body;
+    const done = await waitState(s, bad.id, ['rolled_back', 'failed', 'halted', 'succeeded'], 150_000);
+    expect(done.state, JSON.stringify({ reason: done.reason, steps: clustersOf(done), rollback: done.rollback })).toBe('rolled_back');
+    // the verdict is Argo CD's: its Deployment health turned Degraded once the real controller gave up (progress deadline)
+    const step = clustersOf(done)[0];
+    expect(step.reason).toMatch(new RegExp(`^Application ${name} is Degraded`));
+    expect(done.rollback.clusters.map((c: any) => [c.cluster, c.state])).toEqual([['canary-1', 'succeeded']]);
+    const rollbackCommit = manifestCommits(s.remote).find((c) => c.release === bad.id && c.step === 'rollback')!.sha;
+    const app = await mgmt.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name });
+    expect((app?.status as any).sync).toMatchObject({ status: 'Synced', revision: rollbackCommit });
+    expect((app?.status as any).health.status).toBe('Healthy');
+    const frontend = await fleet.client('canary-1').get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-canary-1`, name: 'frontend' });
+    expect((frontend?.spec as any).template.spec.containers[0].image).toBe('appserver:1.0.0');
+    expect(frontend?.status).toMatchObject({ readyReplicas: 1, availableReplicas: 1 });
+  }, 240_000);
 
   it('halts when a cluster turns Degraded while its wave soaks, and rolls the first release back to nothing', async () => {
     const defs = rings().map((r) => (r.name === 'dev' ? { ...r, policy: r.policy.replace('soak: 1s', 'soak: 2m') } : r));
     const s = await setup({ rings: defs });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     await waitFor('dev to soak', async () => (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].state === 'soaking');
-    s.fake.badImage = 'appserver:1.0.0';
+    // the backend's running Pods start crash-looping while dev soaks
+    expect(await crashPods(fleet.client('dev-1'), `${s.prefix}-dev-1`, 'backend')).toBe(1);
     const done = await waitState(s, rel.id, ['rolled_back', 'failed', 'halted', 'succeeded']);
     expect(done.state).toBe('rolled_back');
-    expect(done.reason, done.reason).toMatch(/dev-1: turned Degraded while soaking: Deployment .*progress deadline/);
+    expect(done.reason, done.reason).toMatch(/dev-1: turned Degraded while soaking: Deployment .*\/backend: pod backend-.*CrashLoopBackOff/);
     // nothing held the instance before this release: the rollback removes its folder and prunes its objects
     expect(() => git(s.remote, 'show', `main:dev-1/${s.prefix}-dev-1`)).toThrow();
-    await waitFor('objects pruned', async () => !(await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' })));
+    await waitFor('objects pruned', async () => !(await fleet.client('dev-1').get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' })));
     expect(await s.server.storage.db.selectFrom('delivered').selectAll().where('cluster', '=', 'dev-1').execute()).toEqual([]);
   }, 180_000);
 
   it('applies a direct-mode instance role by role, each role waiting for the one before to be healthy', async () => {
     const s = await setup();
-    s.fake.hold.add('backend');
+    // the backend's Pods start held (still creating): dev-1 has to wait for them
+    s.fleet.hold(['backend']);
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     const ns = `${s.prefix}-dev-1`;
-    const get = (kind: string, name: string) => kube.client.get({ apiVersion: 'apps/v1', kind, namespace: ns, name });
+    const get = (kind: string, name: string) => fleet.client('dev-1').get({ apiVersion: 'apps/v1', kind, namespace: ns, name });
     const waiting = await waitFor('dev-1 to wait for its backend', async () => {
       const c = clustersOf((await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body)[0];
       return c.phase === 'stage:2:wait' && /backend/.test(c.reason ?? '') ? c : undefined;
@@ -230,7 +278,7 @@ describe('flighting', () => {
     expect(await get('Deployment', 'backend')).toBeDefined();
     await sleep(500);
     expect(await get('Deployment', 'frontend')).toBeUndefined();
-    s.fake.hold.delete('backend');
+    expect(await releaseHold(fleet.client('dev-1'), ns, 'backend')).toBe(1);
     expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
     expect(await get('Deployment', 'frontend')).toBeDefined();
   }, 120_000);
@@ -316,9 +364,9 @@ describe('flighting', () => {
     const port = await freePort();
     const dir = tempDir('kubeconfig');
     const bad = join(dir, 'kubeconfig');
-    if (how === 'closed port') writeFileSync(bad, readFileSync(kube.kubeconfigPath, 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${port}`));
+    if (how === 'closed port') writeFileSync(bad, readFileSync(fleet.kubeconfigOf('dev-1'), 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${port}`));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const s = await setup({ rings: rings({ devRollback: false }), flighting: { access: { kubeconfig: kube.kubeconfigPath, clusters: { 'dev-1': { kubeconfig: bad } } } } });
+    const s = await setup({ rings: rings({ devRollback: false, deadline: '2m' }), flighting: { access: { ...fleet.access(), clusters: { 'dev-1': { kubeconfig: bad } } } } });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     const done = await waitState(s, rel.id, ['halted', 'failed', 'succeeded', 'rolled_back']);
     expect(done.state).toBe('halted');
@@ -338,8 +386,6 @@ describe('flighting', () => {
 
 // Delivery integrity under faults (issue 9): a manifest push slower than the action timeout (a bare
 // repo with slow hooks), and a Kubernetes API that goes away and comes back (a TCP proxy).
-const DEV: RingDef[] = [{ name: 'dev', policy: '{ approval: auto, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: 10m }' }];
-const ONE: ClusterDef[] = [{ name: 'dev-1', ring: 'dev', mode: 'direct' }];
 
 function slowHook(remote: string, name: 'pre-receive' | 'post-receive') {
   const hook = installSlowHook(remote, name, { deliverOnly: true });
@@ -420,7 +466,7 @@ class Outage {
 
 describe('a Kubernetes API outage', () => {
   it('holds the step in flight, retrying with backoff, and delivers once the API is back', async () => {
-    const text = readFileSync(kube.kubeconfigPath, 'utf8');
+    const text = readFileSync(fleet.kubeconfigOf('dev-1'), 'utf8');
     const target = /server: https:\/\/([^:\s]+):(\d+)/.exec(text)!;
     const outage = new Outage(await freePort(), { host: target[1]!, port: Number(target[2]) });
     cleanup.push(() => outage.down());
@@ -429,7 +475,7 @@ describe('a Kubernetes API outage', () => {
     const viaProxy = join(dir, 'kubeconfig');
     writeFileSync(viaProxy, text.replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${outage.port}`));
 
-    const s = await setup({ rings: DEV, clusters: ONE, flighting: { access: { kubeconfig: kube.kubeconfigPath, clusters: { 'dev-1': { kubeconfig: viaProxy } } } } });
+    const s = await setup({ rings: DEV, clusters: ONE, flighting: { access: { ...fleet.access(), clusters: { 'dev-1': { kubeconfig: viaProxy } } } } });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     const until = Date.now() + 60_000;
     let step: any;
@@ -445,7 +491,7 @@ describe('a Kubernetes API outage', () => {
     const done = await waitState(s, rel.id, ['succeeded', 'halted', 'failed', 'rolled_back']);
     expect(done.state).toBe('succeeded');
     expect(done.rings[0].waves[0].clusters[0]).toMatchObject({ state: 'succeeded', reason: null });
-    const backend = await kube.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
-    expect(backend).toBeDefined();
+    const backend = await fleet.client('dev-1').get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: `${s.prefix}-dev-1`, name: 'backend' });
+    expect(backend?.status).toMatchObject({ readyReplicas: 1 });
   }, 180_000);
 });

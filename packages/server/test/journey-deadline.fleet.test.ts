@@ -1,22 +1,22 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalKube, type LocalKube } from '@ringmaster/kube';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
-import { FakeControllers, FleetRepo, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+import { FleetRepo, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
+import { SharedFleet } from './flighting/fleet-info.ts';
 
-let kube: LocalKube;
+let fleet: SharedFleet;
 let server: TestServer | undefined;
-let fake: FakeControllers | undefined;
 const dirs: string[] = [];
+const prefix = `dl${process.pid % 1000}`;
 
-beforeAll(async () => {
-  kube = await startLocalKube();
-}, 240_000);
+beforeAll(() => {
+  fleet = new SharedFleet();
+});
 
 afterAll(async () => {
-  await fake?.stop();
   await server?.close();
-  await kube?.stop();
+  await fleet?.cleanup(prefix);
+  fleet?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }, 60_000);
 
@@ -26,20 +26,17 @@ afterAll(async () => {
  */
 describe('the deadline a failed cluster reports', () => {
   it('is the scaled deadline that really applied, with the policy\'s own next to it', async () => {
-    const prefix = `dl${process.pid % 1000}`;
-    const fleet = new FleetRepo(prefix, rings({ deadline: '30s', devRollback: false }));
-    fleet.commit('initial fleet');
+    const repo = new FleetRepo(prefix, rings({ deadline: '30s', devRollback: false }));
+    repo.commit('initial fleet');
+    // the backend's Pods stay held (still creating): dev-1 stays in flight until its wave's deadline
+    repo.hold(['backend']);
     const remote = manifestRemote();
     const work = tempDir('work');
     const data = tempDir('data');
-    dirs.push(fleet.dir, remote, work, data);
+    dirs.push(repo.dir, remote, work, data);
     server = await startTestServer({ dataDir: data }, {
-      flighting: { fleetRepo: fleet.dir, manifestRepo: { url: remote }, workDir: work, access: { kubeconfig: kube.kubeconfigPath }, timeScale: 0.1, pollIntervalMs: 100 },
+      flighting: { fleetRepo: repo.dir, manifestRepo: { url: remote, argocdURL: `file://${remote}` }, workDir: work, access: fleet.access(), timeScale: 0.1, pollIntervalMs: 100 },
     });
-    fake = new FakeControllers(kube.client, remote, prefix);
-    // the backend's pods never become ready: dev-1 stays in flight until its wave's deadline
-    fake.hold.add('backend');
-    fake.start();
     const rel = (await server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
     let view: any;
     await expect.poll(async () => (view = (await server!.call('GET', `/api/v1/releases/${rel.id}`)).body).state, { timeout: 60_000, interval: 200 }).toBe('halted');

@@ -1,4 +1,4 @@
-import { applyObjects, assessHealth, readInventory, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { applyObjects, assessHealth, assessWorkloadPods, readInventory, selectorString, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import type { RenderedInstance, RenderedObject } from '@ringmaster/fleet';
 
 /** Kinds whose health is waited for before the next role starts. */
@@ -43,10 +43,23 @@ export async function applyStage(client: KubeClient, inst: RenderedInstance, sta
 export async function stageHealth(client: KubeClient, inst: RenderedInstance, stage: number): Promise<Health> {
   const objs = (stagesOf(inst)[stage] ?? []).filter((o) => WATCHED.has(o.kind));
   const verdicts = await Promise.all(objs.map(async (o) => {
-    const h = assessHealth(await client.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name }));
+    const live = await client.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name });
+    let h = assessHealth(live);
+    if (h.status === 'Progressing' && live && POD_OWNERS.has(o.kind)) h = (await podsVerdict(client, live)) ?? h;
     return { status: h.status, reason: `${o.kind} ${o.namespace ? o.namespace + '/' : ''}${o.name}: ${h.reason}` };
   }));
   return worstHealth(verdicts);
+}
+
+/** Workloads whose Pods are read when their own status only says "not ready yet". */
+const POD_OWNERS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/** Degraded when Pods of the workload's current template crash-loop or cannot pull their image. */
+async function podsVerdict(client: KubeClient, workload: KubeObject): Promise<Health | undefined> {
+  const labelSelector = selectorString((workload.spec as { selector?: Parameters<typeof selectorString>[0] } | undefined)?.selector);
+  if (!labelSelector) return undefined;
+  const pods = await client.list('v1', 'Pod', { namespace: workload.metadata.namespace, labelSelector });
+  return assessWorkloadPods(workload, pods.items);
 }
 
 /** Applies the whole instance once more and prunes what this release removed; `null` removes the instance. */

@@ -27,6 +27,8 @@ export interface FlightingOptions {
   pollIntervalMs?: number;
   /** Longest time one cluster action may take before it counts as a failure (default 20 s). */
   actionTimeoutMs?: number;
+  /** How long a just-delivered cluster must stay Degraded before its step fails (default 10 s, not scaled): a rollback's first moments can still show the bad rollout's state. */
+  degradedConfirmMs?: number;
   /** Days a finished release is kept; unset keeps every release. Expired ones are deleted with an audit record. */
   retentionDays?: number;
   /** PostgreSQL: how long the engine lease holder may stay silent before a standby ends its session and takes over (default 15 s). */

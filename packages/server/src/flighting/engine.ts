@@ -4,7 +4,7 @@ import { KubeUnreachableError, type KubeClient } from '@ringmaster/kube';
 import type { RenderedInstance } from '@ringmaster/fleet';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
 import { writeAudit } from '../auth/audit.ts';
-import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION } from '../delivery/argocd.ts';
+import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION, refreshApplications, waitsForRevision } from '../delivery/argocd.ts';
 import { applyStage, finishInstance, stageHealth, stagesOf } from '../delivery/direct.ts';
 import type { FlightingContext } from './context.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -38,6 +38,16 @@ export interface EngineStats {
   tickMs: number;
 }
 
+/** How long an Argo CD step waits on an older commit before it asks Argo CD to refresh again. */
+const REFRESH_AGAIN_MS = 20_000;
+
+/**
+ * How long a just-delivered step must stay Degraded before it fails. Right after a rollback to an
+ * earlier ReplicaSet the Deployment controller still reports the bad rollout's
+ * ProgressDeadlineExceeded (and Argo CD, Degraded) until the old Pods are back; a real failure stays.
+ */
+const DEGRADED_CONFIRM_MS = 10_000;
+
 /**
  * The rollout loop: level-based and persisted. Each tick reads every active release from the
  * database, writes the next state before acting, and acts idempotently, so a restart at any
@@ -54,6 +64,10 @@ export class FlightEngine {
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   /** Steps waiting for an unreachable cluster: attempts so far and when to try again (release\0step\0cluster). */
   private readonly backoff = new Map<string, { attempts: number; notBefore: number }>();
+  /** When each Argo CD step last asked Argo CD to refresh its Applications (in memory: a restarted engine asks again). */
+  private readonly refreshedAt = new Map<string, number>();
+  /** When each in-flight step was first seen Degraded (in memory: a restarted engine confirms again). */
+  private readonly degradedSince = new Map<string, number>();
 
   private readonly lease: EngineLease;
   /** The shared context, except that the engine's database is the lease's: on PostgreSQL, fenced by it. */
@@ -451,10 +465,14 @@ export class FlightEngine {
       ...step.instances.filter((i) => i.action !== 'delete').map((i): EventInput => ({ kind: 'health', cluster: step.cluster, instance: i.instance, app: i.app, ring: step.ring, release: rel.id, status: 'Degraded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:${i.instance}:degraded`, ...regionData(step) })),
     ]);
     await this.updateStep(step, { state: 'failed', reason, finished: true });
+    this.refreshedAt.delete(this.stepKey(step));
+    this.degradedSince.delete(this.stepKey(step));
     this.stats.steps++;
   }
 
   private async succeedStep(rel: Release, step: Step): Promise<void> {
+    this.refreshedAt.delete(this.stepKey(step));
+    this.degradedSince.delete(this.stepKey(step));
     const per = step.instances.filter((i) => this.targetDigest(step, i) !== null);
     await this.emit([
       { kind: 'promotion.step', release: rel.id, ring: step.ring, cluster: step.cluster, commit: step.manifestCommit ?? undefined, status: step.step === 'rollback' ? 'rolled_back' : 'succeeded', idempotencyKey: `release:${rel.id}:${step.step}:${step.cluster}:succeeded`, data: { step: step.step } },
@@ -516,6 +534,37 @@ export class FlightEngine {
     return undefined;
   }
 
+  private stepKey(step: Step): string {
+    return `${step.releaseId}/${step.step}/${step.cluster}`;
+  }
+
+  /** A Degraded verdict on an in-flight step: it fails once Degraded for the confirmation window, and waits until then. */
+  private async onDegraded(step: Step, reason: string): Promise<'wait'> {
+    const key = this.stepKey(step);
+    const now = this.ctx.now();
+    const since = this.degradedSince.get(key) ?? now;
+    this.degradedSince.set(key, since);
+    const confirm = this.ctx.options.degradedConfirmMs ?? DEGRADED_CONFIRM_MS;
+    if (now - since >= confirm) throw new ClusterFailure(reason);
+    const waiting = `${reason} (failing unless it recovers within ${Math.ceil((since + confirm - now) / 1000)}s)`;
+    if (waiting !== step.reason) await this.updateStep(step, { reason: waiting });
+    return 'wait';
+  }
+
+  /** Asks Argo CD to refresh the step's Applications now, so delivery does not wait for its poll. */
+  private async refresh(step: Step, client: KubeClient): Promise<void> {
+    const d = step.delivery;
+    if (d.mode !== 'argocd') return;
+    this.refreshedAt.set(this.stepKey(step), this.ctx.now());
+    const apps = step.instances.filter((i) => this.targetDigest(step, i) !== null).map((i) => ({ namespace: d.namespace, name: applicationName(step.cluster, i.instance) }));
+    try {
+      await this.io(refreshApplications(client, apps));
+    } catch (err) {
+      // a lost refresh only costs time (Argo CD's own poll still comes): never fail the step for it
+      this.ctx.log.warn({ cluster: step.cluster, err: (err as Error).message }, 'asking Argo CD to refresh failed');
+    }
+  }
+
   /** The client that reaches a step's cluster (direct) or the Argo CD management cluster; a bad kubeconfig fails the cluster. */
   private clientFor(step: Step, signal: AbortSignal): KubeClient {
     try {
@@ -560,7 +609,10 @@ export class FlightEngine {
           if (this.targetDigest(step, i) === null) await this.io(client.delete(ref));
           else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.options.manifestRepo.argocdURL ?? this.ctx.options.manifestRepo.url, branch: this.ctx.repo.branch }));
         }
-        if (apps.length) await this.io(applyApplications(client, apps));
+        if (apps.length) {
+          await this.io(applyApplications(client, apps));
+          await this.refresh(step, client);
+        }
         await this.updateStep(step, { phase: 'observe' });
         return 'next';
       }
@@ -569,8 +621,11 @@ export class FlightEngine {
           await this.io(client.get({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) })),
           step.manifestCommit!, (rev, commit) => this.io(this.ctx.repo.includes(rev, commit)))));
         const bad = verdicts.find((v) => v.status === 'Degraded');
-        if (bad) throw new ClusterFailure(bad.reason);
+        if (bad) return this.onDegraded(step, bad.reason);
+        this.degradedSince.delete(this.stepKey(step));
         const waiting = verdicts.find((v) => v.status !== 'Healthy');
+        // still at an older commit a while after the last refresh (e.g. Argo CD restarted and lost it): ask again
+        if (verdicts.some(waitsForRevision) && this.ctx.now() - (this.refreshedAt.get(this.stepKey(step)) ?? 0) >= REFRESH_AGAIN_MS) await this.refresh(step, client);
         if (waiting) {
           if (waiting.reason !== step.reason) await this.updateStep(step, { reason: waiting.reason });
           return 'wait';
@@ -591,7 +646,8 @@ export class FlightEngine {
         }
         const health = await this.io(Promise.all(targets.filter((t) => t.inst).map((t) => stageHealth(client, t.inst!, stage))));
         const bad = health.find((h) => h.status === 'Degraded');
-        if (bad) throw new ClusterFailure(bad.reason);
+        if (bad) return this.onDegraded(step, bad.reason);
+        this.degradedSince.delete(this.stepKey(step));
         const waiting = health.find((h) => h.status !== 'Healthy');
         if (waiting) {
           if (waiting.reason !== step.reason) await this.updateStep(step, { reason: waiting.reason });

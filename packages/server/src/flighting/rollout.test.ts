@@ -73,7 +73,18 @@ describe('Argo CD verdict', () => {
     expect(await applicationVerdict(app({ sync: { status: 'Synced', revision: 'old' }, health: { status: 'Healthy' } }), 'abc', includes)).toMatchObject({ status: 'Progressing', reason: expect.stringMatching(/waiting for abc/) });
     expect((await applicationVerdict(app({ sync: { status: 'Synced', revision: 'later' }, health: { status: 'Healthy' } }), 'abc', includes)).status).toBe('Healthy');
     expect((await applicationVerdict(app({ sync: { status: 'Synced', revision: 'abc' }, health: { status: 'Progressing' } }), 'abc', includes)).status).toBe('Progressing');
-    expect(await applicationVerdict(app({ sync: { status: 'OutOfSync' }, health: { status: 'Degraded', message: 'boom' } }), 'abc', includes)).toEqual({ status: 'Degraded', reason: 'Application c--i is Degraded: boom' });
-    expect((await applicationVerdict(app({ operationState: { phase: 'Failed', message: 'bad manifest' } }), 'abc', includes)).reason).toMatch(/sync Failed: bad manifest/);
+    expect(await applicationVerdict(app({ sync: { status: 'Synced', revision: 'abc' }, health: { status: 'Degraded', message: 'boom' } }), 'abc', includes)).toEqual({ status: 'Degraded', reason: 'Application c--i is Degraded: boom' });
+    expect((await applicationVerdict(app({ operationState: { phase: 'Failed', message: 'bad manifest', syncResult: { revision: 'abc' } } }), 'abc', includes)).reason).toMatch(/sync Failed: bad manifest/);
+  });
+
+  it('does not count a Degraded health or a failed sync of an older commit against this one (a rollback undoing a bad release)', async () => {
+    expect(await applicationVerdict(app({ sync: { status: 'OutOfSync', revision: 'abc' }, health: { status: 'Degraded', message: 'boom' } }), 'abc', includes)).toMatchObject({ status: 'Progressing', reason: 'Application c--i is OutOfSync' });
+    expect(await applicationVerdict(app({ sync: { status: 'Synced', revision: 'old' }, health: { status: 'Degraded' } }), 'abc', includes)).toMatchObject({ status: 'Progressing', reason: expect.stringMatching(/synced at old, waiting for abc/) });
+    expect((await applicationVerdict(app({ operationState: { phase: 'Failed', syncResult: { revision: 'old' } }, sync: { status: 'OutOfSync' } }), 'abc', includes)).status).toBe('Progressing');
+  });
+
+  it('says what Argo CD reports as an error while it waits', async () => {
+    const v = await applicationVerdict(app({ sync: { status: 'Unknown' }, conditions: [{ type: 'ComparisonError', message: 'repository not accessible' }, { type: 'SharedResourceWarning', message: 'x' }] }), 'abc', includes);
+    expect(v).toEqual({ status: 'Progressing', reason: 'Application c--i is Unknown (ComparisonError: repository not accessible)' });
   });
 });

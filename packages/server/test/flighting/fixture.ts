@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { StandInControllers, workloadImages, type KubeClient } from '@ringmaster/kube';
+import { FAULT_ANNOTATION, HOLD_ANNOTATION, type KubeClient } from '@ringmaster/kube';
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Fleet Author', GIT_AUTHOR_EMAIL: 'fleet@example.net', GIT_COMMITTER_NAME: 'Fleet Author', GIT_COMMITTER_EMAIL: 'fleet@example.net',
@@ -28,12 +28,16 @@ export interface RingDef {
   policy: string;
 }
 
-/** The three rings used by the flighting tests: short soaks, manual approval only where asked. */
+/**
+ * The three rings used by the flighting tests: short soaks, manual approval only where asked. The
+ * default progress deadline (10m, 60 s at the tests' time scale 0.1) leaves Argo CD time to sync on
+ * a loaded machine.
+ */
 export function rings(opts: { canaryApproval?: 'auto' | 'manual'; devRollback?: boolean; deadline?: string } = {}): RingDef[] {
   return [
-    { name: 'dev', policy: `{ approval: auto, waves: { size: 1 }, soak: 1s, maxFailures: 0, autoRollback: ${opts.devRollback ?? true}, progressDeadline: ${opts.deadline ?? '2m'} }` },
-    { name: 'canary', policy: `{ approval: ${opts.canaryApproval ?? 'auto'}, soak: 1s, maxInFlight: 1, maxFailures: 0, autoRollback: true, progressDeadline: ${opts.deadline ?? '2m'} }` },
-    { name: 'prod', policy: `{ approval: auto, waves: { byLabel: wave }, maxInFlight: 2, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: ${opts.deadline ?? '2m'} }` },
+    { name: 'dev', policy: `{ approval: auto, waves: { size: 1 }, soak: 1s, maxFailures: 0, autoRollback: ${opts.devRollback ?? true}, progressDeadline: ${opts.deadline ?? '10m'} }` },
+    { name: 'canary', policy: `{ approval: ${opts.canaryApproval ?? 'auto'}, soak: 1s, maxInFlight: 1, maxFailures: 0, autoRollback: true, progressDeadline: ${opts.deadline ?? '10m'} }` },
+    { name: 'prod', policy: `{ approval: auto, waves: { byLabel: wave }, maxInFlight: 2, soak: 1s, maxFailures: 0, autoRollback: true, progressDeadline: ${opts.deadline ?? '10m'} }` },
   ];
 }
 
@@ -46,6 +50,9 @@ export const CLUSTERS: ClusterDef[] = [
   { name: 'prod-3', ring: 'prod', mode: 'argocd', labels: { wave: '2' } },
 ];
 
+/** The app's roles, in start order. */
+export const ROLES = ['synchronizer', 'backend', 'frontend'] as const;
+
 /** A fleet repo in a temporary folder: one stateful app (synchronizer → backend → frontend), one instance per cluster. */
 export class FleetRepo {
   readonly dir: string;
@@ -57,15 +64,30 @@ export class FleetRepo {
     this.write('apps/appserver/app.yaml', `apiVersion: ringmaster.dev/v1alpha1\nkind: App\nname: appserver\nteam: platform\nsource: { type: manifests, path: manifests }\nnamespace: \${instance.name}\nroles: [synchronizer, backend, frontend]\nvalues:\n  image: { repository: appserver, tag: "1.0.0" }\n  logLevel: info\n`);
     this.write('apps/appserver/manifests/namespace.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${instance.namespace}\n');
     this.write('apps/appserver/manifests/config.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: appserver-config\ndata:\n  LOG_LEVEL: ${logLevel}\n');
-    for (const [role, kind] of [['synchronizer', 'StatefulSet'], ['backend', 'Deployment'], ['frontend', 'Deployment']] as const) {
-      this.write(`apps/appserver/manifests/${role}.yaml`, [
-        'apiVersion: apps/v1', `kind: ${kind}`, 'metadata:', `  name: ${role}`, '  labels:', `    ringmaster.dev/role: ${role}`, 'spec:',
-        ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`] : []), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
-        '  template:', '    metadata:', '      labels:', `        app: ${role}`, '    spec:', '      containers:', `        - name: ${role}`,
-        '          image: ${image.repository}:${image.tag}', '',
-      ].join('\n'));
-    }
+    for (const role of ROLES) this.writeRole(role);
     this.write('instances/all.yaml', clusters.map((c) => `apiVersion: ringmaster.dev/v1alpha1\nkind: Instance\nname: ${prefix}-${c.name}\napp: appserver\ncluster: ${c.name}\n`).join('---\n'));
+  }
+
+  /**
+   * One role's workload. Deployments have a 15 s progress deadline, so a rollout whose Pods never
+   * turn Ready is reported ProgressDeadlineExceeded by the real Deployment controller (and Degraded
+   * by Argo CD) within the test's time; `hold` starts its Pods held (see HOLD_ANNOTATION).
+   */
+  private writeRole(role: (typeof ROLES)[number], hold = false): void {
+    const kind = role === 'synchronizer' ? 'StatefulSet' : 'Deployment';
+    this.write(`apps/appserver/manifests/${role}.yaml`, [
+      'apiVersion: apps/v1', `kind: ${kind}`, 'metadata:', `  name: ${role}`, '  labels:', `    ringmaster.dev/role: ${role}`, 'spec:',
+      // Parallel: a rollback replaces a crash-looping Pod (OrderedReady would wait for it to turn Ready first)
+      ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`, '  podManagementPolicy: Parallel'] : ['  progressDeadlineSeconds: 15']), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
+      '  template:', '    metadata:', '      labels:', `        app: ${role}`, ...(hold ? ['      annotations:', `        ${HOLD_ANNOTATION}: "true"`] : []),
+      '    spec:', '      containers:', `        - name: ${role}`, '          image: ${image.repository}:${image.tag}', '',
+    ].join('\n'));
+  }
+
+  /** Makes the Pods of these roles start held (still creating) from the next release on, and commits. */
+  hold(roles: Array<(typeof ROLES)[number]>, message = `hold ${roles.join(', ')}`): string {
+    for (const role of ROLES) this.writeRole(role, roles.includes(role));
+    return this.commit(message);
   }
 
   write(path: string, text: string): void {
@@ -115,50 +137,17 @@ export function manifestCommits(remote: string): Array<{ sha: string; release?: 
   }).filter((c) => c.release);
 }
 
-/**
- * Plays Argo CD and the kubelet on the local kube-apiserver with the kube package's stand-ins:
- * Applications become Synced at the manifest repo's head and Healthy (Degraded when their folder
- * holds `badImage`); workloads report their replicas ready (a Deployment running `badImage` exceeds
- * its progress deadline). Only objects of one test are touched: Applications of its manifest repo,
- * workloads in namespaces with its prefix.
- */
-export class FakeControllers {
-  /** Workloads running this image never become ready (Deployments: ProgressDeadlineExceeded; Applications: Degraded). */
-  badImage: string | undefined;
-  /** Workloads (by name) whose status is not written yet: their pods are still starting. */
-  readonly hold = new Set<string>();
-  private readonly standIn: StandInControllers;
-  constructor(client: KubeClient, remote: string, prefix: string, intervalMs = 100) {
-    this.standIn = new StandInControllers(client, {
-      repoURL: remote,
-      manifestHead: () => git(remote, 'rev-parse', 'main'),
-      namespaces: (ns) => ns.startsWith(`${prefix}-`),
-      holdBack: (w) => this.hold.has(w.metadata.name!),
-      applicationProblem: (app, head) =>
-        this.badImage !== undefined && hasText(remote, head, (app.spec as { source: { path: string } }).source.path, this.badImage) ? 'frontend crash-looping' : undefined,
-      workloadProblem: (w) => (w.kind === 'Deployment' && this.badImage !== undefined && workloadImages(w).includes(this.badImage) ? 'crash-looping' : undefined),
-      intervalMs,
-    });
-  }
-
-  start(): void {
-    this.standIn.start();
-  }
-
-  stop(): Promise<void> {
-    return this.standIn.stop();
-  }
-
-  once(): Promise<void> {
-    return this.standIn.once();
-  }
+/** Lets held Pods of a role start (kwok then plays them Ready, or crash-looping for a bad image); returns how many it let go. */
+export async function releaseHold(client: KubeClient, namespace: string, role: string): Promise<number> {
+  const pods = await client.list('v1', 'Pod', { namespace, labelSelector: `app=${role}` });
+  const held = pods.items.filter((p) => p.metadata.annotations?.[HOLD_ANNOTATION] !== undefined);
+  for (const p of held) await client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata.name! }, { metadata: { annotations: { [HOLD_ANNOTATION]: null } } });
+  return held.length;
 }
 
-function hasText(repo: string, rev: string, path: string, text: string): boolean {
-  try {
-    execFileSync('git', ['grep', '-q', '-F', text, rev, '--', path], { cwd: repo });
-    return true;
-  } catch {
-    return false;
-  }
+/** Makes a role's running Pods start crash-looping (kwok's fault Stage), as a process falling over would. */
+export async function crashPods(client: KubeClient, namespace: string, role: string): Promise<number> {
+  const pods = await client.list('v1', 'Pod', { namespace, labelSelector: `app=${role}` });
+  for (const p of pods.items) await client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata.name! }, { metadata: { annotations: { [FAULT_ANNOTATION]: 'crash-loop' } } });
+  return pods.items.length;
 }

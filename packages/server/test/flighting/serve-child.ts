@@ -7,8 +7,8 @@ const config = JSON.parse(process.env.RINGMASTER_TEST_CONFIG ?? '{}') as {
 const server = await startServer({
   dataDir: config.dataDir, port: config.port, host: '127.0.0.1', logLevel: 'warn',
   flighting: {
-    fleetRepo: config.fleetRepo, manifestRepo: { url: config.remote }, workDir: config.workDir,
-    access: { kubeconfig: config.kubeconfig }, timeScale: config.timeScale, pollIntervalMs: config.pollIntervalMs,
+    fleetRepo: config.fleetRepo, manifestRepo: { url: config.remote, argocdURL: `file://${config.remote}` }, workDir: config.workDir,
+    access: { kubeconfig: config.kubeconfig, management: { context: 'management' } }, timeScale: config.timeScale, pollIntervalMs: config.pollIntervalMs,
   },
 });
 process.stdout.write(`listening ${server.url}\n`);
