@@ -250,6 +250,7 @@ export class Renderer {
         continue;
       }
       seen.add(file);
+      if (cluster.delivery.mode === 'argocd') warnings.push(...claimTemplateWarnings(object, origin));
       imagesOf(object, images);
       rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, origin, object, yaml: toYaml(object, { sort: true }) });
     }
@@ -410,6 +411,23 @@ function compile(doc: Document): unknown {
 }
 
 /** Builds one instance's copy of a compiled template; substitution problems go to `problems`. */
+/**
+ * A StatefulSet's claim templates without apiVersion/kind: the API server fills them in, and Argo CD
+ * with ServerSideApply (which Ringmaster's Applications use) then reports the StatefulSet OutOfSync
+ * for ever (argo-cd#11143), so its delivery never completes.
+ */
+function claimTemplateWarnings(o: KubeObject, location: FleetIssue['location']): FleetIssue[] {
+  if (o.kind !== 'StatefulSet') return [];
+  const templates = (o.spec as { volumeClaimTemplates?: { apiVersion?: string; kind?: string; metadata?: { name?: string } }[] } | undefined)?.volumeClaimTemplates ?? [];
+  return templates.filter((t) => !t.apiVersion || !t.kind).map((t) => ({
+    code: 'claim-template-without-kind',
+    severity: 'warning' as const,
+    message: `StatefulSet "${o.metadata.name}": volumeClaimTemplate "${t.metadata?.name ?? '?'}" has no apiVersion/kind, so Argo CD (server-side apply) reports it OutOfSync for ever`,
+    hint: 'add "apiVersion: v1" and "kind: PersistentVolumeClaim" to the template',
+    location,
+  }));
+}
+
 function instantiate(t: unknown, values: Values, problems: string[], warnings: FleetIssue[]): unknown {
   if (typeof t === 'string') {
     if (!t.includes('${')) return t;

@@ -110,6 +110,24 @@ describe('render', () => {
     ]);
   });
 
+  it('warns, for Argo CD-mode clusters only, about a claim template Argo CD would keep OutOfSync', async () => {
+    const repo = new TempRepo(EXAMPLE_FLEET);
+    try {
+      const file = 'apps/appserver/manifests/synchronizer.yaml';
+      repo.write(file, repo.read(file).replace('    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:', '    - metadata:'));
+      const rendered = await renderFleet(await loadFleet(repo.dir), ['appserver-acme', 'appserver-globex']);
+      const byInstance = Object.fromEntries(rendered.map((r) => [r.instance, r.warnings]));
+      expect(byInstance['appserver-acme']).toEqual([]); // dev-eu-1: direct mode
+      expect(byInstance['appserver-globex']).toEqual([expect.objectContaining({
+        code: 'claim-template-without-kind',
+        message: expect.stringContaining('StatefulSet "synchronizer": volumeClaimTemplate "cache" has no apiVersion/kind'),
+        location: expect.objectContaining({ file }),
+      })]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
   it('renders a Git revision exactly as the same files on disk', async () => {
     const repo = new TempRepo(EXAMPLE_FLEET);
     try {
