@@ -105,6 +105,11 @@ try {
   say(`kwok ${v.kwok}: plays the nodes and their kubelets — ${kube.clusters.filter((c) => c.role === 'workload').map((c) => `${c.name} ${c.nodes.length} nodes`).join(', ')}`);
   say(`Argo CD ${v.argocd}: application-controller, repo-server and Redis on the management cluster, syncing from file://${manifests}`);
   say(dim(`Pods of ${BAD_IMAGE} crash-loop on these kwok nodes (the demo's bad release); nothing else writes a status.`));
+  // the example's tenant "wayne" runs its frontends on a dedicated node pool (a nodeSelector patch in
+  // instances/appserver.yaml): one node of its cluster carries that pool's label, as its operators would set it
+  const wayne = kube.cluster('prod-us-2');
+  await wayne.client.mergePatch({ apiVersion: 'v1', kind: 'Node', name: wayne.nodes.at(-1)! }, { metadata: { labels: { pool: 'tenant-wayne' } } });
+  say(dim(`prod-us-2: node ${wayne.nodes.at(-1)} labelled pool=tenant-wayne (the node pool instance appserver-wayne asks for)`));
 } catch (e) {
   say(`The local fleet could not be started: ${(e as Error).message}`);
   say('The demo goes on: releases are written to the manifest repo, and clusters show as not connected.');

@@ -26,6 +26,10 @@ export function applicationFor(t: ArgoTarget): KubeObject {
       name: applicationName(t.cluster, t.instance),
       namespace: t.argocd.namespace,
       labels: { 'app.kubernetes.io/managed-by': 'ringmaster', 'ringmaster.dev/cluster': t.cluster, 'ringmaster.dev/instance': t.instance },
+      // with server-side apply, Argo CD's default diff merges on the client with the schema it was
+      // built with: fields the API server fills in (a StatefulSet's claim templates, argo-cd#11143)
+      // or newer than that schema keep the Application OutOfSync. Its server-side diff asks the API server.
+      annotations: { 'argocd.argoproj.io/compare-options': 'ServerSideDiff=true' },
     },
     spec: {
       project: t.argocd.project,
