@@ -35,7 +35,7 @@ type answer struct {
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
 	// Timeout: the render ran past its limit and is still running; replace this process.
-	Timeout bool `json:"timeout,omitempty"`
+	Timeout bool  `json:"timeout,omitempty"`
 	Ms      int64 `json:"ms"`
 }
 

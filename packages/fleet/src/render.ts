@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Scalar, visit, type Document } from 'yaml';
 import { FleetValidationError, RenderToolError, type FleetIssue, type SourceLocation } from './errors.ts';
-import { helmRun, renderChart, type ChartObject } from './helm.ts';
+import { helmRun, renderChart, type ChartObject, type HelmOptions } from './helm.ts';
 import { patchInstance } from './instance-patches.ts';
 import type { App, Fleet, Instance } from './load.ts';
 import { CONTEXT_KEY, type Kubernetes } from './model.ts';
@@ -185,12 +185,20 @@ interface Template {
 /** Compiled manifest templates by folder and content hash: shared by every revision with the same sources. */
 const manifestTemplates = new Map<string, Promise<Template[]>>();
 
+export interface RendererOptions {
+  /** Overrides ringmaster.yaml's `helm` settings (benchmarks and tests compare both renderers). */
+  helm?: HelmOptions;
+}
+
 /** Renders instances of one fleet; caches what instances of the same app share. */
 export class Renderer {
   private readonly kustomizeOutputs = new Map<string, Promise<{ objects: unknown[]; file: string }>>();
   private readonly helmOutputs = new Map<string, Promise<ChartObject[]>>();
 
-  constructor(readonly fleet: Fleet) {}
+  constructor(
+    readonly fleet: Fleet,
+    readonly options: RendererOptions = {},
+  ) {}
 
   /** Renders one instance; throws FleetValidationError with located issues. */
   async render(name: string): Promise<RenderedInstance> {
@@ -350,7 +358,7 @@ export class Renderer {
     const run = helmRun(this.fleet, inputs);
     let out = this.helmOutputs.get(run.key);
     if (!out) {
-      out = renderChart(this.fleet, inputs.app, run);
+      out = renderChart(this.fleet, inputs.app, run, this.options.helm);
       this.helmOutputs.set(run.key, out);
     }
     const via = `rendered by helm for instance "${inputs.instance.name}"`;
