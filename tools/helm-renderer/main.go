@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -63,6 +65,7 @@ func main() {
 	workers := flag.Int("workers", runtime.NumCPU(), "renders at once")
 	maxLine := flag.Int("max-request-bytes", 64<<20, "largest request line")
 	version := flag.Bool("version", false, "print the Helm version and exit")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until the end of input (for measuring the renderer)")
 	flag.Parse()
 	caps := chartutil.DefaultCapabilities
 	if *version {
@@ -72,12 +75,24 @@ func main() {
 	if *workers < 1 {
 		*workers = 1
 	}
+	// A render allocates a lot and keeps little: collecting at 5x the live heap instead of 2x saves
+	// about a third of the CPU for some tens of MiB (measured on the benchmark's chart).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 
 	buf := bufio.NewWriterSize(os.Stdout, 1<<20)
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	out := &writer{buf: buf, enc: enc}
 	out.send(hello{Ready: true, Protocol: protocol, HelmVersion: caps.HelmVersion.Version, KubeVersion: caps.KubeVersion.Version, Workers: *workers})
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	cache := newChartCache(64)
 	slots := make(chan struct{}, *workers)
