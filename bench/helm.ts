@@ -194,10 +194,8 @@ export function helmBenchMarkdown(r: HelmBenchResult): string {
     `| CPU per instance, Node.js and helm processes together (less sensitive to other load than wall time): \`helm template\` vs the renderer | ${r.templateCpuPerInstanceMs.toFixed(1)} ms vs ${r.engineCpuPerInstanceMs.toFixed(1)} ms = ${(r.templateCpuPerInstanceMs / r.engineCpuPerInstanceMs).toFixed(1)}× | | |`,
     row("plan, one instance's values changed (in a running process)", `${r.onePlanMs.toFixed(0)} ms`, '≤ 300 ms', r.onePlanMs <= 300),
     row(`plan, chart changed (every instance: ${r.chartPlanInstances} × 2 renders)`, `${r.chartPlanMs.toFixed(0)} ms`, '≤ 10,000 ms', r.chartPlanMs <= 10000),
-    r.rendererPeakMb !== undefined ? `| the renderer's peak memory (after both plans) | ${r.rendererPeakMb.toFixed(0)} MiB | | |` : '',
+    ...(r.rendererPeakMb !== undefined ? [`| the renderer's peak memory (after both plans) | ${r.rendererPeakMb.toFixed(0)} MiB | | |`] : []),
     `| plain manifests: cold render, ${r.scale.instances} instances × 40 objects (${r.scale.objects} objects) on ${r.scale.clusters} clusters | ${r.scale.coldRenderMs.toFixed(0)} ms | | |`,
     `| plain manifests at that scale: peak memory of the process (resident) | ${r.scale.peakRssMb.toFixed(0)} MiB | | |`,
-  ]
-    .filter(Boolean)
-    .join('\n');
+  ].join('\n');
 }
