@@ -83,11 +83,23 @@ export interface InstanceInputs {
 const hashMemo = new WeakMap<object, Map<string, string>>();
 
 export function instanceHash(fleet: Fleet, name: string): string {
+  const slot = hashSlot(fleet, name);
+  if (!slot) return instanceInputs(fleet, name).hash;
+  let hash = slot.byKey.get(slot.key);
+  if (hash === undefined) {
+    hash = instanceInputs(fleet, name).hash;
+    slot.byKey.set(slot.key, hash);
+  }
+  return hash;
+}
+
+/** Where instanceHash keeps an instance's hash: by its parsed document, then by what else it depends on. */
+function hashSlot(fleet: Fleet, name: string): { byKey: Map<string, string>; key: string } | undefined {
   const instance = fleet.instances.get(name);
-  if (!instance) return instanceInputs(fleet, name).hash;
+  if (!instance) return undefined;
   const cluster = fleet.clusters.get(instance.cluster);
   const app = fleet.apps.get(instance.app);
-  if (!cluster || !app) return instanceInputs(fleet, name).hash;
+  if (!cluster || !app) return undefined;
   const key = [
     fleet.source.contentId(cluster.origin.file) ?? '',
     cluster.origin.location.line,
@@ -97,12 +109,7 @@ export function instanceHash(fleet: Fleet, name: string): string {
   ].join('|');
   let byKey = hashMemo.get(instance.origin);
   if (!byKey) hashMemo.set(instance.origin, (byKey = new Map()));
-  let hash = byKey.get(key);
-  if (hash === undefined) {
-    hash = instanceInputs(fleet, name).hash;
-    byKey.set(key, hash);
-  }
-  return hash;
+  return { byKey, key };
 }
 
 /**
@@ -203,6 +210,12 @@ export class Renderer {
   /** Renders one instance; throws FleetValidationError with located issues. */
   async render(name: string): Promise<RenderedInstance> {
     const inputs = instanceInputs(this.fleet, name);
+    // A plan after a render (a release, then the next push) finds the hash without computing it again.
+    // Only for revisions: their folder hashes are look-ups, a work tree's are not.
+    if (this.fleet.source.revision) {
+      const slot = hashSlot(this.fleet, name);
+      slot?.byKey.set(slot.key, inputs.hash);
+    }
     const { instance, app, scope, namespace } = inputs;
     const cluster = this.fleet.clusters.get(instance.cluster)!;
     const issues: FleetIssue[] = [];
