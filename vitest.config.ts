@@ -10,6 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    setupFiles: ['test/setup/helm-renderer.ts'],
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'unit', include: ALL, exclude: FLEET } },

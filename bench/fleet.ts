@@ -77,14 +77,15 @@ spec:
 `;
 }
 
-export function generate(root: string): void {
+/** Writes the synthetic fleet (sizes other than the default for the scaling run, bench/fleet-scale.ts). */
+export function generate(root: string, instances = INSTANCES, clusterCount = CLUSTERS): void {
   write(
     root,
     'ringmaster.yaml',
     `apiVersion: ringmaster.dev/v1alpha1\nkind: Fleet\nname: bench\nrings:\n${RINGS.map((r) => `  - name: ${r}\n    values: { logLevel: ${r === 'prod' ? 'warn' : 'debug'} }\n`).join('')}regions:\n  - name: eu\n  - name: us\n`,
   );
   const clusters: string[] = [];
-  for (let c = 0; c < CLUSTERS; c++) {
+  for (let c = 0; c < clusterCount; c++) {
     const ring = c < 5 ? 'dev' : c < 15 ? 'canary' : 'prod';
     clusters.push(`apiVersion: ringmaster.dev/v1alpha1\nkind: Cluster\nname: c${c}\nring: ${ring}\nregion: ${c % 2 ? 'us' : 'eu'}\nlabels: { wave: "${c % 4}" }\ndelivery: { mode: argocd }\nvalues: { memory: ${256 + (c % 4) * 128}Mi }\n`);
   }
@@ -97,8 +98,8 @@ export function generate(root: string): void {
   for (let f = 0; f < 10; f++) write(root, `apps/svc/manifests/part${f}.yaml`, component(f));
   for (let g = 0; g < 10; g++) {
     const docs: string[] = [];
-    for (let i = g * (INSTANCES / 10); i < (g + 1) * (INSTANCES / 10); i++) {
-      docs.push(`apiVersion: ringmaster.dev/v1alpha1\nkind: Instance\nname: tenant-${i}\napp: svc\ncluster: c${i % CLUSTERS}\nvalues:\n  replicas: ${1 + (i % 3)}\n  cacheMb: ${512 + i}\n`);
+    for (let i = g * (instances / 10); i < (g + 1) * (instances / 10); i++) {
+      docs.push(`apiVersion: ringmaster.dev/v1alpha1\nkind: Instance\nname: tenant-${i}\napp: svc\ncluster: c${i % clusterCount}\nvalues:\n  replicas: ${1 + (i % 3)}\n  cacheMb: ${512 + i}\n`);
     }
     write(root, `instances/group-${g}.yaml`, docs.join('---\n'));
   }

@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { benchFleet, fleetBenchMarkdown } from './fleet.ts';
 import { benchFlighting } from './flighting.ts';
+import { benchHelm, helmBenchMarkdown } from './helm.ts';
 import { benchLocalFleet } from './local-fleet.ts';
 import { benchServer } from './server.ts';
 
@@ -23,6 +24,7 @@ function machine(): string {
 
 const sections: string[] = [machine(), ''];
 if (run('fleet')) sections.push('## Fleet: render and plan', '', fleetBenchMarkdown(await benchFleet()), '');
+if (run('helm')) sections.push('## Helm fleets: the long-lived renderer', '', helmBenchMarkdown(await benchHelm()), '');
 if (run('server')) sections.push('## Control plane: ingest and queries', '', await benchServer(), '');
 if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
 if (run('local-fleet')) sections.push('## Local fleet: real controllers, kwok and Argo CD', '', await benchLocalFleet(), '');

@@ -7,6 +7,8 @@ import { CONTEXT_KEY, type AppSpec } from './model.ts';
 import type { InstanceInputs } from './render.ts';
 import { sortKeys } from './serialize.ts';
 import { substituteValue } from './substitute.ts';
+import { helmRenderer } from './helm-renderer.ts';
+import type { FleetSource } from './source.ts';
 import { runTool } from './tools.ts';
 import { parseYamlFile } from './yaml-source.ts';
 
@@ -23,8 +25,25 @@ export interface HelmRun {
   key: string;
   instance: string;
   release: string;
+  namespace: string;
+  includeCRDs: boolean;
+  kubeVersion?: string;
+  apiVersions: string[];
+  /** The `helm template` flags of the above. */
   flags: string[];
+  /** The values file (JSON). */
   input: string;
+}
+
+/** How Helm charts are rendered: `engine` (default) is tools/helm-renderer, `template` runs `helm template` per value set. */
+export type HelmRendererKind = 'engine' | 'template';
+
+/** The time limit of one render unless the fleet sets helm.timeoutSeconds. */
+export const HELM_TIMEOUT_SECONDS = 30;
+
+export interface HelmOptions {
+  renderer?: HelmRendererKind;
+  timeoutSeconds?: number;
 }
 
 /**
@@ -44,19 +63,80 @@ export function helmRun(fleet: Fleet, inputs: InstanceInputs): HelmRun {
   const key = createHash('sha256')
     .update(JSON.stringify([fleet.source.folderHash(app.sourceDir), sortKeys(chartValues), release, flags]))
     .digest('hex');
-  return { key, instance: instance.name, release, flags, input: JSON.stringify(chartValues) };
+  return {
+    key,
+    instance: instance.name,
+    release,
+    namespace,
+    includeCRDs: source.includeCRDs !== false,
+    kubeVersion: kubernetes.version,
+    apiVersions: kubernetes.apiVersions ?? [],
+    flags,
+    input: JSON.stringify(chartValues),
+  };
 }
 
-/** Runs `helm template` and returns its objects, each located at the template that produced it. */
-export async function renderChart(fleet: Fleet, app: App, run: HelmRun): Promise<ChartObject[]> {
-  const chart = await fleet.source.materialize(app.sourceDir);
-  const res = await runTool('helm', ['template', run.release, chart, ...run.flags, '--values', '-'], {
-    envVar: 'RINGMASTER_HELM',
-    what: 'helm (for Helm chart sources)',
-    input: run.input,
-  });
-  if (res.code !== 0) throw new FleetValidationError([helmFailure(res.stderr, app, run, chart)]);
-  return parseChartOutput(res.stdout, app.sourceDir);
+/**
+ * Renders an instance's chart and returns its objects, each located at the template that produced
+ * it: through the long-lived renderer on Helm's Go engine, or (`renderer: template`) with one
+ * `helm template` process. Both give the same output, byte for byte.
+ */
+export async function renderChart(fleet: Fleet, app: App, run: HelmRun, options: HelmOptions = {}): Promise<ChartObject[]> {
+  const chart = await chartFolder(fleet, app, run);
+  const timeoutMs = Math.round((options.timeoutSeconds ?? fleet.helm?.timeoutSeconds ?? HELM_TIMEOUT_SECONDS) * 1000);
+  const renderer = options.renderer ?? fleet.helm?.renderer ?? 'engine';
+  let output: string;
+  if (renderer === 'template') {
+    const res = await runTool('helm', ['template', run.release, chart, ...run.flags, '--values', '-'], {
+      envVar: 'RINGMASTER_HELM',
+      what: 'helm (for Helm chart sources)',
+      input: run.input,
+      timeoutMs,
+    });
+    if (res.timedOut) throw new FleetValidationError([helmFailure(`Error: rendering did not finish within ${timeoutMs / 1000}s`, app, run, chart)]);
+    if (res.code !== 0) throw new FleetValidationError([helmFailure(res.stderr, app, run, chart)]);
+    output = res.stdout;
+  } else {
+    const res = await helmRenderer().render({
+      chart,
+      chartKey: chartKey(fleet.source, app.sourceDir),
+      release: run.release,
+      namespace: run.namespace,
+      values: run.input,
+      includeCRDs: run.includeCRDs,
+      kubeVersion: run.kubeVersion,
+      apiVersions: run.apiVersions,
+      timeoutMs,
+    });
+    if (res.error !== undefined) throw new FleetValidationError([helmFailure(res.error, app, run, chart)]);
+    output = res.output;
+  }
+  return parseChartOutput(output, app.sourceDir);
+}
+
+/** The chart as a real folder; a link out of the repository is refused, naming the instance. */
+async function chartFolder(fleet: Fleet, app: App, run: HelmRun): Promise<string> {
+  try {
+    return await fleet.source.materialize(app.sourceDir);
+  } catch (e) {
+    if (!(e instanceof FleetValidationError)) throw e;
+    throw new FleetValidationError(e.issues.map((i) => ({ ...i, message: `${i.message} (in the chart of app "${app.name}", rendering instance "${run.instance}")` })));
+  }
+}
+
+const workTreeIds = new WeakMap<FleetSource, string>();
+let workTreeLoads = 0;
+
+/**
+ * What tells the renderer that a chart folder is the one it has read: a Git revision is extracted
+ * into a folder named by its root tree, so the chart's tree id says everything; a work tree can
+ * change under the same path (and links in it are not hashed), so it is read again once per load.
+ */
+function chartKey(source: FleetSource, dir: string): string {
+  if (source.revision) return source.folderHash(dir);
+  let id = workTreeIds.get(source);
+  if (!id) workTreeIds.set(source, (id = `worktree-${process.pid}-${++workTreeLoads}-${Date.now()}`));
+  return `${source.folderHash(dir)}:${id}`;
 }
 
 /** A helm path (`<chart>/templates/x.yaml`, `<chart>/charts/<sub>/templates/x.yaml`) as a path in the fleet repo. */
@@ -123,6 +203,14 @@ export function helmFailure(stderr: string, app: App, run: Pick<HelmRun, 'instan
     .replace(/\s*Use --debug flag[^.]*\.?/gi, '')
     .replace(/^Error: /, '');
   const message = `helm template failed for instance "${run.instance}" (app "${app.name}"): ${text}`;
+  if (/rendering did not finish within/.test(text)) {
+    return {
+      code: 'helm-timeout',
+      message,
+      hint: 'a template loops for ever or renders far too much (range over a huge until/untilStep, a tpl that includes itself); raise helm.timeoutSeconds in ringmaster.yaml only if the chart really needs longer',
+      location: { file: `${app.sourceDir}/Chart.yaml`, line: 1, column: 1 },
+    };
+  }
   const kube = /chart requires kubeVersion: (\S+) which is incompatible with Kubernetes (v[\d.]+)/.exec(text);
   if (kube) {
     return {

@@ -44,6 +44,8 @@ export interface Fleet {
   instances: Map<string, Instance>;
   /** What Helm charts see of every cluster unless the cluster says otherwise. */
   kubernetes?: Kubernetes;
+  /** How Helm charts are rendered (ringmaster.yaml `helm`). */
+  helm?: FleetFile['helm'];
   origin: ParsedDocument;
 }
 
@@ -210,7 +212,7 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
   }
 
   if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));
-  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, kubernetes: fleetFile!.kubernetes, origin: fleetDoc! };
+  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, kubernetes: fleetFile!.kubernetes, helm: fleetFile!.helm, origin: fleetDoc! };
 }
 
 function missingRef(pd: ParsedDocument, path: string[], who: string, what: string, name: string, known: string[], where: string): FleetIssue {

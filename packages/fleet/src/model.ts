@@ -101,6 +101,17 @@ export const RegionSchema = z.strictObject({
   values: ValuesSchema.optional(),
 });
 
+/** How Helm charts are rendered (the output is the same either way). */
+export const HelmSettingsSchema = z
+  .strictObject({
+    renderer: z
+      .enum(['engine', 'template'])
+      .optional()
+      .describe("engine (default): Ringmaster's long-lived renderer on Helm's Go engine, many value sets per process; template: one `helm template` process per value set (the reference)"),
+    timeoutSeconds: z.number().positive().max(3600).optional().describe('time limit of one chart render (default 30): a template that loops for ever fails its instance'),
+  })
+  .describe('how Helm charts are rendered');
+
 /** ringmaster.yaml at the root of the fleet repo: rings in promotion order, regions. */
 export const FleetFileSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
@@ -109,6 +120,7 @@ export const FleetFileSchema = z.strictObject({
   rings: z.array(RingSchema).min(1).describe('rings in promotion order'),
   regions: z.array(RegionSchema).optional(),
   kubernetes: KubernetesSchema.optional().describe('default for every cluster'),
+  helm: HelmSettingsSchema.optional(),
 });
 
 export const DeliverySchema = z.discriminatedUnion('mode', [

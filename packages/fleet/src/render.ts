@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Scalar, visit, type Document } from 'yaml';
 import { FleetValidationError, RenderToolError, type FleetIssue, type SourceLocation } from './errors.ts';
-import { helmRun, renderChart, type ChartObject } from './helm.ts';
+import { helmRun, renderChart, type ChartObject, type HelmOptions } from './helm.ts';
 import { patchInstance } from './instance-patches.ts';
 import type { App, Fleet, Instance } from './load.ts';
 import { CONTEXT_KEY, type Kubernetes } from './model.ts';
@@ -83,11 +83,23 @@ export interface InstanceInputs {
 const hashMemo = new WeakMap<object, Map<string, string>>();
 
 export function instanceHash(fleet: Fleet, name: string): string {
+  const slot = hashSlot(fleet, name);
+  if (!slot) return instanceInputs(fleet, name).hash;
+  let hash = slot.byKey.get(slot.key);
+  if (hash === undefined) {
+    hash = instanceInputs(fleet, name).hash;
+    slot.byKey.set(slot.key, hash);
+  }
+  return hash;
+}
+
+/** Where instanceHash keeps an instance's hash: by its parsed document, then by what else it depends on. */
+function hashSlot(fleet: Fleet, name: string): { byKey: Map<string, string>; key: string } | undefined {
   const instance = fleet.instances.get(name);
-  if (!instance) return instanceInputs(fleet, name).hash;
+  if (!instance) return undefined;
   const cluster = fleet.clusters.get(instance.cluster);
   const app = fleet.apps.get(instance.app);
-  if (!cluster || !app) return instanceInputs(fleet, name).hash;
+  if (!cluster || !app) return undefined;
   const key = [
     fleet.source.contentId(cluster.origin.file) ?? '',
     cluster.origin.location.line,
@@ -97,12 +109,7 @@ export function instanceHash(fleet: Fleet, name: string): string {
   ].join('|');
   let byKey = hashMemo.get(instance.origin);
   if (!byKey) hashMemo.set(instance.origin, (byKey = new Map()));
-  let hash = byKey.get(key);
-  if (hash === undefined) {
-    hash = instanceInputs(fleet, name).hash;
-    byKey.set(key, hash);
-  }
-  return hash;
+  return { byKey, key };
 }
 
 /**
@@ -185,16 +192,30 @@ interface Template {
 /** Compiled manifest templates by folder and content hash: shared by every revision with the same sources. */
 const manifestTemplates = new Map<string, Promise<Template[]>>();
 
+export interface RendererOptions {
+  /** Overrides ringmaster.yaml's `helm` settings (benchmarks and tests compare both renderers). */
+  helm?: HelmOptions;
+}
+
 /** Renders instances of one fleet; caches what instances of the same app share. */
 export class Renderer {
   private readonly kustomizeOutputs = new Map<string, Promise<{ objects: unknown[]; file: string }>>();
   private readonly helmOutputs = new Map<string, Promise<ChartObject[]>>();
 
-  constructor(readonly fleet: Fleet) {}
+  constructor(
+    readonly fleet: Fleet,
+    readonly options: RendererOptions = {},
+  ) {}
 
   /** Renders one instance; throws FleetValidationError with located issues. */
   async render(name: string): Promise<RenderedInstance> {
     const inputs = instanceInputs(this.fleet, name);
+    // A plan after a render (a release, then the next push) finds the hash without computing it again.
+    // Only for revisions: their folder hashes are look-ups, a work tree's are not.
+    if (this.fleet.source.revision) {
+      const slot = hashSlot(this.fleet, name);
+      slot?.byKey.set(slot.key, inputs.hash);
+    }
     const { instance, app, scope, namespace } = inputs;
     const cluster = this.fleet.clusters.get(instance.cluster)!;
     const issues: FleetIssue[] = [];
@@ -351,7 +372,7 @@ export class Renderer {
     const run = helmRun(this.fleet, inputs);
     let out = this.helmOutputs.get(run.key);
     if (!out) {
-      out = renderChart(this.fleet, inputs.app, run);
+      out = renderChart(this.fleet, inputs.app, run, this.options.helm);
       this.helmOutputs.set(run.key, out);
     }
     const via = `rendered by helm for instance "${inputs.instance.name}"`;

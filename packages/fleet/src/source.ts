@@ -34,6 +34,12 @@ export interface FleetSource {
 
 const SKIP = new Set(['.git', 'node_modules']);
 
+function once<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = memo.get(key);
+  if (!p) memo.set(key, (p = make()));
+  return p;
+}
+
 /** Opens a fleet repo: a revision when `rev` is given, otherwise the folder as it is on disk. */
 export async function openSource(repo: string, rev?: string): Promise<FleetSource> {
   const root = resolve(repo);
@@ -92,9 +98,14 @@ class WorkTreeSource implements FleetSource {
     return h.digest('hex');
   }
 
-  async materialize(dir: string): Promise<string> {
-    await checkLinksInside(this.root, dir);
-    return join(this.root, dir);
+  private readonly checked = new Map<string, Promise<string>>();
+
+  materialize(dir: string): Promise<string> {
+    // Checked once per folder and load (every instance of a chart asks): a load is one snapshot.
+    return once(this.checked, dir, async () => {
+      await checkLinksInside(this.root, dir);
+      return join(this.root, dir);
+    });
   }
 
   async materializedRoot(): Promise<string> {
@@ -146,9 +157,12 @@ class GitRevisionSource implements FleetSource {
     return e ? e.sha : 'missing:' + clean;
   }
 
+  private readonly checked = new Map<string, Promise<void>>();
+
   async materialize(dir: string): Promise<string> {
+    // Extracted again if it was pruned meanwhile; a revision's links are checked once per folder.
     const base = await this.materializedRoot();
-    await checkLinksInside(base, dir);
+    await once(this.checked, dir, () => checkLinksInside(base, dir));
     return join(base, dir);
   }
 

@@ -8,6 +8,8 @@ export interface ToolResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The tool ran past its time limit and was killed. */
+  timedOut?: boolean;
 }
 
 /** The cache folder the set-up scripts build binaries into (scripts/lib.sh). */
@@ -53,7 +55,7 @@ const located = new Map<string, string>();
 export async function runTool(
   name: string,
   args: string[],
-  opts: { envVar: string; what: string; input?: string },
+  opts: { envVar: string; what: string; input?: string; timeoutMs?: number },
 ): Promise<ToolResult> {
   let bin = located.get(name + opts.envVar);
   if (!bin) {
@@ -72,10 +74,23 @@ export async function runTool(
     const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HELM_CACHE_HOME: process.env.HELM_CACHE_HOME ?? join(cacheDir(), 'helm-cache') } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, opts.timeoutMs)
+      : undefined;
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', (e) => reject(new RenderToolError(`cannot run ${path}: ${e.message}`, { cause: e })));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new RenderToolError(`cannot run ${path}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut });
+    });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
