@@ -400,10 +400,15 @@ export class Controller {
       },
       appCluster: (n) => this.get('apps', ns, n) as AppCluster | undefined,
       job: (n) => this.get('jobs', ns, n),
-      patchNode: async (n: string, fields: NodeOverride) => {
+      patchNode: async (n: string, fields: Omit<NodeOverride, 'name'>) => {
         this.count('AppCluster', 'patch');
-        this.remember(await this.client.mergePatch(refOfApp(app), { spec: { nodes: { [n]: fields } } }, { fieldManager: OPERATION_FIELD_MANAGER }));
-        await this.event(app, 'NodeOverridden', `NodeOperation ${op.metadata.name} set spec.nodes.${n} ${JSON.stringify(fields)}`);
+        const fresh = (this.get('apps', ns, appName) as AppCluster | undefined) ?? app;
+        this.remember(await this.client.request<KubeObject>('PATCH', await this.client.objectPath(refOfApp(app)), {
+          body: nodePatch(fresh, n, fields),
+          contentType: 'application/json-patch+json',
+          query: { fieldManager: OPERATION_FIELD_MANAGER },
+        }));
+        await this.event(app, 'NodeOverridden', `NodeOperation ${op.metadata.name} set spec.nodes[${n}] ${JSON.stringify(fields)}`);
       },
       patchCache: async (cache: Partial<CacheStatus>) => {
         this.count('AppCluster', 'status');
@@ -449,4 +454,17 @@ function splitKey(key: string): [string, string] {
 
 function refOfApp(app: AppCluster) {
   return { apiVersion: API_VERSION, kind: 'AppCluster', namespace: app.metadata.namespace!, name: app.metadata.name! };
+}
+
+/**
+ * The JSON Patch (RFC 6902) that sets fields of one node's entry in spec.nodes: `test` guards the
+ * entry's index (a concurrent edit makes the patch fail and the step retry) and nothing else of the
+ * list is touched.
+ */
+export function nodePatch(app: AppCluster, node: string, fields: Omit<NodeOverride, 'name'>): unknown[] {
+  const list = app.spec.nodes;
+  if (!list) return [{ op: 'add', path: '/spec/nodes', value: [{ name: node, ...fields }] }];
+  const i = list.findIndex((n) => n.name === node);
+  if (i < 0) return [{ op: 'test', path: '/spec/nodes', value: list }, { op: 'add', path: '/spec/nodes/-', value: { name: node, ...fields } }];
+  return [{ op: 'test', path: `/spec/nodes/${i}/name`, value: node }, ...Object.entries(fields).map(([k, v]) => ({ op: 'add', path: `/spec/nodes/${i}/${k}`, value: v }))];
 }

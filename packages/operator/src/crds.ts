@@ -10,7 +10,7 @@ const DNS_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
 const image = (description: string): Schema => str({ description, minLength: 1, maxLength: 512, pattern: '^[^\\s]+$' });
 const args = (description: string): Schema => ({ type: 'array', description, maxItems: 64, items: str({ maxLength: 1024 }) });
-const quantityMap: Schema = { type: 'object', maxProperties: 8, additionalProperties: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 64 }] } };
+const quantityMap: Schema = { type: 'object', maxProperties: 8, additionalProperties: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }], pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' } };
 
 const conditions: Schema = {
   type: 'array',
@@ -66,7 +66,9 @@ const roleSchema: Schema = {
 
 const nodeOverride: Schema = {
   type: 'object',
+  required: ['name'],
   properties: {
+    name: str({ description: 'The node: <role>-<ordinal>.', minLength: 3, maxLength: 24, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?-(0|[1-9][0-9]{0,2})$' }),
     image: image('Image of this node only.'),
     args: args('Arguments of this node only.'),
     state: str({ enum: ['up', 'down'], description: 'down: the node has no Pod.' }),
@@ -75,7 +77,8 @@ const nodeOverride: Schema = {
 };
 
 // a node key is <role>-<ordinal> with an ordinal below the role's replicas
-const nodeMatchesRole = "self.roles.exists(r, n.startsWith(r.name + '-') && n.substring(size(r.name) + 1).matches('^(0|[1-9][0-9]{0,2})$') && int(n.substring(size(r.name) + 1)) < r.replicas)";
+// (the name's pattern already says it ends in -<digits>)
+const nodeMatchesRole = "self.roles.exists(r, n.name.startsWith(r.name + '-') && n.name.substring(size(r.name) + 1).matches('^[0-9]+$') && int(n.name.substring(size(r.name) + 1)) < r.replicas)";
 
 const appClusterSpec: Schema = {
   type: 'object',
@@ -99,10 +102,12 @@ const appClusterSpec: Schema = {
       },
     },
     nodes: {
-      type: 'object',
-      description: 'Per-node overrides, keyed by node name (<role>-<ordinal>).',
-      maxProperties: 256,
-      additionalProperties: nodeOverride,
+      type: 'array',
+      description: 'Per-node overrides, one entry per node name (<role>-<ordinal>).',
+      maxItems: 256,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: nodeOverride,
     },
     updatePolicy: str({
       enum: ['immediate', 'onRelease', 'manual'],
@@ -113,7 +118,8 @@ const appClusterSpec: Schema = {
   'x-kubernetes-validations': [
     {
       rule: `!has(self.nodes) || self.nodes.all(n, ${nodeMatchesRole})`,
-      messageExpression: `'spec.nodes: ' + self.nodes.filter(n, !(${nodeMatchesRole})).join(', ') + ' names no node: a key must be <role>-<ordinal> with an ordinal below that role\\'s replicas'`,
+      // a messageExpression naming the bad entries exceeds the API server's cost budget for messages
+      message: "spec.nodes: every name must be <role>-<ordinal> of a role in spec.roles, with an ordinal below that role's replicas",
       reason: 'FieldValueInvalid',
       fieldPath: '.nodes',
     },
@@ -178,7 +184,7 @@ export const appClusterCrd: KubeObject = {
             required: ['spec'],
             properties: { apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec: appClusterSpec, status: appClusterStatus },
             'x-kubernetes-validations': [
-              { rule: 'size(self.metadata.name) <= 30', message: 'an AppCluster name has at most 30 characters (it prefixes the names of its Pods and Services)', fieldPath: '.metadata.name' },
+              { rule: 'size(self.metadata.name) <= 30', message: 'an AppCluster name has at most 30 characters (it prefixes the names of its Pods and Services)' },
             ],
           },
         },

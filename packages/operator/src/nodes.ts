@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '@ringmaster/kube';
 import { ANNOTATIONS, API_VERSION, LABELS, MANAGED_BY } from './constants.ts';
-import type { AppCluster, RoleSpec } from './types.ts';
+import type { AppCluster, NodeOverride, RoleSpec } from './types.ts';
 
 /** What the operator itself adds to every node's Pod; a new operator version may change it. */
 export interface OperatorTemplate {
@@ -32,7 +32,7 @@ export function desiredNodes(app: AppCluster): DesiredNode[] {
   for (const [roleIndex, role] of app.spec.roles.entries()) {
     for (let ordinal = 0; ordinal < role.replicas; ordinal++) {
       const name = `${role.name}-${ordinal}`;
-      const o = Object.prototype.hasOwnProperty.call(app.spec.nodes ?? {}, name) ? app.spec.nodes![name]! : {};
+      const o: Partial<NodeOverride> = (app.spec.nodes ?? []).find((n) => n.name === name) ?? {};
       out.push({
         name,
         role: role.name,

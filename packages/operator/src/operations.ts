@@ -15,8 +15,8 @@ export interface StepContext {
   inEndpoints(node: DesiredNode): boolean | undefined;
   appCluster(name: string): AppCluster | undefined;
   job(name: string): KubeObject | undefined;
-  /** Merge-patches spec.nodes[node] of the AppCluster (field manager ringmaster-operation). */
-  patchNode(node: string, fields: NodeOverride): Promise<void>;
+  /** Sets fields of the node's entry in the AppCluster's spec.nodes (field manager ringmaster-operation). */
+  patchNode(node: string, fields: Omit<NodeOverride, 'name'>): Promise<void>;
   /** Merge-patches status.cache of the AppCluster. */
   patchCache(cache: Partial<CacheStatus>): Promise<void>;
   deletePod(name: string, uid: string): Promise<void>;

@@ -72,7 +72,7 @@ describe('decide', () => {
 
   it('relabels a dark node without replacing its Pod', () => {
     const { app: a, pods } = converge(app());
-    const dark = { ...a, spec: { ...a.spec, nodes: { 'frontend-1': { traffic: 'dark' as const } } } };
+    const dark = { ...a, spec: { ...a.spec, nodes: [{ name: 'frontend-1', traffic: 'dark' as const }] } };
     const plan = decide({ app: dark, pods, services: [], template: DEFAULT_TEMPLATE, now: 'x' });
     const podActions = plan.actions.filter((x) => x.kind !== 'apply');
     expect(podActions).toEqual([expect.objectContaining({ kind: 'patchPod', name: 'shop-frontend-1', metadata: { labels: { [LABELS.traffic]: 'dark' } } })]);
@@ -80,7 +80,7 @@ describe('decide', () => {
 
   it('replaces only the node whose image is overridden', () => {
     const { app: a, pods } = converge(app());
-    const upgraded = { ...a, spec: { ...a.spec, nodes: { 'backend-1': { image: 'app:2' } } } };
+    const upgraded = { ...a, spec: { ...a.spec, nodes: [{ name: 'backend-1', image: 'app:2' }] } };
     const plan = decide({ app: upgraded, pods, services: [], template: DEFAULT_TEMPLATE, now: 'x' });
     expect(plan.actions.filter((x) => x.kind === 'deletePod').map((x) => (x.kind === 'deletePod' ? x.name : ''))).toEqual(['shop-backend-1']);
   });
@@ -113,7 +113,7 @@ describe('decide', () => {
   });
 
   it('builds node names from role ordinals with their overrides', () => {
-    const nodes = desiredNodes(app({ nodes: { 'frontend-0': { state: 'down' } } }));
+    const nodes = desiredNodes(app({ nodes: [{ name: 'frontend-0', state: 'down' }] }));
     expect(nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['synchronizer-0:up', 'backend-0:up', 'backend-1:up', 'frontend-0:down', 'frontend-1:up']);
     expect(nodePod(app(), nodes[1]!, DEFAULT_TEMPLATE, { version: 'v' }).spec).toMatchObject({ initContainers: [expect.objectContaining({ name: 'wait-cache' })] });
   });

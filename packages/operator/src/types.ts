@@ -20,8 +20,9 @@ export interface RoleSpec {
   readiness?: Readiness;
 }
 
-/** Per-node overrides, keyed by node name. */
+/** Per-node overrides of one node (by name). */
 export interface NodeOverride {
+  name: string;
   image?: string;
   args?: string[];
   state?: 'up' | 'down';
@@ -33,7 +34,7 @@ export type UpdatePolicy = 'immediate' | 'onRelease' | 'manual';
 export interface AppClusterSpec {
   roles: RoleSpec[];
   cache?: { builder: string; stopBuilderWhenReady?: boolean };
-  nodes?: Record<string, NodeOverride>;
+  nodes?: NodeOverride[];
   updatePolicy?: UpdatePolicy;
 }
 
