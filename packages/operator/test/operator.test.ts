@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BAD_IMAGE_TAG, compareResourceVersions, KubeClient, startLocalFleet, watchObjects, type KubeObject, type LocalFleet, type WatchHandle } from '@ringmaster/kube';
 import { ANNOTATIONS, API_VERSION, startOperator, silentLogger, type AppCluster, type NodeOperation, type RunningOperator } from '../src/index.ts';
-import { appRef, conditionOf, endpointPods, eventReasons, events, getApp, getOp, opRef, podOf, pods } from './helpers.ts';
+import { appRef, conditionOf, counterTotal, endpointPods, eventReasons, events, getApp, getOp, metricsOf, opRef, podOf, pods, spawnOperator, stopProcess, type OperatorProcess } from './helpers.ts';
 
 // One local cluster with real controllers (kube-controller-manager: EndpointSlices, Jobs, garbage
 // collection; kube-scheduler; kwok playing the kubelets) for the whole file.
@@ -270,9 +270,11 @@ describe('NodeOperations', () => {
       for (const o of os) expect(o.status?.phase).toBe('Succeeded');
       return os;
     }, wait);
-    const [a, b] = await Promise.all(done.map((o) => events(client, o)));
     const at = (evs: KubeObject[], reason: string) => evs.find((e) => e.reason === reason)!.metadata.resourceVersion;
-    expect(compareResourceVersions(at(a!, 'OperationSucceeded'), at(b!, 'OperationStarted'))).toBe(-1);
+    // whichever the operator saw first ran first; the other started only after it had succeeded
+    const [first, second] = (await Promise.all(done.map((o) => events(client, o)))).sort((x, y) => compareResourceVersions(at(x, 'OperationStarted'), at(y, 'OperationStarted'))!);
+    expect(compareResourceVersions(at(first!, 'OperationSucceeded'), at(second!, 'OperationStarted'))).toBe(-1);
+    expect(second!.map((e) => e.reason)).toContain('Queued');
     // applying the same objects again changes nothing
     const eventsBefore = (await events(client, done[0]!)).length;
     for (const s of specs) await client.apply(s as KubeObject, { fieldManager: 'test-user' });
@@ -318,5 +320,57 @@ describe('the operator\'s own blast radius', () => {
     for (const p of await pods(client, ns, 'shop')) expect((p.spec as { initContainers?: { image: string }[] }).initContainers?.[0]?.image).toBe('ringmaster.dev/cache-init:2');
     await operator.stop();
     operator = undefined;
+  });
+});
+
+describe('two operator processes on one Lease', () => {
+  let a: OperatorProcess | undefined;
+  let b: OperatorProcess | undefined;
+  afterAll(async () => {
+    await stopProcess(a, 'SIGKILL');
+    await stopProcess(b, 'SIGKILL');
+  });
+  const holder = async () => ((await client.get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'operators' }))?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+
+  it('only the holder acts; after kill -9 of the leader mid-operation the standby finishes it without repeating a finished step', async () => {
+    const args = ['--kubeconfig', fleet!.cluster('op-1').kubeconfigPath, '--namespace', ns, '--lease-name', 'operators', '--lease-duration-seconds', '4'];
+    a = await spawnOperator([...args, '--identity', 'operator-a']);
+    await vi.waitFor(async () => expect(await holder()).toBe('operator-a'), wait);
+    b = await spawnOperator([...args, '--identity', 'operator-b', '--no-install-crds']);
+    // the node's old Pod is held Terminating by a finalizer, so the operation waits inside its upgrade step
+    const pod = 'shop-frontend-0';
+    await client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod }, { metadata: { finalizers: ['test.ringmaster.dev/hold'] } });
+    const podsBefore = podHistory.get(pod)!.length;
+    const name = 'crash-upgrade';
+    await client.create({ apiVersion: API_VERSION, kind: 'NodeOperation', metadata: { name, namespace: ns }, spec: { appCluster: 'shop', type: 'upgradeNode', node: 'frontend-0', image: 'registry.local/appserver:3.0', approved: true } });
+    await vi.waitFor(async () => {
+      const o = await getOp(client, ns, name);
+      expect(o.status?.steps?.map((s) => `${s.name}:${s.phase}`)).toEqual(['dark:Succeeded', 'upgrade:Running', 'serve:Pending']);
+      expect((await podOf(client, ns, pod))?.metadata.deletionTimestamp).toBeDefined();
+    }, wait);
+    // the standby has written nothing at all
+    const standby = await metricsOf(b);
+    expect(counterTotal(standby, 'ringmaster_operator_writes_total')).toBe(0);
+    expect(standby).toMatch(/^ringmaster_operator_leader 0$/m);
+
+    await stopProcess(a, 'SIGKILL');
+    await client.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod }, { metadata: { finalizers: null } });
+    const done = await vi.waitFor(async () => {
+      const o = await getOp(client, ns, name);
+      expect(o.status?.phase).toBe('Succeeded');
+      return o;
+    }, wait);
+    expect(await holder()).toBe('operator-b');
+    expect(done.status?.steps?.map((s) => `${s.name}:${s.phase}`)).toEqual(['dark:Succeeded', 'upgrade:Succeeded', 'serve:Succeeded']);
+    const evs = await events(client, done);
+    const by = (reason: string) => evs.filter((e) => e.reason === reason).map((e) => `${String(e.note).split(' ')[2]}@${String(e.reportingInstance)}`);
+    // every step started once: dark and upgrade by the killed leader, serve by the one that took over
+    expect(by('StepStarted')).toEqual(['dark@operator-a', 'upgrade@operator-a', 'serve@operator-b']);
+    expect(by('StepSucceeded')).toEqual(['dark@operator-a', 'upgrade@operator-b', 'serve@operator-b']);
+    const overrides = (await events(client, await getApp(client, ns, 'shop'))).filter((e) => e.reason === 'NodeOverridden' && String(e.note).includes(name));
+    expect(overrides.map((e) => String(e.note).split('] ')[1])).toEqual(['{"traffic":"dark"}', '{"image":"registry.local/appserver:3.0"}', '{"traffic":"serving"}']);
+    // one new Pod for the node, not two
+    expect(podHistory.get(pod)!.length).toBe(podsBefore + 1);
+    expect(await endpointPods(client, ns, 'shop-frontend')).toContain(pod);
   });
 });
