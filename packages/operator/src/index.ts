@@ -11,6 +11,8 @@ export type { Snapshot, Plan, Action } from './reconcile.ts';
 export { desiredNodes, podName, serviceName, cacheConfigMapName, DEFAULT_TEMPLATE } from './nodes.ts';
 export type { OperatorTemplate, DesiredNode } from './nodes.ts';
 export { planSteps, isRisky, isTerminal } from './operations.ts';
+export { appClusterHealth } from './health.ts';
+export { nodePatch } from './controller.ts';
 export { tryAcquireLease, releaseLease, runWithLeaderElection } from './lease.ts';
 export type { LeaderElectionOptions } from './lease.ts';
 export { WorkQueue } from './queue.ts';
