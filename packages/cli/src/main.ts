@@ -19,6 +19,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register>; all?: true }[
   { commands: ['token'], load: async () => (await import('./commands/token.ts')).registerTokenCommands },
   { commands: ['release'], load: async () => (await import('./commands/release.ts')).registerReleaseCommands },
   { commands: ['operator'], load: async () => (await import('./commands/operator.ts')).registerOperatorCommands },
+  { commands: ['node', 'op'], load: async () => (await import('./commands/nodes.ts')).registerNodeCommands },
   { commands: ['config'], load: async () => (await import('./commands/config.ts')).registerConfigCommands },
   { commands: ['version'], load: async () => (await import('./commands/version.ts')).registerVersionCommand },
   { commands: ['completion'], load: async () => (await import('./commands/completion.ts')).registerCompletionCommand, all: true },

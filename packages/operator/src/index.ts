@@ -12,6 +12,8 @@ export { desiredNodes, podName, serviceName, cacheConfigMapName, DEFAULT_TEMPLAT
 export type { OperatorTemplate, DesiredNode } from './nodes.ts';
 export { planSteps, isRisky, isTerminal } from './operations.ts';
 export { appClusterHealth } from './health.ts';
+export { previewOperation } from './preview.ts';
+export type { PreviewChange } from './preview.ts';
 export { nodePatch } from './controller.ts';
 export { tryAcquireLease, releaseLease, runWithLeaderElection } from './lease.ts';
 export type { LeaderElectionOptions } from './lease.ts';

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { listEventsFor, type KubeClient, type KubeObject } from '@ringmaster/kube';
@@ -94,4 +94,13 @@ export async function metricsOf(p: OperatorProcess): Promise<string> {
 /** The sum of a counter's samples in Prometheus text. */
 export function counterTotal(metrics: string, name: string): number {
   return metrics.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+}
+
+/** Runs `ringmaster <args>`; resolves with its exit code and output (never rejects on a non-zero exit). */
+export function ringmaster(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
 }

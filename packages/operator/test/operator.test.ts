@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BAD_IMAGE_TAG, compareResourceVersions, KubeClient, startLocalFleet, watchObjects, type KubeObject, type LocalFleet, type WatchHandle } from '@ringmaster/kube';
 import { ANNOTATIONS, API_VERSION, startOperator, silentLogger, type AppCluster, type NodeOperation, type RunningOperator } from '../src/index.ts';
-import { appRef, conditionOf, counterTotal, endpointPods, eventReasons, events, getApp, getOp, metricsOf, opRef, podOf, pods, spawnOperator, stopProcess, type OperatorProcess } from './helpers.ts';
+import { appRef, conditionOf, counterTotal, endpointPods, eventReasons, events, getApp, getOp, metricsOf, opRef, podOf, pods, ringmaster, spawnOperator, stopProcess, type OperatorProcess } from './helpers.ts';
 
 // One local cluster with real controllers (kube-controller-manager: EndpointSlices, Jobs, garbage
 // collection; kube-scheduler; kwok playing the kubelets) for the whole file.
@@ -103,7 +103,8 @@ describe('the AppCluster reconciler', () => {
     }
     const cm = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'shop-cache' });
     expect(cm?.data).toEqual({ version: 'shop.1' });
-    expect(await endpointPods(client, ns, 'shop-frontend')).toEqual(['shop-frontend-0', 'shop-frontend-1', 'shop-frontend-2']);
+    // the EndpointSlice controller follows the Pods' readiness a moment later
+    await vi.waitFor(async () => expect(await endpointPods(client, ns, 'shop-frontend')).toEqual(['shop-frontend-0', 'shop-frontend-1', 'shop-frontend-2']), wait);
     const reasons = await eventReasons(client, app);
     expect(reasons).toEqual(expect.arrayContaining(['NodeCreated', 'NodeStopped', 'CacheReady', 'CacheVersionPublished', 'ServiceApplied', 'Ready']));
   });
@@ -257,9 +258,12 @@ describe('NodeOperations', () => {
     expect(await eventReasons(client, op)).toContain('OperationFailed');
     const app = await getApp(client, ns, 'shop');
     expect(conditionOf(app, 'Degraded')).toBe('True');
-    // repair it the same way
-    await runOp({ type: 'upgradeNode', node: 'frontend-1', image: 'registry.local/appserver:2.0', approved: true });
-    await untilReady('shop');
+    // repair it: a good image (the node is dark, so the upgrade leaves it dark), then serve it again
+    const repair = await runOp({ type: 'upgradeNode', node: 'frontend-1', image: 'registry.local/appserver:2.0', approved: true });
+    expect(repair.status?.steps?.map((s) => s.name)).toEqual(['upgrade']);
+    await runOp({ type: 'setTraffic', node: 'frontend-1', traffic: 'serving' });
+    expect(await endpointPods(client, ns, 'shop-frontend')).toContain('shop-frontend-1');
+    expect(conditionOf(await untilReady('shop'), 'Degraded')).toBe('False');
   });
 
   it('runs one operation at a time per AppCluster and never runs one twice when it is applied again', async () => {
@@ -320,7 +324,7 @@ describe('the operator\'s own blast radius', () => {
     for (const p of await pods(client, ns, 'shop')) expect((p.spec as { initContainers?: { image: string }[] }).initContainers?.[0]?.image).toBe('ringmaster.dev/cache-init:2');
     await operator.stop();
     operator = undefined;
-  });
+  }, 300_000);
 });
 
 describe('two operator processes on one Lease', () => {
@@ -372,5 +376,46 @@ describe('two operator processes on one Lease', () => {
     // one new Pod for the node, not two
     expect(podHistory.get(pod)!.length).toBe(podsBefore + 1);
     expect(await endpointPods(client, ns, 'shop-frontend')).toContain(pod);
-  });
+  }, 300_000);
+  it('ringmaster node and op create, preview, approve and follow NodeOperations through the kubeconfig', async () => {
+    const kube = ['--kubeconfig', fleet!.cluster('op-1').kubeconfigPath, '-n', ns];
+    const list = await ringmaster(['node', 'list', 'shop', ...kube, '-o', 'json']);
+    expect(list.code, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout) as { nodes: { name: string; phase: string; traffic: string }[] };
+    expect(listed.nodes.find((n) => n.name === 'frontend-1')).toMatchObject({ phase: 'Ready', traffic: 'serving' });
+
+    const opsBefore = (await client.list(API_VERSION, 'NodeOperation', { namespace: ns })).items.length;
+    const dry = await ringmaster(['node', 'upgrade', 'shop', 'frontend-1', '--image', 'registry.local/appserver:4.0', '--dry-run', ...kube, '-o', 'json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const preview = JSON.parse(dry.stdout) as { dryRun: boolean; waitsForApproval: boolean; steps: string[]; changes: { field?: string; from?: string; to?: string }[] };
+    expect(preview).toMatchObject({ dryRun: true, waitsForApproval: true, steps: ['dark', 'upgrade', 'serve'] });
+    expect(preview.changes[1]).toMatchObject({ field: 'spec.nodes[frontend-1].image', from: 'registry.local/appserver:2.0', to: 'registry.local/appserver:4.0' });
+    expect((await client.list(API_VERSION, 'NodeOperation', { namespace: ns })).items.length).toBe(opsBefore);
+    const badDry = await ringmaster(['op', 'create', 'shop', '--type', 'upgradeNode', '--node', 'frontend-1', '--dry-run', ...kube]);
+    expect(badDry.code).toBe(1);
+    expect(badDry.stderr).toContain('upgradeNode needs spec.image');
+
+    const dark = await ringmaster(['node', 'dark', 'shop', 'frontend-1', '--wait', ...kube, '-o', 'json']);
+    expect(dark.code, dark.stderr).toBe(0);
+    expect(JSON.parse(dark.stdout)).toMatchObject({ phase: 'Succeeded', type: 'setTraffic', node: 'frontend-1' });
+    expect(await endpointPods(client, ns, 'shop-frontend')).not.toContain('shop-frontend-1');
+
+    const stop = await ringmaster(['node', 'stop', 'shop', 'frontend-1', ...kube, '-o', 'json']);
+    expect(stop.code, stop.stderr).toBe(0);
+    const stopName = (JSON.parse(stop.stdout) as { name: string }).name;
+    await vi.waitFor(async () => expect((await getOp(client, ns, stopName)).status?.reason).toBe('AwaitingApproval'), wait);
+    expect(await podOf(client, ns, 'shop-frontend-1')).toBeDefined();
+    const approve = await ringmaster(['op', 'approve', stopName, ...kube]);
+    expect(approve.code, approve.stderr).toBe(0);
+    expect(approve.stdout).toContain(`approved NodeOperation ${ns}/${stopName}`);
+    const status = await ringmaster(['op', 'status', stopName, '--wait', ...kube, '-o', 'json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'Succeeded', steps: [{ name: 'stop', phase: 'Succeeded' }] });
+    expect(await podOf(client, ns, 'shop-frontend-1')).toBeUndefined();
+
+    const start = await ringmaster(['node', 'start', 'shop', 'frontend-1', '--wait', ...kube]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toContain('Succeeded (2/2)');
+    expect(await endpointPods(client, ns, 'shop-frontend')).toContain('shop-frontend-1');
+  }, 300_000);
 });
