@@ -151,7 +151,11 @@ export class Controller {
       let app = this.get('apps', namespace, name) as AppCluster | undefined;
       const ops = this.objects('ops').filter((o) => o.metadata.namespace === namespace && (o.spec as { appCluster?: string }).appCluster === name) as NodeOperation[];
       if (!app || app.metadata.deletionTimestamp) {
-        for (const op of ops.filter((o) => !isTerminal(o))) await this.finishOperation(op, 'Failed', 'AppClusterNotFound', invalidReason(op, undefined)!);
+        // an operation may be applied together with its AppCluster (and seen first): it waits, it does not fail
+        for (const op of ops.filter((o) => !isTerminal(o))) {
+          if (op.status?.phase === 'Running') await this.finishOperation(op, 'Failed', 'AppClusterNotFound', invalidReason(op, undefined)!);
+          else await this.pending(op, 'AppClusterNotFound', `${invalidReason(op, undefined)!}: waits for it`);
+        }
         this.opts.metrics?.reconciles.inc({ result: 'gone' });
         return;
       }
