@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObjects, KubeApiError, startLocalKube, type KubeObject, type LocalKube } from '@ringmaster/kube';
-import { API_VERSION, operatorCrds } from '../src/index.ts';
+import { API_VERSION, operatorCrds, type AppClusterSpec, type AppClusterStatus, type NodeOperationSpec, type NodeOperationStatus } from '../src/index.ts';
 
 let kube: LocalKube | undefined;
 const k = (): LocalKube => kube!;
@@ -102,5 +102,47 @@ describe('NodeOperation CRD', () => {
     await expect(k().client.mergePatch(ref, { spec: { node: 'frontend-1' } })).rejects.toThrow('spec.node is immutable');
     await k().client.mergePatch(ref, { spec: { approved: true } });
     await expect(k().client.mergePatch(ref, { spec: { approved: false } })).rejects.toThrow('an approval cannot be withdrawn');
+  });
+});
+
+describe('the TypeScript types and the CRD schemas', () => {
+  // every optional field present: a field the schema lacks would be pruned by the API server
+  const spec: AppClusterSpec = {
+    roles: [{ name: 'web', replicas: 2, image: 'x:1', args: ['--a'], env: [{ name: 'A', value: '1' }], resources: { requests: { cpu: '500m' }, limits: { memory: '1Gi' } }, ports: [{ name: 'http', port: 80 }], readiness: { port: 80, path: '/ready', periodSeconds: 5 } }],
+    cache: { builder: 'web', stopBuilderWhenReady: true },
+    nodes: [{ name: 'web-1', image: 'x:2', args: ['--b'], state: 'up', traffic: 'dark' }],
+    updatePolicy: 'immediate',
+  };
+  const status: AppClusterStatus = {
+    observedGeneration: 1,
+    conditions: [{ type: 'Ready', status: 'True', reason: 'AllNodesReady', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }],
+    roles: [{ name: 'web', desired: 2, ready: 2, phase: 'Ready' }],
+    nodes: [{ name: 'web-0', role: 'web', phase: 'Ready', state: 'up', traffic: 'serving', image: 'x:1', pod: 'typed-web-0', cacheVersion: 'typed.1', updatePending: true, message: 'm' }],
+    cache: { phase: 'Ready', build: 1, version: 'typed.1', copiedFrom: 'other' },
+    acceptedRelease: 'r1', operatorRevision: '1', activeOperation: 'op',
+  };
+
+  it('keeps every field of an AppCluster (spec and status)', async () => {
+    const created = await k().client.create(appCluster('typed', spec as unknown as Record<string, unknown>));
+    expect(created.spec).toEqual(spec);
+    const updated = await k().client.mergePatch({ apiVersion: API_VERSION, kind: 'AppCluster', namespace: ns, name: 'typed' }, { status }, { subresource: 'status' });
+    expect(updated.status).toEqual(status);
+  });
+
+  it('keeps every field of a NodeOperation (spec and status)', async () => {
+    const opSpec: NodeOperationSpec = { appCluster: 'good', type: 'upgradeNode', node: 'web-1', image: 'x:2', approved: true, stepTimeoutSeconds: 60 };
+    const created = await k().client.create({ apiVersion: API_VERSION, kind: 'NodeOperation', metadata: { name: 'typed', namespace: ns }, spec: opSpec });
+    expect(created.spec).toEqual(opSpec);
+    const opStatus: NodeOperationStatus = {
+      phase: 'Running', observedGeneration: 1, reason: 'Running', message: 'm', progress: '0/1 upgrade', startedAt: '2026-01-01T00:00:00Z', completedAt: '2026-01-01T00:00:01Z',
+      steps: [{ name: 'upgrade', phase: 'Running', message: 'm', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z', data: { podUid: 'u' } }],
+      conditions: [{ type: 'Approved', status: 'True', reason: 'Approved', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }],
+    };
+    const updated = await k().client.mergePatch({ apiVersion: API_VERSION, kind: 'NodeOperation', namespace: ns, name: 'typed' }, { status: opStatus }, { subresource: 'status' });
+    expect(updated.status).toEqual(opStatus);
+    const copy: NodeOperationSpec = { appCluster: 'good', type: 'copyCache', source: { appCluster: 'other' }, approved: false };
+    expect((await k().client.create({ apiVersion: API_VERSION, kind: 'NodeOperation', metadata: { name: 'typed-copy', namespace: ns }, spec: copy })).spec).toEqual(copy);
+    const traffic: NodeOperationSpec = { appCluster: 'good', type: 'setTraffic', node: 'web-1', traffic: 'dark' };
+    expect((await k().client.create({ apiVersion: API_VERSION, kind: 'NodeOperation', metadata: { name: 'typed-traffic', namespace: ns }, spec: traffic })).spec).toEqual(traffic);
   });
 });
