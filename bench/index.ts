@@ -7,6 +7,7 @@ import { benchFlighting } from './flighting.ts';
 import { benchHelm, helmBenchMarkdown } from './helm.ts';
 import { benchLocalFleet } from './local-fleet.ts';
 import { benchServer } from './server.ts';
+import { benchOperator } from './operator.ts';
 
 const wanted = new Set(process.argv.slice(2));
 const run = (name: string) => wanted.size === 0 || wanted.has(name);
@@ -28,4 +29,5 @@ if (run('helm')) sections.push('## Helm fleets: the long-lived renderer', '', he
 if (run('server')) sections.push('## Control plane: ingest and queries', '', await benchServer(), '');
 if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
 if (run('local-fleet')) sections.push('## Local fleet: real controllers, kwok and Argo CD', '', await benchLocalFleet(), '');
+if (run('operator')) sections.push('## Operator: AppClusters on one cluster', '', await benchOperator(), '');
 process.stdout.write(sections.join('\n') + '\n');

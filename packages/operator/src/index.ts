@@ -1,0 +1,24 @@
+// The public door of @ringmaster/operator: the AppCluster / NodeOperation CRDs and the operator that runs them.
+export { GROUP, VERSION, API_VERSION, LABELS, ANNOTATIONS, OPERATION_TYPES, RISKY_OPERATIONS, NODE_OPERATIONS, OPERATOR_FIELD_MANAGER, OPERATION_FIELD_MANAGER } from './constants.ts';
+export type { OperationType } from './constants.ts';
+export { appClusterCrd, nodeOperationCrd, operatorCrds } from './crds.ts';
+export { startOperator } from './operator.ts';
+export type { OperatorOptions, RunningOperator } from './operator.ts';
+export { Controller } from './controller.ts';
+export type { ControllerOptions } from './controller.ts';
+export { decide, isPaused } from './reconcile.ts';
+export type { Snapshot, Plan, Action } from './reconcile.ts';
+export { desiredNodes, podName, serviceName, cacheConfigMapName, DEFAULT_TEMPLATE } from './nodes.ts';
+export type { OperatorTemplate, DesiredNode } from './nodes.ts';
+export { planSteps, isRisky, isTerminal } from './operations.ts';
+export { appClusterHealth } from './health.ts';
+export { previewOperation } from './preview.ts';
+export type { PreviewChange } from './preview.ts';
+export { nodePatch } from './controller.ts';
+export { tryAcquireLease, releaseLease, runWithLeaderElection } from './lease.ts';
+export type { LeaderElectionOptions } from './lease.ts';
+export { WorkQueue } from './queue.ts';
+export { OperatorMetrics } from './metrics.ts';
+export { jsonLogger, silentLogger } from './log.ts';
+export type { Logger } from './log.ts';
+export type * from './types.ts';
