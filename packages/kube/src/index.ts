@@ -33,3 +33,7 @@ export { observeObjects } from './observe.ts';
 export type { Observation, ObservedObject } from './observe.ts';
 export { StandInControllers, workloadImages } from './stand-ins.ts';
 export type { StandInOptions } from './stand-ins.ts';
+export { AUDIT_POLICY, auditFlags, auditLogPath, parseAuditLine, AuditLogReader } from './audit.ts';
+export type { AuditWrite, AuditObject } from './audit.ts';
+export { clientCertificate, kubeconfigYaml } from './certs.ts';
+export type { KubeconfigEntry } from './certs.ts';
