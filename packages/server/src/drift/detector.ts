@@ -353,13 +353,14 @@ export class DriftDetector {
       this.retries.delete(`${t.cluster}\0${key}`);
       return;
     }
-    // the audit line can trail the watch event by a moment: look again shortly
+    // the audit line can trail the watch event by a moment: look again shortly (and heal once the person is known, or given up on)
     if (!audit && this.audits.has(t.cluster)) {
       const rk = `${t.cluster}\0${key}`;
       const n = this.retries.get(rk) ?? 0;
       if (n < 5) {
         this.retries.set(rk, n + 1);
-        setTimeout(() => this.enqueue(t.cluster, () => this.evaluate(t, key)), 300 * (n + 1)).unref();
+        setTimeout(() => this.enqueue(t.cluster, () => this.evaluate(t, key)), 200 * (n + 1)).unref();
+        return;
       }
     }
     if (t.policy.selfHeal) await this.heal(t, 'policy');
