@@ -18,6 +18,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register>; all?: true }[
   { commands: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommands },
   { commands: ['token'], load: async () => (await import('./commands/token.ts')).registerTokenCommands },
   { commands: ['release'], load: async () => (await import('./commands/release.ts')).registerReleaseCommands },
+  { commands: ['drift'], load: async () => (await import('./commands/drift.ts')).registerDriftCommands },
   { commands: ['config'], load: async () => (await import('./commands/config.ts')).registerConfigCommands },
   { commands: ['version'], load: async () => (await import('./commands/version.ts')).registerVersionCommand },
   { commands: ['completion'], load: async () => (await import('./commands/completion.ts')).registerCompletionCommand, all: true },

@@ -42,6 +42,8 @@ describe('audit log', () => {
     appendFileSync(path, patch('bob', 't3').slice(20) + '\n');
     expect(reader.latestWrite(web)).toMatchObject({ user: 'bob', time: 't3' });
     expect(reader.latestWrite({ ...web, name: 'other' })).toBeUndefined();
+    appendFileSync(path, patch('system:serviceaccount:kube-system:deployment-controller', 't3b', { verb: 'update', objectRef: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', subresource: 'status' } }) + '\n');
+    expect(reader.latestWrite(web)).toMatchObject({ user: 'bob' });
     renameSync(path, path + '.1');
     writeFileSync(path, patch('carol', 't4') + '\n');
     expect(reader.latestWrite(web)).toMatchObject({ user: 'carol' });

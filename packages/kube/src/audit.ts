@@ -185,7 +185,7 @@ export class AuditLogReader {
   }
 
   /**
-   * The latest successful write of an object (a subresource write such as `scale` counts), read
+   * The latest successful write of an object (a `scale` write counts, a `status` write does not), read
    * fresh from the log, skipping writes by `exceptUsers` (Ringmaster's own identity).
    */
   latestWrite(obj: AuditObject, opts: { exceptUsers?: string[] } = {}): AuditWrite | undefined {
@@ -194,6 +194,8 @@ export class AuditLogReader {
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i]!;
       if (opts.exceptUsers?.includes(w.user)) continue;
+      // a status write (a controller reporting) never changes what was desired
+      if (w.subresource === 'status') continue;
       return w;
     }
     return undefined;

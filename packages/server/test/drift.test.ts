@@ -125,7 +125,8 @@ describe('drift on the real local cluster', () => {
 
   beforeAll(async () => {
     repo = new FleetRepo(prefix, DEV, ONE);
-    repo.write('apps/appserver/app.yaml', APP('drift:\n  ignore:\n    - kind: ConfigMap\n      jsonPointers: [/data/LOG_LEVEL]\n'));
+    repo.write('apps/appserver/app.yaml', APP('drift:\n  ignore:\n    - kind: ConfigMap\n      jsonPointers: [/data/CACHE_SIZE]\n'));
+    repo.write('apps/appserver/manifests/config.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: appserver-config\ndata:\n  LOG_LEVEL: ${logLevel}\n  CACHE_SIZE: 1Gi\n');
     repo.write('apps/appserver/manifests/hpa.yaml', HPA);
     repo.commit('fleet with an HPA and an ignore rule');
     remote = manifestRemote();
@@ -140,6 +141,7 @@ describe('drift on the real local cluster', () => {
 
   let alice: KubeClient;
   let firstRelease: string;
+  let adoptRelease: string;
 
   it("reports a named user's edit of a delivered Deployment with field, values, manager and user; not the HPA's replicas nor an ignored field", async () => {
     firstRelease = await release('main');
@@ -151,7 +153,7 @@ describe('drift on the real local cluster', () => {
       o.spec.template.spec.containers[0].image = 'appserver:1.0.1-hotfix';
     });
     await edit(alice, config, (o) => {
-      o.data.LOG_LEVEL = 'debug';
+      o.data.CACHE_SIZE = '4Gi';
     });
     // the issue's bound: visible within 10 s
     const found = await waitFor('the drift of the backend', async () => {
@@ -165,7 +167,7 @@ describe('drift on the real local cluster', () => {
     });
     expect(found.changedAt).toMatch(/^\d{4}-/);
     const all = await fields();
-    // only the backend's image: the HPA-owned replicas and the ignored LOG_LEVEL are not drift
+    // only the backend's image: the HPA-owned replicas and the ignored CACHE_SIZE are not drift
     expect(all.map((f) => `${f.object.kind}/${f.object.name} ${f.path}`)).toEqual(['Deployment/backend spec.template.spec.containers[name=backend].image']);
     expect((await server.call('GET', '/metrics')).body).toMatch(/ringmaster_drift_objects\{app="appserver",cluster="dev-1"\} 1/);
     // the journey of the release shows the detection
@@ -229,32 +231,37 @@ describe('drift on the real local cluster', () => {
       o.spec.template.spec.containers[0].image = 'appserver:1.0.1-hotfix';
       o.spec.replicas = 2;
     });
-    await waitFor('both fields to drift', async () => (await fields()).length === 2);
+    await edit(alice, config, (o) => {
+      o.data.LOG_LEVEL = 'debug';
+    });
+    await waitFor('three fields to drift', async () => (await fields()).length === 3);
     const head = git(repo.dir, 'rev-parse', 'HEAD');
     const adopted = await server.call('POST', `/api/v1/drift/${instance}/adopt`, { body: { reason: 'keep the hot-fix of INC-42' } });
     expect(adopted.status, JSON.stringify(adopted.body)).toBe(200);
     const r = adopted.body;
     expect(r.base).toBe(head);
     expect(r.branch).toBe(`ringmaster/adopt/${instance}-${r.commit.slice(0, 8)}`);
-    // the image comes from a value: an instance value; the replicas are written in the manifest: an instance patch
+    // LOG_LEVEL is rendered from the value logLevel alone: an instance value. The replicas are written in the
+    // manifest, and the image tag value feeds every role: instance patches of exactly those fields
     expect(r.changes).toEqual([
+      expect.objectContaining({ object: `ConfigMap ${instance}/appserver-config`, path: 'data.LOG_LEVEL', layer: 'value', value: { path: 'logLevel', from: 'info', to: 'debug' } }),
       expect.objectContaining({ path: 'spec.replicas', layer: 'patch', desired: 1, live: 2, patch: { target: { group: 'apps', kind: 'Deployment', name: 'backend', namespace: instance }, patch: { spec: { replicas: 2 } } } }),
-      expect.objectContaining({ path: 'spec.template.spec.containers[name=backend].image', layer: 'value', value: { path: 'image.tag', from: '1.0.0', to: '1.0.1-hotfix' } }),
+      expect.objectContaining({ path: 'spec.template.spec.containers[name=backend].image', layer: 'patch', patch: { target: { group: 'apps', kind: 'Deployment', name: 'backend', namespace: instance }, patch: { spec: { template: { spec: { containers: [{ name: 'backend', image: 'appserver:1.0.1-hotfix' }] } } } } } }),
     ]);
-    // the plan: one object of one instance changes, and only those two lines
-    expect(r.plan.summary).toMatchObject({ instances: 1, objects: { create: 0, update: 1, delete: 0 } });
-    expect(r.planText).toContain('+  replicas: 2');
-    expect(r.planText).toContain('appserver:1.0.1-hotfix');
-    expect(r.planText.split('\n').filter((l: string) => /^\s*[+-] /.test(l) && !/^\s*(\+\+\+|---)/.test(l))).toHaveLength(4);
+    // the plan: two objects of one instance change, by exactly those three lines
+    expect(r.plan.summary, r.planText).toMatchObject({ instances: 1, objects: { create: 0, update: 2, delete: 0 } });
+    const changed = r.planText.split('\n').filter((l: string) => /^\s*[+-]/.test(l) && !/^\s*(\+\+\+|---)/.test(l)).map((l: string) => l.trim());
+    expect(changed, r.planText).toEqual(expect.arrayContaining(['-  LOG_LEVEL: info', '+  LOG_LEVEL: debug', '-  replicas: 1', '+  replicas: 2']));
+    expect(changed.filter((l: string) => l.startsWith('+')), r.planText).toHaveLength(3);
     // the commit is on its own branch; the work tree and main are untouched
     expect(git(repo.dir, 'rev-parse', 'main')).toBe(head);
     expect(git(repo.dir, 'status', '--porcelain')).toBe('');
     const file = git(repo.dir, 'show', `${r.commit}:instances/all.yaml`);
-    expect(file).toContain('tag: 1.0.1-hotfix');
+    expect(file).toContain('logLevel: debug');
     expect(git(repo.dir, 'log', '-1', '--format=%B', r.commit)).toContain('keep the hot-fix of INC-42');
-    expect(readFileSync(join(repo.dir, 'instances/all.yaml'), 'utf8')).not.toContain('hotfix');
+    expect(readFileSync(join(repo.dir, 'instances/all.yaml'), 'utf8')).not.toContain('debug');
 
-    await release(r.commit);
+    adoptRelease = await release(r.commit);
     await waitFor('no drift to remain', async () => (await drift()).instances.length === 0, 30_000);
   }, 200_000);
 
@@ -268,8 +275,12 @@ describe('drift on the real local cluster', () => {
       o.spec.template.spec.containers[0].image = 'appserver:6.6.6';
     });
     const admin = fleet.cluster('dev-1').client;
+    // the policy release delivered nothing new (same manifests): the instance still runs the adopt release's render
     const healed = await waitFor('the heal on the journey', async () => {
-      const events = (await server.call('GET', `/api/v1/releases/${rel}/events`)).body.events;
+      const events = [
+        ...(await server.call('GET', `/api/v1/releases/${rel}/events`)).body.events,
+        ...(await server.call('GET', `/api/v1/releases/${adoptRelease}/events`)).body.events,
+      ];
       return events.find((e: any) => e.kind === 'drift' && e.status === 'healed');
     }, 30_000);
     expect(healed.data).toMatchObject({ by: 'policy', mode: 'direct' });

@@ -231,7 +231,8 @@ function editedFile(fleet: Fleet, instance: string, values: Array<{ path: string
     const doc = d.origin.doc.clone();
     if (d.name === instance) {
       for (const v of values) doc.setIn(['values', ...v.path.split('.')], doc.createNode(v.value));
-      for (const p of patches) doc.addIn(['patches'], doc.createNode(p));
+      if (patches.length && !doc.hasIn(['patches'])) doc.setIn(['patches'], doc.createNode(patches));
+      else for (const p of patches) doc.addIn(['patches'], doc.createNode(p));
     }
     const text = doc.toString();
     return i > 0 && !text.startsWith('---') ? `---\n${text}` : text;

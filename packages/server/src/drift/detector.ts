@@ -103,6 +103,8 @@ export class DriftDetector {
   private refreshing: Promise<void> | undefined;
   private stopped = true;
   private busy = new Set<string>();
+  private policyRelease: string | undefined;
+  private policyFleet: Fleet | undefined;
   /** Resolves after the next refresh completes (tests, heal/adopt callers). */
   private waiters: Array<() => void> = [];
 
@@ -208,6 +210,7 @@ export class DriftDetector {
       this.targets.delete(key);
       await forgetObjects(db, t.cluster, t.instance, new Set()).then((gone) => this.emitResolved(t, gone));
     }
+    await this.refreshPolicies();
     this.stats.objects = [...this.targets.values()].reduce((n, t) => n + t.objects.size, 0);
     await this.ensureWatches();
     for (const t of changed) {
@@ -215,6 +218,28 @@ export class DriftDetector {
       this.emitResolved(t, gone);
       if (t.mode === 'direct') for (const k of t.objects.keys()) this.enqueue(t.cluster, () => this.evaluate(t, k));
       else this.enqueueArgo(t);
+    }
+  }
+
+  /**
+   * Drift policy is fleet configuration, not a delivered manifest: a release that changes only the
+   * policy delivers nothing new, so every target takes its policy from the newest succeeded release.
+   */
+  private async refreshPolicies(): Promise<void> {
+    const latest = await this.ctx.storage.db.selectFrom('releases').select(['id', 'revision', 'override']).where('state', '=', 'succeeded')
+      .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    if (!latest) return;
+    if (latest.id !== this.policyRelease) {
+      try {
+        this.policyFleet = (await this.ctx.renderer.render(latest.revision, latest.override ? (JSON.parse(latest.override) as ImageOverride) : null)).fleet;
+        this.policyRelease = latest.id;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, release: latest.id }, 'drift: reading the drift policy of the latest release failed');
+        return;
+      }
+    }
+    for (const t of this.targets.values()) {
+      if (this.policyFleet?.instances.has(t.instance)) t.policy = driftPolicy(this.policyFleet, t.instance);
     }
   }
 

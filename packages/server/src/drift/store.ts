@@ -81,13 +81,13 @@ export async function storeFinding(db: Kysely<Database>, f: ObjectFinding, now: 
     for (const d of fields) {
       keep.add(d.path);
       const old = byPath.get(d.path);
-      // who changed it stays known while the live value stays the same
+      // who changed it stays known while the live value stays the same (later writes, e.g. a controller's, did not make it)
       const kept = old && old.live === json(d.live) ? old : undefined;
       const row: Selectable<DriftFieldsTable> = {
         cluster: f.cluster, instance: f.instance, app: f.app, ring: f.ring, object_key: key, api_version: f.ref.apiVersion, kind: f.ref.kind,
         namespace: f.ref.namespace ?? '', name: f.ref.name, path: d.path, state, desired: json(d.desired), live: json(d.live),
         manager: d.manager ?? null, operation: d.operation ?? null, changed_at: d.time ?? null,
-        audit_user: f.audit?.user ?? kept?.audit_user ?? null, audit_verb: f.audit?.verb ?? kept?.audit_verb ?? null, audit_at: f.audit?.time ?? kept?.audit_at ?? null,
+        audit_user: kept?.audit_user ?? f.audit?.user ?? null, audit_verb: kept?.audit_user ? kept.audit_verb : f.audit?.verb ?? null, audit_at: kept?.audit_user ? kept.audit_at : f.audit?.time ?? null,
         release_id: f.releaseId, first_seen: old?.first_seen ?? now, last_seen: now,
       };
       if (old && old.state === row.state && old.live === row.live && old.desired === row.desired && old.manager === row.manager && old.audit_user === row.audit_user && old.release_id === row.release_id) continue;
