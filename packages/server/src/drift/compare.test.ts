@@ -57,3 +57,21 @@ describe('field paths', () => {
     expect(pointerCovers('/spec/replicas', live, parseFieldPath('spec')!)).toBe(false);
   });
 });
+
+describe("Argo CD's verdict", () => {
+  const app = (status: unknown) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'a' }, status }) as KubeObject;
+  it('names the objects Argo CD reports OutOfSync (Missing ones missing), and has none before Argo CD has a verdict', async () => {
+    const { argoOutOfSync } = await import('./detector.ts');
+    expect(argoOutOfSync(app({}))).toBeUndefined();
+    expect(argoOutOfSync(app({ sync: { status: 'Unknown' } }))).toBeUndefined();
+    expect(argoOutOfSync(app({ sync: { status: 'Synced' }, resources: [{ group: 'apps', kind: 'Deployment', namespace: 'shop', name: 'web', status: 'Synced' }] }))).toEqual(new Map());
+    expect(argoOutOfSync(app({
+      sync: { status: 'OutOfSync' },
+      resources: [
+        { group: 'apps', kind: 'Deployment', namespace: 'shop', name: 'web', status: 'OutOfSync', health: { status: 'Healthy' } },
+        { kind: 'ConfigMap', namespace: 'shop', name: 'config', status: 'OutOfSync', health: { status: 'Missing' } },
+        { kind: 'Service', namespace: 'shop', name: 'web', status: 'Synced' },
+      ],
+    }))).toEqual(new Map([['apps/Deployment/shop/web', { missing: false }], ['/ConfigMap/shop/config', { missing: true }]]));
+  });
+});

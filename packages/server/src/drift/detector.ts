@@ -510,15 +510,9 @@ export class DriftDetector {
     if (this.stopped || this.targets.get(targetKey(t.cluster, t.instance)) !== t || this.busy.has(t.cluster) || !this.argo) return;
     if (this.argo.handle.state.resourceVersion === '') return;
     const app = this.argo.handle.state.objects.get(`${t.argo!.namespace}/${applicationName(t.cluster, t.instance)}`);
-    const status = (app?.status ?? {}) as { sync?: { status?: string; revision?: string }; resources?: Array<{ group?: string; kind?: string; namespace?: string; name?: string; status?: string; health?: { status?: string } }> };
-    // Argo CD compares against the manifest commit it synced; until it has one, it has no verdict
-    if (!status.sync?.status || status.sync.status === 'Unknown') return;
+    if (!argoOutOfSync(app)) return;
     this.stats.evaluations++;
-    const outOfSync = new Map<string, { missing: boolean }>();
-    for (const r of status.resources ?? []) {
-      if (r.status !== 'OutOfSync') continue;
-      outOfSync.set(`${r.group ?? ''}/${r.kind ?? ''}/${r.namespace ?? ''}/${r.name ?? ''}`, { missing: r.health?.status === 'Missing' });
-    }
+    const outOfSync = argoOutOfSync(app)!;
     let client: KubeClient | undefined;
     try {
       client = this.clientOf(t);
@@ -544,6 +538,21 @@ export class DriftDetector {
     }
     if (outOfSync.size && t.policy.selfHeal) await this.heal(t, 'policy');
   }
+}
+
+/**
+ * Argo CD's verdict on an Application's objects: the refKeys it reports OutOfSync (missing when their
+ * health is Missing), or undefined while it has no verdict (no sync status yet, or Unknown). Pure.
+ */
+export function argoOutOfSync(app: KubeObject | undefined): Map<string, { missing: boolean }> | undefined {
+  const status = (app?.status ?? {}) as { sync?: { status?: string }; resources?: Array<{ group?: string; kind?: string; namespace?: string; name?: string; status?: string; health?: { status?: string } }> };
+  if (!status.sync?.status || status.sync.status === 'Unknown') return undefined;
+  const out = new Map<string, { missing: boolean }>();
+  for (const r of status.resources ?? []) {
+    if (r.status !== 'OutOfSync') continue;
+    out.set(`${r.group ?? ''}/${r.kind ?? ''}/${r.namespace ?? ''}/${r.name ?? ''}`, { missing: r.health?.status === 'Missing' });
+  }
+  return out;
 }
 
 /** Asks Argo CD to sync an Application now (its `operation` field, as `argocd app sync` does). */
