@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { benchFleet, fleetBenchMarkdown } from './fleet.ts';
 import { benchFlighting } from './flighting.ts';
 import { benchLocalFleet } from './local-fleet.ts';
+import { benchDrift } from './drift.ts';
 import { benchServer } from './server.ts';
 
 const wanted = new Set(process.argv.slice(2));
@@ -25,5 +26,6 @@ const sections: string[] = [machine(), ''];
 if (run('fleet')) sections.push('## Fleet: render and plan', '', fleetBenchMarkdown(await benchFleet()), '');
 if (run('server')) sections.push('## Control plane: ingest and queries', '', await benchServer(), '');
 if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
+if (run('drift')) sections.push('## Drift detection', '', await benchDrift(), '');
 if (run('local-fleet')) sections.push('## Local fleet: real controllers, kwok and Argo CD', '', await benchLocalFleet(), '');
 process.stdout.write(sections.join('\n') + '\n');
