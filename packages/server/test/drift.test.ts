@@ -170,6 +170,11 @@ describe('drift on the real local cluster', () => {
     // only the backend's image: the HPA-owned replicas and the ignored CACHE_SIZE are not drift
     expect(all.map((f) => `${f.object.kind}/${f.object.name} ${f.path}`)).toEqual(['Deployment/backend spec.template.spec.containers[name=backend].image']);
     expect((await server.call('GET', '/metrics')).body).toMatch(/ringmaster_drift_objects\{app="appserver",cluster="dev-1"\} 1/);
+    // the dashboard's fleet matrix marks the instance drifted
+    const matrix = (await server.call('GET', '/api/v1/dashboard/fleet')).body;
+    const row = matrix.clusters.find((c: any) => c.cluster === 'dev-1');
+    expect(row.drifted).toBe(1);
+    expect(row.cells.appserver.instances.find((i: any) => i.instance === instance).drift).toBe(true);
     // the journey of the release shows the detection
     const events = (await server.call('GET', `/api/v1/releases/${firstRelease}/events`)).body.events;
     expect(events.some((e: any) => e.kind === 'drift' && e.status === 'detected' && e.data.fields.some((f: any) => f.user === 'alice'))).toBe(true);
@@ -205,6 +210,7 @@ describe('drift on the real local cluster', () => {
     expect(await admin.get(config)).toBeDefined();
     await waitFor('the drift to clear', async () => (await drift()).instances.length === 0);
     expect((await server.call('GET', '/metrics')).body).not.toMatch(/ringmaster_drift_objects\{app="appserver"/);
+    expect((await server.call('GET', '/api/v1/dashboard/fleet')).body.clusters.find((c: any) => c.cluster === 'dev-1').drifted).toBe(0);
     const audit = (await server.call('GET', '/api/v1/audit?limit=20')).body.entries;
     expect(audit.find((a: any) => a.action === 'POST /api/v1/drift/:instance/heal' && a.result === 'ok')).toMatchObject({ target: `instance/${instance}`, details: { action: 'heal', reason: 'undo the hot-fix' } });
     expect(audit.some((a: any) => a.action === 'POST /api/v1/drift/:instance/heal' && a.result === 'denied')).toBe(true);
