@@ -6,6 +6,7 @@ import { benchFleet, fleetBenchMarkdown } from './fleet.ts';
 import { benchFlighting } from './flighting.ts';
 import { benchHelm, helmBenchMarkdown } from './helm.ts';
 import { benchLocalFleet } from './local-fleet.ts';
+import { benchDrift } from './drift.ts';
 import { benchServer } from './server.ts';
 import { benchOperator } from './operator.ts';
 
@@ -28,6 +29,7 @@ if (run('fleet')) sections.push('## Fleet: render and plan', '', fleetBenchMarkd
 if (run('helm')) sections.push('## Helm fleets: the long-lived renderer', '', helmBenchMarkdown(await benchHelm()), '');
 if (run('server')) sections.push('## Control plane: ingest and queries', '', await benchServer(), '');
 if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
+if (run('drift')) sections.push('## Drift detection', '', await benchDrift(), '');
 if (run('local-fleet')) sections.push('## Local fleet: real controllers, kwok and Argo CD', '', await benchLocalFleet(), '');
 if (run('operator')) sections.push('## Operator: AppClusters on one cluster', '', await benchOperator(), '');
 process.stdout.write(sections.join('\n') + '\n');

@@ -72,6 +72,30 @@ export const PatchSchema = z
     message: 'a patch needs exactly one of "patch" (strategic merge) or "ops" (JSON 6902)',
   });
 
+/** An RFC 6901 JSON pointer into a Kubernetes object, e.g. `/spec/replicas`. */
+export const JsonPointerSchema = z
+  .string()
+  .max(1000)
+  .regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON pointer such as "/spec/replicas": "/" before every key, "~1" for a "/" and "~0" for a "~" inside a key, a list index or "*" for any list item');
+
+/** Fields drift detection leaves alone on matching objects (as Argo CD's ignoreDifferences). */
+export const DriftIgnoreSchema = z
+  .strictObject({
+    group: z.string().optional().describe('API group of the objects ("" for the core group); default: any'),
+    kind: z.string().optional().describe('kind of the objects; default: any'),
+    name: z.string().optional().describe('object name; default: any'),
+    namespace: z.string().optional().describe('object namespace; default: any'),
+    jsonPointers: z.array(JsonPointerSchema).optional().describe('fields (and everything under them) that are not drift'),
+    managers: z.array(z.string().min(1).max(200)).optional().describe('field managers whose changes are not drift (e.g. an operator that owns a field)'),
+  })
+  .refine((r) => r.jsonPointers !== undefined || r.managers !== undefined, { message: 'an ignore rule needs "jsonPointers", "managers" or both' });
+
+/** Drift policy of an app or instance: self-heal and ignore rules. */
+export const DriftSchema = z.strictObject({
+  selfHeal: z.boolean().optional().describe('re-apply the desired state (direct) or ask Argo CD to sync when drift is found; default false'),
+  ignore: z.array(DriftIgnoreSchema).optional().describe('fields and managers that are not drift'),
+});
+
 /** How a ring splits its clusters into waves. */
 export const WavesSchema = z.union([
   z.strictObject({ size: z.number().int().positive().describe('clusters per wave') }),
@@ -94,6 +118,7 @@ export const RingSchema = z.strictObject({
   description: z.string().optional(),
   values: ValuesSchema.optional(),
   policy: RingPolicySchema.optional(),
+  drift: z.strictObject({ selfHeal: z.boolean().optional().describe('self-heal drift on every instance of the ring unless its app or instance says otherwise') }).optional(),
 });
 
 export const RegionSchema = z.strictObject({
@@ -187,6 +212,7 @@ export const AppSchema = z.strictObject({
   values: ValuesSchema.optional(),
   patches: z.array(PatchSchema).optional(),
   secrets: z.strictObject({ allowLiteral: z.boolean() }).optional().describe('allow Secrets with literal data (off by default)'),
+  drift: DriftSchema.optional(),
 });
 
 /** instances/*.yaml: one or more Instance documents (an app on a cluster). */
@@ -199,6 +225,7 @@ export const InstanceSchema = z.strictObject({
   namespace: z.string().optional(),
   values: ValuesSchema.optional(),
   patches: z.array(PatchSchema).optional(),
+  drift: DriftSchema.optional().describe("the instance's drift policy: selfHeal replaces the app's, ignore rules add to the app's"),
 });
 
 export type FleetFile = z.infer<typeof FleetFileSchema>;
@@ -211,6 +238,8 @@ export type InstanceSpec = z.infer<typeof InstanceSchema>;
 export type PatchSpecInput = z.infer<typeof PatchSchema>;
 export type Delivery = z.infer<typeof DeliverySchema>;
 export type Kubernetes = z.infer<typeof KubernetesSchema>;
+export type DriftSpec = z.infer<typeof DriftSchema>;
+export type DriftIgnoreRule = z.infer<typeof DriftIgnoreSchema>;
 
 /** Every kind of fleet document, by its `kind` field. */
 export const DOCUMENT_SCHEMAS = {

@@ -176,4 +176,17 @@ describe('validate', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+  it('accepts drift rules on apps, instances and rings, and points at a malformed JSON pointer and an empty rule', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    repo.edit('apps/appserver/app.yaml', 'values:\n', 'drift:\n  selfHeal: true\n  ignore:\n    - kind: Deployment\n      jsonPointers: [/spec/replicas, "/spec/template/spec/containers/*/resources"]\n    - managers: [vpa-recommender]\nvalues:\n');
+    const ok = await validateFleet(repo.dir);
+    expect(ok.fleet.apps.get('appserver')!.drift).toEqual({ selfHeal: true, ignore: [{ kind: 'Deployment', jsonPointers: ['/spec/replicas', '/spec/template/spec/containers/*/resources'] }, { managers: ['vpa-recommender'] }] });
+    repo.edit('apps/appserver/app.yaml', '/spec/replicas,', 'spec/replicas,');
+    repo.edit('apps/appserver/app.yaml', '    - managers: [vpa-recommender]\n', '    - kind: Service\n');
+    const issues = await issuesOf(repo.dir);
+    const pointer = issues.find((i) => i.message.includes('JSON pointer'));
+    expect(pointer?.location).toEqual({ file: 'apps/appserver/app.yaml', line: 17, column: 22 });
+    const empty = issues.find((i) => i.message.includes('needs "jsonPointers"'));
+    expect(empty?.location).toMatchObject({ file: 'apps/appserver/app.yaml', line: 18 });
+  });
 });

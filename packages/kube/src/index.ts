@@ -31,3 +31,7 @@ export { recordEvent, listEventsFor } from './events.ts';
 export type { EventInput } from './events.ts';
 export { observeObjects } from './observe.ts';
 export type { Observation, ObservedObject } from './observe.ts';
+export { AUDIT_POLICY, auditFlags, auditLogPath, parseAuditLine, AuditLogReader } from './audit.ts';
+export type { AuditWrite, AuditObject } from './audit.ts';
+export { clientCertificate, kubeconfigYaml } from './certs.ts';
+export type { KubeconfigEntry } from './certs.ts';

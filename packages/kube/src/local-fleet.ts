@@ -187,7 +187,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
   const etcdPort = await freePort();
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const apiArgs = (p: ClusterPlan) =>
-    apiServerFlags(etcdUrl, p.port, join(dir, p.name), pki, [`--etcd-prefix=/clusters/${p.name}`, COMPAT_FEATURE_GATES, ...(p.role === 'management' ? ['--disable-admission-plugins=ServiceAccount'] : [])]);
+    apiServerFlags(etcdUrl, p.port, join(dir, p.name), pki, [`--etcd-prefix=/clusters/${p.name}`, COMPAT_FEATURE_GATES, ...(p.role === 'management' ? ['--disable-admission-plugins=ServiceAccount'] : [])], { audit: true });
   const startApi = async (p: ClusterPlan, c: FleetCluster) => {
     launch(`${p.name}-kube-apiserver`, bins.kubeApiserver, apiArgs(p));
     await waitApiReady(c.client, group, `${p.name}-kube-apiserver`, timeoutMs);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
+import { auditFlags } from './audit.ts';
 import { adminKubeconfig, generateLocalPki, type LocalPki } from './certs.ts';
 import { KubeClient } from './client.ts';
 import { installArgoCrds } from './crds.ts';
@@ -26,6 +27,8 @@ export interface LocalKubeOptions {
   binaries?: KubeBinaries;
   /** Extra kube-apiserver flags, e.g. ["--watch-cache=false"] so watches read etcd directly. */
   apiServerArgs?: string[];
+  /** Write the audit log of writes to `<dir>/audit.log` (see auditLogPath). */
+  audit?: boolean;
 }
 
 /** A running local control plane (etcd + kube-apiserver on loopback). */
@@ -75,8 +78,8 @@ export function etcdArgs(dataDir: string, clientPort: number, peerPort: number):
   ];
 }
 
-/** kube-apiserver's flags: client-certificate authentication, RBAC, service-account signing keys. */
-export function apiServerFlags(etcdUrl: string, port: number, certDir: string, pki: LocalPki, extra: string[] = []): string[] {
+/** kube-apiserver's flags: client-certificate authentication, RBAC, service-account signing keys; with `audit`, the write audit log in `certDir` (see audit.ts). */
+export function apiServerFlags(etcdUrl: string, port: number, certDir: string, pki: LocalPki, extra: string[] = [], opts: { audit?: boolean } = {}): string[] {
   return [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
@@ -93,6 +96,7 @@ export function apiServerFlags(etcdUrl: string, port: number, certDir: string, p
     '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
     '--v=1',
+    ...(opts.audit ? auditFlags(certDir) : []),
     ...extra,
   ];
 }
@@ -144,7 +148,7 @@ export async function startLocalKube(opts: LocalKubeOptions = {}): Promise<Local
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const etcd = group.launch('etcd', bins.etcd, etcdArgs(join(dir, 'etcd-data'), etcdPort, peerPort));
   // no controllers here, so no token controller either: the ServiceAccount admission plugin is off
-  const apiArgs = apiServerFlags(etcdUrl, apiPort, dir, pki, ['--disable-admission-plugins=ServiceAccount', ...(opts.apiServerArgs ?? [])]);
+  const apiArgs = apiServerFlags(etcdUrl, apiPort, dir, pki, ['--disable-admission-plugins=ServiceAccount', ...(opts.apiServerArgs ?? [])], { audit: opts.audit });
   let apiserver: ChildProcess | undefined;
 
   const startApiServer = async (): Promise<void> => {

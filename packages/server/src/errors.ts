@@ -51,3 +51,10 @@ export class StorageError extends ServerError {
     super('RINGMASTER_STORAGE', message, options);
   }
 }
+
+/** Something the call needs (a cluster, Git) does not answer now; try again later. */
+export class UnavailableError extends ServerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RINGMASTER_UNAVAILABLE', message, options);
+  }
+}

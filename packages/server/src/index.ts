@@ -10,7 +10,7 @@ export { recordEvents, STAGES, type Stage, type RecordOptions, type RecordResult
 export { loadSettings, saveSettings, type JourneySettings } from './journey/settings.ts';
 export { planImageIntroductions, type ImageIntroduction, type ImageIntroductionFinder, type PlanRevisions } from './journey/introduction.ts';
 export { TRAILERS, parseTrailers, formatTrailers, type ManifestTrailers } from './journey/trailers.ts';
-export { ServerError, InputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, StorageError } from './errors.ts';
+export { ServerError, InputError, UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, StorageError, UnavailableError } from './errors.ts';
 export { toHttpError, type ErrorBody } from './http/errors.ts';
 export { startFlighting, registerReleaseRoutes, type Flighting } from './flighting/routes.ts';
 export { createContext, type FlightingOptions, type FlightingContext, type Logger } from './flighting/context.ts';
@@ -22,3 +22,8 @@ export { ManifestRepo, STEP_TRAILER, type ManifestRepoOptions, type ManifestWrit
 export { ClusterClients, type ClusterAccessOptions } from './delivery/clusters.ts';
 export { applicationFor, applicationName, applicationVerdict } from './delivery/argocd.ts';
 export { stagesOf, inventoryFor } from './delivery/direct.ts';
+export { DriftDetector, driftPolicy, requestSync, type DriftOptions, type DriftPolicy, type DriftStats } from './drift/detector.ts';
+export { objectDrift, CONTROLLER_MANAGERS, type DriftField } from './drift/compare.ts';
+export { listDrift, type DriftRecord, type DriftQuery } from './drift/store.ts';
+export { adoptDrift, adoptPlan, type AdoptResult, type AdoptChange } from './drift/adopt.ts';
+export { registerDriftRoutes, groupDrift, driftQuery, adoptBody, healBody } from './drift/routes.ts';

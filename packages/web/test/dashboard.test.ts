@@ -290,6 +290,39 @@ describe('fleet', () => {
   });
 });
 
+describe('drift of an instance', () => {
+  test('lists each drifted field with who changed it; Heal and Adopt only for a deployer of its app, with the answer shown', async () => {
+    // what the drift detector stores (the detection itself is tested against a real cluster in packages/server/test/drift.test.ts)
+    const row = {
+      cluster: 'canary-eu-1', instance: 'billing', app: 'billing', ring: 'canary', object_key: 'apps/Deployment/billing/api', api_version: 'apps/v1', kind: 'Deployment',
+      namespace: 'billing', name: 'api', path: 'spec.template.spec.containers[name=api].image', state: 'drifted', desired: '"billing:2.0.0"', live: '"billing:2.0.1-hotfix"',
+      manager: 'kubectl-edit', operation: 'Update', changed_at: '2026-12-02T04:00:00Z', audit_user: 'alice', audit_verb: 'update', audit_at: '2026-12-02T04:00:00.4Z',
+      release_id: 'rel-x', first_seen: Date.now(), last_seen: Date.now(),
+    };
+    await dash.storage.db.insertInto('drift_fields').values(row).execute();
+    const viewer = await open('/fleet/canary-eu-1/billing', dash.tokens.viewer);
+    try {
+      const panel = viewer.getByTestId('drift');
+      await panel.waitFor();
+      expect(await panel.textContent()).toContain('billing:2.0.1-hotfix');
+      expect(await viewer.getByTestId('drift-user').first().textContent()).toBe('alice (kubectl-edit)');
+      expect(await viewer.getByRole('button', { name: 'Adopt into Git' }).count()).toBe(0);
+      expect(await panel.textContent()).toContain('needs the deployer role for app billing in ring canary');
+    } finally {
+      await viewer.close();
+    }
+    const admin = await open('/fleet/canary-eu-1/billing');
+    try {
+      await admin.getByRole('button', { name: 'Adopt into Git' }).click();
+      // this server runs without flighting: the refusal is shown as the server gave it
+      await expect.poll(() => admin.getByTestId('drift-outcome').textContent()).toContain('drift detection is not running');
+    } finally {
+      await admin.close();
+      await dash.storage.db.deleteFrom('drift_fields').execute();
+    }
+  });
+});
+
 describe('metrics', () => {
   test('DORA over the chosen window as charts, per app and team, filters in the URL', async () => {
     const page = await open('/dora?since=30d');

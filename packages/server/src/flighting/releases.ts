@@ -35,7 +35,8 @@ function releaseId(now: number): string {
   return `r${d.slice(0, 10).replaceAll('-', '')}-${d.slice(11, 19).replaceAll(':', '')}-${randomBytes(3).toString('hex')}`;
 }
 
-function deliveryOf(c: Cluster): StepDelivery {
+/** How a cluster receives releases, with the defaults filled in. */
+export function deliveryOf(c: Cluster): StepDelivery {
   if (c.delivery.mode === 'argocd') {
     return { mode: 'argocd', namespace: c.delivery.argocd?.namespace ?? 'argocd', project: c.delivery.argocd?.project ?? 'default', destination: c.delivery.argocd?.destination ?? c.name, region: c.region };
   }

@@ -61,7 +61,7 @@ function registerFlightingMetrics(registry: Registry, flighting: Flighting, stor
  * The release API under /api/v1 (register inside the authenticated scope). Without flighting options,
  * the routes answer 404 with how to enable flighting.
  */
-export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
+export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<Flighting | undefined> {
   const flighting = deps.options ? startFlighting(deps.storage, deps.options, deps.record, api.log, deps.manifestRepository) : undefined;
   if (flighting && deps.registry) registerFlightingMetrics(deps.registry, flighting, deps.storage);
   api.addHook('onClose', async () => {
@@ -127,4 +127,5 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
       return act((ctx) => fn(ctx, req.params.id, req.principal!, body.reason));
     });
   }
+  return flighting;
 }

@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   RINGMASTER_NOT_FOUND: 404,
   RINGMASTER_CONFLICT: 409,
   RINGMASTER_STORAGE: 503,
+  RINGMASTER_UNAVAILABLE: 503,
 };
 
 /** Turns a zod failure into an InputError naming the exact field (e.g. `events.3.commit`). */

@@ -28,6 +28,8 @@ import { registerWebRoutes } from './routes-web.ts';
 import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
+import { registerDriftRoutes } from '../drift/routes.ts';
+import type { DriftOptions } from '../drift/detector.ts';
 
 /** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -50,6 +52,8 @@ export interface ServerOptions extends StorageOptions {
   trustProxy?: boolean;
   /** Releases and delivery (docs/flighting.md); without it the release API answers 404. */
   flighting?: FlightingOptions;
+  /** Drift detection of what flighting delivered (on by default with flighting): audit logs, refresh period. */
+  drift?: DriftOptions;
 }
 
 export interface RingmasterServer {
@@ -346,7 +350,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     });
     await registerLiveRoutes(api, { storage });
     await registerDashboardRoutes(api, { storage, settings: currentSettings });
-    await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository, registry: metrics.registry });
+    const flighting = await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository, registry: metrics.registry });
+    await registerDriftRoutes(api, { storage, flighting, options: options.drift, registry: metrics.registry });
   }, { prefix: '/api/v1' });
   await registerWebRoutes(app);
 

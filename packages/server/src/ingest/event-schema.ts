@@ -4,7 +4,7 @@ import { checkEventData } from './event-data.ts';
 /** Every kind of journey event the server understands. */
 export const EVENT_KINDS = [
   'commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed',
-  'release', 'promotion.step', 'sync', 'health',
+  'release', 'promotion.step', 'sync', 'health', 'drift',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -15,6 +15,7 @@ const statusByKind: Partial<Record<EventKind, readonly string[]>> = {
   'promotion.step': ['started', 'waiting', 'approved', 'succeeded', 'failed', 'rolled_back', 'aborted'],
   sync: ['Synced', 'OutOfSync', 'Unknown'],
   health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
+  drift: ['detected', 'resolved', 'healed', 'adopted'],
 };
 const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   commit: ['commit'],
@@ -26,6 +27,7 @@ const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   'promotion.step': ['release', 'ring', 'status'],
   sync: ['cluster', 'status'],
   health: ['cluster', 'status'],
+  drift: ['cluster', 'instance', 'status'],
 };
 
 /** Free-form data, checked on the raw input (before zod copies it): no prototype keys, bounded depth. */

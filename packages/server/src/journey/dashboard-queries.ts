@@ -265,6 +265,25 @@ export interface FleetMatrixRow {
   cells: Record<string, FleetAppCell>;
 }
 
+/**
+ * Instances Ringmaster's drift detection found drifted (drift_fields), and per cluster how many of
+ * them the fleet state does not already count as OutOfSync (Argo CD's own verdict), within the filter.
+ */
+async function detectedDrift(storage: Storage, filter: FleetMatrixFilter): Promise<{ instances: Set<string>; extra: Map<string, number> }> {
+  const rows = await storage.db.selectFrom('drift_fields').select(['cluster', 'instance']).distinct().limit(100_000).execute();
+  const instances = new Set(rows.map((r) => `${r.cluster}\u0000${r.instance}`));
+  const extra = new Map<string, number>();
+  if (!rows.length) return { instances, extra };
+  let q = storage.db.selectFrom('fleet_state').select(['cluster', 'instance', 'sync']).where('instance', 'in', [...new Set(rows.map((r) => r.instance))].slice(0, 10_000));
+  if (filter.ring) q = q.where('ring', '=', filter.ring);
+  if (filter.app) q = q.where('app', '=', filter.app);
+  if (filter.health) q = q.where('health', '=', filter.health);
+  for (const s of await q.execute()) {
+    if (s.sync !== 'OutOfSync' && instances.has(`${s.cluster}\u0000${s.instance}`)) extra.set(s.cluster, (extra.get(s.cluster) ?? 0) + 1);
+  }
+  return { instances, extra };
+}
+
 /** Instance names are usually unique across the fleet (one per tenant or per cluster): a cell lists a few and counts the rest. */
 const CELL_INSTANCES = 8;
 
@@ -290,12 +309,12 @@ export async function fleetMatrix(storage: Storage, settings: JourneySettings, r
   if (filter.app) aq = aq.where('app', '=', filter.app);
   if (filter.ring) aq = aq.where('ring', '=', filter.ring);
   if (filter.health) aq = aq.where('health', '=', filter.health);
-  const [clusterRows, appRows, order] = await Promise.all([cq.execute(), aq.limit(200).execute(), ringOrder(storage, settings)]);
+  const [clusterRows, appRows, order, drifted] = await Promise.all([cq.execute(), aq.limit(200).execute(), ringOrder(storage, settings), detectedDrift(storage, filter)]);
 
   const rank = (ring: string | null) => (ring === null ? Number.MAX_SAFE_INTEGER : order.indexOf(ring) === -1 ? order.length : order.indexOf(ring));
   let clusters = clusterRows.map((c) => ({
     cluster: c.cluster, ring: c.ring, region: regions(c.cluster), instances: Number(c.instances), synced: Number(c.synced ?? 0),
-    healthy: Number(c.healthy ?? 0), degraded: Number(c.degraded ?? 0), drifted: Number(c.drifted ?? 0),
+    healthy: Number(c.healthy ?? 0), degraded: Number(c.degraded ?? 0), drifted: Number(c.drifted ?? 0) + (drifted.extra.get(c.cluster) ?? 0),
   }));
   if (filter.region) clusters = clusters.filter((c) => c.region === filter.region);
   if (filter.drift) clusters = clusters.filter((c) => c.drifted > 0);
@@ -324,21 +343,22 @@ export async function fleetMatrix(storage: Storage, settings: JourneySettings, r
     if (filter.app) q = q.where('app', '=', filter.app);
     if (filter.health) q = q.where('health', '=', filter.health);
     // problems first, so that a cell that lists only some of its instances still shows every broken one
-    const trouble = (r: { health: string | null; sync: string | null }) => (r.health === 'Degraded' || r.health === 'Missing' ? 0 : r.sync === 'OutOfSync' ? 1 : 2);
+    const trouble = (r: { cluster: string; instance: string; health: string | null; sync: string | null }) => (r.health === 'Degraded' || r.health === 'Missing' ? 0 : r.sync === 'OutOfSync' || drifted.instances.has(`${r.cluster}\u0000${r.instance}`) ? 1 : 2);
     const found = (await q.execute()).sort((a, b) => trouble(a) - trouble(b) || a.instance.localeCompare(b.instance));
     for (const r of found) {
       const row = byCluster.get(r.cluster)!;
       const cell = (row.cells[r.app ?? ''] ??= { instances: [], more: 0, healthy: 0, degraded: 0, drifted: 0 });
       if (r.health === 'Healthy') cell.healthy++;
       if (r.health === 'Degraded') cell.degraded++;
-      if (r.sync === 'OutOfSync') cell.drifted++;
+      const drift = r.sync === 'OutOfSync' || drifted.instances.has(`${r.cluster}\u0000${r.instance}`);
+      if (drift) cell.drifted++;
       if (cell.instances.length >= CELL_INSTANCES) {
         cell.more++;
         continue;
       }
       cell.instances.push({
         instance: r.instance, release: r.release_id, image: r.image, revision: r.revision, change: r.change_id, sync: r.sync, health: r.health,
-        drift: r.sync === 'OutOfSync', updatedAt: iso(r.updated_at)!,
+        drift, updatedAt: iso(r.updated_at)!,
       });
     }
   }

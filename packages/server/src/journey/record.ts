@@ -255,6 +255,9 @@ class JourneyWriter {
       case 'sync':
       case 'health':
         return this.clusterState(ev);
+      case 'drift':
+        // a drift belongs to the changes of the release that delivered what drifted
+        return ev.release ? this.findChanges([['release', ev.release]]) : [];
     }
   }
 

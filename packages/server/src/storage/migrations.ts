@@ -1,6 +1,7 @@
 import { sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './storage.ts';
 import { flightingMigrations } from '../flighting/migration.ts';
+import { driftMigrations } from '../drift/migration.ts';
 
 /**
  * The one list of migrations for SQLite and PostgreSQL. Only the auto-increment key and the
@@ -218,5 +219,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('change_targets').addColumn('image', 'varchar(1000)').execute();
       },
     },
+    ...driftMigrations(),
   };
 }

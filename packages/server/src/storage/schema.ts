@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { FlightingTables } from '../flighting/tables.ts';
+import type { DriftTables } from '../drift/tables.ts';
 
 /** Times are milliseconds since the epoch in BIGINT columns, so both dialects sort and subtract them alike. */
 export interface EventsTable {
@@ -168,7 +169,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables {
+export interface Database extends FlightingTables, DriftTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

@@ -6,6 +6,7 @@ import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
 import { Stale } from './Stale.tsx';
+import { DriftPanel } from './Drift.tsx';
 
 export interface FleetInstance {
   cluster: string;
@@ -51,6 +52,7 @@ export function InstanceView({ cluster, instance }: { cluster: string; instance:
           <div><dt>Updated</dt><dd><time dateTime={data.updatedAt}>{when(data.updatedAt)}</time></dd></div>
         </dl>
       )}
+      {data && <DriftPanel cluster={cluster} instance={instance} refresh={loadedAt} />}
     </section>
   );
 }

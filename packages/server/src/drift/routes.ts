@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+import { z } from 'zod';
+import { FleetValidationError, GitError, RenderToolError } from '@ringmaster/fleet';
+import { KubeError } from '@ringmaster/kube';
+import type { Storage } from '../storage/storage.ts';
+import { isScoped, requireRole, requireScopes } from '../auth/roles.ts';
+import { ConflictError, NotFoundError, ServerError, UnavailableError } from '../errors.ts';
+import { parseInput } from '../http/errors.ts';
+import type { Flighting } from '../flighting/routes.ts';
+import { eventInputSchema } from '../ingest/event-schema.ts';
+import { adoptDrift } from './adopt.ts';
+import { DriftDetector, type DriftOptions } from './detector.ts';
+import { driftCounts, listDrift, type DriftRecord } from './store.ts';
+
+const name = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (an instance or cluster name)');
+
+export const driftQuery = z.strictObject({
+  app: name.optional(),
+  cluster: name.optional(),
+  instance: name.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+export const healBody = z.strictObject({
+  cluster: name.optional().describe('the cluster, when the instance name is not enough'),
+  reason: z.string().max(2000).optional(),
+});
+
+export const adoptBody = z.strictObject({
+  cluster: name.optional(),
+  reason: z.string().max(2000).optional().describe('why the live change is kept; goes into the commit message'),
+  base: z.string().min(1).max(200).regex(/^[\w./-]+$/, 'must be a branch, tag or commit of the fleet repo').refine((s) => !s.startsWith('-') && !s.includes('..'), 'must be a branch, tag or commit of the fleet repo').optional(),
+  dryRun: z.boolean().optional(),
+});
+
+/** Instances with drift, each with its drifted objects and fields: what `drift list` shows. */
+export function groupDrift(records: DriftRecord[]): Array<{ cluster: string; instance: string; app: string; ring: string | null; release: string; objects: number; fields: DriftRecord[] }> {
+  const out = new Map<string, { cluster: string; instance: string; app: string; ring: string | null; release: string; objects: number; fields: DriftRecord[] }>();
+  for (const r of records) {
+    const k = `${r.cluster}\0${r.instance}`;
+    let g = out.get(k);
+    if (!g) out.set(k, (g = { cluster: r.cluster, instance: r.instance, app: r.app, ring: r.ring, release: r.release, objects: 0, fields: [] }));
+    g.fields.push(r);
+  }
+  for (const g of out.values()) g.objects = new Set(g.fields.map((f) => `${f.object.apiVersion}/${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`)).size;
+  return [...out.values()];
+}
+
+/** Errors of the parts a drift action uses (clusters, Git, the fleet) as answers, never a 500. */
+function asAnswer(err: unknown): never {
+  if (err instanceof ServerError) throw err;
+  if (err instanceof FleetValidationError) throw new ConflictError(`the fleet repo does not load: ${err.message}`);
+  if (err instanceof KubeError) throw new UnavailableError(`the cluster did not accept the change: ${err.message}`, { cause: err });
+  if (err instanceof GitError || err instanceof RenderToolError) throw new UnavailableError(`the fleet repo could not be written: ${err.message}`, { cause: err });
+  throw new UnavailableError(`the action did not finish: ${(err as Error).message}`, { cause: err });
+}
+
+export interface DriftRouteDeps {
+  storage: Storage;
+  flighting?: Flighting;
+  options?: DriftOptions;
+  registry?: Registry;
+}
+
+/** The drift API under /api/v1 (inside the authenticated scope), and the detector when flighting runs. */
+export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRouteDeps): Promise<DriftDetector | undefined> {
+  const f = deps.flighting;
+  const detector = f && deps.options?.enabled !== false && f.ctx.options.engine !== false ? new DriftDetector(f.ctx, deps.options ?? {}, api.log) : undefined;
+  detector?.start();
+  api.addHook('onClose', async () => {
+    await detector?.stop();
+  });
+  if (deps.registry) {
+    const storage = deps.storage;
+    new Gauge({ name: 'ringmaster_drift_objects', help: 'Delivered objects that drifted from the desired state (missing ones included), by app and cluster', labelNames: ['app', 'cluster'], registers: [deps.registry], async collect() {
+      const rows = await driftCounts(storage.db);
+      this.reset();
+      for (const r of rows) this.set({ app: r.app, cluster: r.cluster }, r.objects);
+    } });
+  }
+
+  api.get('/drift', async (req) => {
+    const p = req.principal!;
+    requireRole(p, 'viewer');
+    const q = parseInput(driftQuery, req.query, ['query']);
+    // a scoped token sees the drift of its apps and rings only
+    const scope = isScoped(p) ? { apps: p.apps, rings: p.rings } : {};
+    const records = await listDrift(deps.storage.db, { ...q, ...scope });
+    return {
+      detection: detector ? { running: true, ...detector.stats } : { running: false },
+      instances: groupDrift(records),
+    };
+  });
+
+  const targetFor = (instance: string, cluster: string | undefined) => {
+    if (!f || !detector) throw new NotFoundError('drift detection is not running on this server: start it with flighting (a fleet repo and a manifest repo, see docs/flighting.md)');
+    const t = detector.targetOf(instance, cluster);
+    if (!t) throw new NotFoundError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} is not delivered by Ringmaster (see GET /api/v1/drift)`);
+    return t;
+  };
+
+  api.post<{ Params: { instance: string } }>('/drift/:instance/heal', async (req) => {
+    const instance = parseInput(name, req.params.instance, ['instance']);
+    const body = parseInput(healBody, req.body ?? {});
+    req.audit = { target: `instance/${instance}`, details: { action: 'heal', cluster: body.cluster, reason: body.reason } };
+    const t = targetFor(instance, body.cluster);
+    requireScopes(req.principal!, 'deployer', [{ app: t.app, ring: t.ring }]);
+    const out = await detector!.heal(t, req.principal!.name).catch(asAnswer);
+    req.audit = { target: `instance/${instance}`, details: { action: 'heal', cluster: t.cluster, reason: body.reason, fields: out.healed.length } };
+    return { instance, cluster: t.cluster, mode: t.mode, healed: out.healed };
+  });
+
+  api.post<{ Params: { instance: string } }>('/drift/:instance/adopt', async (req) => {
+    const instance = parseInput(name, req.params.instance, ['instance']);
+    const body = parseInput(adoptBody, req.body ?? {});
+    req.audit = { target: `instance/${instance}`, details: { action: 'adopt', cluster: body.cluster, reason: body.reason } };
+    const t = targetFor(instance, body.cluster);
+    requireScopes(req.principal!, 'deployer', [{ app: t.app, ring: t.ring }]);
+    const drift = await listDrift(deps.storage.db, { cluster: t.cluster, instance });
+    if (!drift.length) throw new ConflictError(`instance ${instance} on cluster ${t.cluster} has no drift to adopt`);
+    const result = await adoptDrift(instance, t.cluster, drift, { fleetRepo: f!.ctx.options.fleetRepo, base: body.base, actor: req.principal!.name, reason: body.reason, dryRun: body.dryRun }).catch(asAnswer);
+    req.audit = { target: `instance/${instance}`, details: { action: 'adopt', cluster: t.cluster, reason: body.reason, commit: result.commit, branch: result.branch, dryRun: body.dryRun ?? false, changes: result.changes.map((c) => ({ object: c.object, path: c.path, layer: c.layer })) } };
+    if (!body.dryRun) {
+      await f!.ctx.record([eventInputSchema.parse({
+        kind: 'drift', status: 'adopted', cluster: t.cluster, instance, app: t.app, ...(t.ring ? { ring: t.ring } : {}), release: t.releaseId, commit: result.commit,
+        author: req.principal!.name, data: { branch: result.branch, changes: result.changes.map((c) => ({ object: c.object, path: c.path, layer: c.layer, live: c.live, desired: c.desired })) },
+      })]).catch(() => undefined);
+    }
+    return result;
+  });
+
+  return detector;
+}

@@ -1,0 +1,80 @@
+import { useState } from 'react';
+import { api, ApiError, may, query } from '../api.ts';
+import { useSession } from '../App.tsx';
+import { useData } from '../data.ts';
+import { when } from '../format.ts';
+
+/** One drifted field as GET /api/v1/drift answers it. */
+export interface DriftField {
+  object: { apiVersion: string; kind: string; namespace?: string; name: string };
+  state: 'drifted' | 'missing';
+  path: string;
+  desired: unknown;
+  live: unknown;
+  manager: string | null;
+  changedAt: string | null;
+  user: string | null;
+  userAt: string | null;
+}
+
+interface DriftAnswer {
+  instances: Array<{ cluster: string; instance: string; app: string; ring: string | null; fields: DriftField[] }>;
+}
+
+const show = (v: unknown) => (v === undefined || v === null ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * The drift of one instance: each field with desired and live value, who changed it (manager and
+ * the person from the audit log) and when; Heal and Adopt for those whose role and scope allow it.
+ */
+export function DriftPanel({ cluster, instance, refresh }: { cluster: string; instance: string; refresh: unknown }) {
+  const { me } = useSession();
+  const [acting, setActing] = useState<string | null>(null);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const [tick, setTick] = useState(0);
+  const { data, error } = useData('drift', `${cluster}/${instance}/${tick}`, refresh, (signal) => api<DriftAnswer>(`/drift${query({ cluster, instance })}`, { signal }));
+  const found = data?.instances[0];
+  if (error && !data) return <p className="error" role="alert">{error.message}</p>;
+  if (!found) return <p data-testid="drift-none">No drift: the live objects match the fleet repo.</p>;
+  const allowed = may(me, 'deployer', { app: found.app, ring: found.ring });
+  const act = async (action: 'heal' | 'adopt') => {
+    setActing(action);
+    setOutcome(null);
+    try {
+      const r = await api<{ branch?: string | null; commit?: string; healed?: unknown[] }>(`/drift/${encodeURIComponent(instance)}/${action}`, { method: 'POST', body: { cluster } });
+      setOutcome({ ok: true, text: action === 'adopt' ? `Adopted as commit ${r.commit?.slice(0, 12)} on branch ${r.branch}: review and merge it, then release it.` : `Healed ${r.healed?.length ?? 0} field(s).` });
+      setTick((t) => t + 1);
+    } catch (err) {
+      setOutcome({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
+    } finally {
+      setActing(null);
+    }
+  };
+  return (
+    <section aria-labelledby="drift-title" data-testid="drift">
+      <h2 id="drift-title" className="drift">⚠ Drift: {found.fields.length} field(s) differ from the fleet repo</h2>
+      <table>
+        <thead><tr><th>Object</th><th>Field</th><th>Desired</th><th>Live</th><th>Changed by</th><th>When</th></tr></thead>
+        <tbody>
+          {found.fields.map((f) => (
+            <tr key={`${f.object.kind}/${f.object.name}/${f.path}`}>
+              <td>{f.object.kind} {f.object.name}</td>
+              <td><code>{f.state === 'missing' ? '(deleted)' : f.path || '(out of sync)'}</code></td>
+              <td><code>{show(f.desired)}</code></td>
+              <td><code>{show(f.live)}</code></td>
+              <td data-testid="drift-user">{f.user ?? '–'}{f.manager ? <> ({f.manager})</> : null}</td>
+              <td>{f.userAt ?? f.changedAt ? <time dateTime={(f.userAt ?? f.changedAt)!}>{when((f.userAt ?? f.changedAt)!)}</time> : '–'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {allowed ? (
+        <p>
+          <button type="button" disabled={acting !== null} onClick={() => void act('heal')}>Heal (restore Git's state)</button>{' '}
+          <button type="button" disabled={acting !== null} onClick={() => void act('adopt')}>Adopt into Git</button>
+        </p>
+      ) : <p>Healing or adopting needs the deployer role for app {found.app}{found.ring ? ` in ring ${found.ring}` : ''}.</p>}
+      {outcome && <p role={outcome.ok ? 'status' : 'alert'} className={outcome.ok ? undefined : 'error'} data-testid="drift-outcome">{outcome.text}</p>}
+    </section>
+  );
+}
