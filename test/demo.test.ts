@@ -32,7 +32,8 @@ describe('npm run demo', () => {
     // three releases reached an end; the bad one never got past its first ring
     const ends = [...out.matchAll(/^release (r\S+) (succeeded|failed|halted|aborted|rolled_back)/gm)].map((m) => m[2]);
     expect(ends).toHaveLength(3);
-    expect(['rolled_back', 'failed', 'halted']).toContain(ends[2]);
+    // the first two went through every ring (Argo CD synced canary and most of prod); the bad one rolled back by itself
+    expect(ends).toEqual(['succeeded', 'succeeded', 'rolled_back']);
     expect(out).toMatch(/approved by alice \(approver\)/);
     expect(out).toMatch(/Deliver release r\S+ to dev-eu-1/);
     // what runs is said on screen: real Kubernetes, kwok nodes, real Argo CD — and no stand-in

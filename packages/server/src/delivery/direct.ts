@@ -69,3 +69,35 @@ export async function finishInstance(client: KubeClient, instance: string, names
   if (!inst && (await readInventory(client, inventory)).length === 0) return;
   await applyObjects(client, inst ? inst.objects.map(copy) : [], { inventory, prune: true });
 }
+
+type StatefulSetLive = KubeObject & {
+  spec?: { podManagementPolicy?: string; selector?: Parameters<typeof selectorString>[0] };
+  status?: { updateRevision?: string; currentRevision?: string };
+};
+
+/**
+ * The StatefulSet "forced rollback": with the default OrderedReady policy, a StatefulSet whose Pod
+ * runs a template that never turns Ready does not replace that Pod after the template is reverted —
+ * it waits for it to turn Ready first, for ever (the Kubernetes documentation tells operators to
+ * delete such Pods by hand). During a rollback, Ringmaster deletes the Pods of the stage's
+ * OrderedReady StatefulSets that are not Ready and not at the reverted revision, so the controller
+ * recreates them from it. Returns the Pods it deleted ("namespace/name").
+ */
+export async function replaceStuckStatefulSetPods(client: KubeClient, inst: RenderedInstance, stage: number): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const o of (stagesOf(inst)[stage] ?? []).filter((x) => x.kind === 'StatefulSet')) {
+    const live = (await client.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name })) as StatefulSetLive | undefined;
+    const revision = live?.status?.updateRevision;
+    if (!live || !revision || live.spec?.podManagementPolicy === 'Parallel') continue;
+    const labelSelector = selectorString(live.spec?.selector);
+    if (!labelSelector) continue;
+    const pods = await client.list('v1', 'Pod', { namespace: o.namespace, labelSelector });
+    for (const p of pods.items) {
+      const ready = ((p.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+      if (ready || p.metadata.deletionTimestamp || p.metadata.labels?.['controller-revision-hash'] === revision) continue;
+      await client.delete({ apiVersion: 'v1', kind: 'Pod', namespace: o.namespace, name: p.metadata.name! }, { preconditionUid: p.metadata.uid });
+      deleted.push(`${o.namespace}/${p.metadata.name}`);
+    }
+  }
+  return deleted;
+}

@@ -5,7 +5,7 @@ import type { RenderedInstance } from '@ringmaster/fleet';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
 import { writeAudit } from '../auth/audit.ts';
 import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION, refreshApplications, waitsForRevision } from '../delivery/argocd.ts';
-import { applyStage, finishInstance, stageHealth, stagesOf } from '../delivery/direct.ts';
+import { applyStage, finishInstance, replaceStuckStatefulSetPods, stageHealth, stagesOf } from '../delivery/direct.ts';
 import type { FlightingContext } from './context.ts';
 import type { Storage } from '../storage/storage.ts';
 import { EngineLease, type LeaseState } from './engine-lease.ts';
@@ -643,6 +643,12 @@ export class FlightEngine {
           for (const t of targets) if (t.inst) await this.io(applyStage(client, t.inst, stage));
           await this.updateStep(step, { phase: `stage:${stage}:wait` });
           return 'next';
+        }
+        if (step.step === 'rollback') {
+          for (const t of targets.filter((x) => x.inst)) {
+            const replaced = await this.io(replaceStuckStatefulSetPods(client, t.inst!, stage));
+            if (replaced.length) this.ctx.log.info({ release: rel.id, cluster: step.cluster, pods: replaced }, 'rollback: replaced StatefulSet Pods stuck at the bad revision (OrderedReady would wait for them for ever)');
+          }
         }
         const health = await this.io(Promise.all(targets.filter((t) => t.inst).map((t) => stageHealth(client, t.inst!, stage))));
         const bad = health.find((h) => h.status === 'Degraded');

@@ -77,8 +77,8 @@ export class FleetRepo {
     const kind = role === 'synchronizer' ? 'StatefulSet' : 'Deployment';
     this.write(`apps/appserver/manifests/${role}.yaml`, [
       'apiVersion: apps/v1', `kind: ${kind}`, 'metadata:', `  name: ${role}`, '  labels:', `    ringmaster.dev/role: ${role}`, 'spec:',
-      // Parallel: a rollback replaces a crash-looping Pod (OrderedReady would wait for it to turn Ready first)
-      ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`, '  podManagementPolicy: Parallel'] : ['  progressDeadlineSeconds: 15']), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
+      // the StatefulSet keeps the default OrderedReady policy: a rollback must replace its crash-looping Pod itself
+      ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`] : ['  progressDeadlineSeconds: 15']), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
       '  template:', '    metadata:', '      labels:', `        app: ${role}`, ...(hold ? ['      annotations:', `        ${HOLD_ANNOTATION}: "true"`] : []),
       '    spec:', '      containers:', `        - name: ${role}`, '          image: ${image.repository}:${image.tag}', '',
     ].join('\n'));
