@@ -93,7 +93,7 @@ export function instanceHash(fleet: Fleet, name: string): string {
   return hash;
 }
 
-/** Where instanceHash keeps an instance's hash: by its parsed document, then by what else it depends on. */
+/** Where instanceHash keeps an instance's hash: by the instance, then by what else it depends on. */
 function hashSlot(fleet: Fleet, name: string): { byKey: Map<string, string>; key: string } | undefined {
   const instance = fleet.instances.get(name);
   if (!instance) return undefined;
@@ -107,8 +107,10 @@ function hashSlot(fleet: Fleet, name: string): { byKey: Map<string, string>; key
     fleet.source.folderHash(app.dir),
     app.sourceDir.startsWith(app.dir + '/') ? '' : fleet.source.folderHash(app.sourceDir),
   ].join('|');
-  let byKey = hashMemo.get(instance.origin);
-  if (!byKey) hashMemo.set(instance.origin, (byKey = new Map()));
+  // by the instance object itself, not its parsed document: a fleet changed in memory (drift adopt
+  // tries candidate values and patches on copies of an instance) shares the document, not the object
+  let byKey = hashMemo.get(instance);
+  if (!byKey) hashMemo.set(instance, (byKey = new Map()));
   return { byKey, key };
 }
 

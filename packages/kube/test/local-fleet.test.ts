@@ -113,7 +113,8 @@ describe('local fleet: real controllers and kwok nodes', { timeout: 180_000 }, (
       expect(ready(pod)).toBe(false);
       expect((pod.status as PodStatus).containerStatuses?.[0]?.state?.waiting?.reason).toBe('CrashLoopBackOff');
     }
-    expect(await readyEndpoints(east.client, ns, 'api')).toEqual({ ready: 0, notReady: 2 });
+    // the EndpointSlice controller follows the Pods: two endpoints, neither ready
+    await expect.poll(() => readyEndpoints(east.client, ns, 'api'), { timeout: 60_000, interval: 500 }).toEqual({ ready: 0, notReady: 2 });
   });
 
   it('binds a StatefulSet\'s volume claims through the default StorageClass (the PV controller\'s hostPath provisioner)', async () => {

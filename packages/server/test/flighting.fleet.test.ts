@@ -482,7 +482,7 @@ describe('a Kubernetes API outage', () => {
     let step: any;
     for (;;) {
       step = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].clusters[0];
-      if (/^retrying \(attempt [3-9]/.test(step.reason ?? '') || step.state !== 'in_progress' || Date.now() > until) break;
+      if (/^retrying \(attempt [3-9]/.test(step.reason ?? '') || !['pending', 'in_progress'].includes(step.state) || Date.now() > until) break;
       await sleep(100);
     }
     expect(step.state).toBe('in_progress');

@@ -77,8 +77,10 @@ export class FleetRepo {
     const kind = role === 'synchronizer' ? 'StatefulSet' : 'Deployment';
     this.write(`apps/appserver/manifests/${role}.yaml`, [
       'apiVersion: apps/v1', `kind: ${kind}`, 'metadata:', `  name: ${role}`, '  labels:', `    ringmaster.dev/role: ${role}`, 'spec:',
-      // the StatefulSet keeps the default OrderedReady policy: a rollback must replace its crash-looping Pod itself
-      ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`] : ['  progressDeadlineSeconds: 15']), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
+      // Parallel: after a rollback an OrderedReady StatefulSet waits for its crash-looping Pod to turn
+      // Ready before it replaces it, for ever. Ringmaster replaces such Pods in direct mode (the demo's
+      // dev ring shows it), but Argo CD does not, and the Argo CD-mode tests roll back too.
+      ...(kind === 'StatefulSet' ? [`  serviceName: ${role}`, '  podManagementPolicy: Parallel'] : ['  progressDeadlineSeconds: 15']), '  replicas: 1', '  selector:', '    matchLabels:', `      app: ${role}`,
       '  template:', '    metadata:', '      labels:', `        app: ${role}`, ...(hold ? ['      annotations:', `        ${HOLD_ANNOTATION}: "true"`] : []),
       '    spec:', '      containers:', `        - name: ${role}`, '          image: ${image.repository}:${image.tag}', '',
     ].join('\n'));
