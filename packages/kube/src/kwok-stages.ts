@@ -102,7 +102,7 @@ spec:
     - key: '.metadata.annotations["${HOLD_ANNOTATION}"]'
       operator: 'DoesNotExist'
   weight: 1
-${crashLoopNext(false)}`;
+${crashLoopNext(true)}`;
 
 // A pending pod with the hold annotation is left creating: scheduled, containers waiting. No
 // timestamps, so applying it again is a no-op patch (no watch event, no loop). Weight 2: chosen over
