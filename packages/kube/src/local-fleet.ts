@@ -341,6 +341,11 @@ async function startWorkloadParts(
     waitHealthz(`http://127.0.0.1:${kwokPort}/healthz`, group, `${p.name}-kwok`, timeoutMs),
   ]);
   await waitNodesReady(c, group, `${p.name}-kwok`, timeoutMs);
+  // a component that exited after another process answered its health check (a port taken in between)
+  for (const part of ['kube-controller-manager', 'kube-scheduler', 'kwok']) {
+    const exited = group.exitedError(`${p.name}-${part}`);
+    if (exited) throw exited;
+  }
 }
 
 async function waitNodesReady(c: FleetCluster, group: ProcessGroup, kwok: string, timeoutMs: number): Promise<void> {

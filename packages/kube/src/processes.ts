@@ -30,7 +30,26 @@ export function freePort(preferred = 0): Promise<number> {
       });
     });
   // a preferred port (e.g. a well-known default) when it is free, any free port otherwise
-  return preferred ? tryPort(preferred).catch(() => tryPort(0)) : tryPort(0);
+  if (preferred) return tryPort(preferred).catch(() => fresh(tryPort));
+  return fresh(tryPort);
+}
+
+/**
+ * Ports this process handed out recently: the kernel may offer a released port again at once, and a
+ * fleet starting many components in parallel would then give two of them the same port (the second
+ * exits with "address already in use" while the first answers its health check).
+ */
+const handedOut = new Set<number>();
+
+async function fresh(tryPort: (port: number) => Promise<number>): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await tryPort(0);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > 4096) handedOut.delete(handedOut.values().next().value!);
+    return port;
+  }
+  return tryPort(0);
 }
 
 function isAlive(pid: number): boolean {
