@@ -256,8 +256,8 @@ describe('NodeOperations', () => {
     expect(op.status?.message).toContain('CrashLoopBackOff');
     expect(op.status?.steps?.map((s) => `${s.name}:${s.phase}`)).toEqual(['dark:Succeeded', 'upgrade:Failed', 'serve:Pending']);
     expect(await eventReasons(client, op)).toContain('OperationFailed');
-    const app = await getApp(client, ns, 'shop');
-    expect(conditionOf(app, 'Degraded')).toBe('True');
+    // the AppCluster's status follows the operation's (a separate write, later under load)
+    await expect.poll(async () => conditionOf(await getApp(client, ns, 'shop'), 'Degraded'), { timeout: 60_000, interval: 250 }).toBe('True');
     // repair it: a good image (the node is dark, so the upgrade leaves it dark), then serve it again
     const repair = await runOp({ type: 'upgradeNode', node: 'frontend-1', image: 'registry.local/appserver:2.0', approved: true });
     expect(repair.status?.steps?.map((s) => s.name)).toEqual(['upgrade']);
