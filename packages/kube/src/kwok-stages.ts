@@ -33,6 +33,25 @@ const DEFAULT_STAGES = [
   'pod/fast/pod-delete.yaml',
 ];
 
+/** The head of a Pod Stage of ours: its name, and the selector's "not being deleted, in this phase" part. */
+function podStageHead(name: string, phase: 'Pending' | 'Running'): string {
+  return `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: ${name}
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['${phase}']`;
+}
+
 /** The crash-looping status; `start` also gives a pending Pod its IP, phase and start time. */
 const crashLoopNext = (start: boolean) => `  next:
     statusTemplate: |
@@ -81,21 +100,7 @@ ${start ? `      {{ $podIPs := PodIPsWith .spec.nodeName ( or .spec.hostNetwork 
 
 // Ringmaster's own Stage: a pending pod with a `:bad` image goes Running with its containers in
 // CrashLoopBackOff. Weight 1 wins over pod-ready (weight 0, which kwok then never picks).
-const badImageStage = (crashing: string[]) => `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ringmaster-bad-image-crash-loop
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending']
+const badImageStage = (crashing: string[]) => `${podStageHead('ringmaster-bad-image-crash-loop', 'Pending')}
     - key: '[ .spec.containers.[] | .image | (${[`":${BAD_IMAGE_TAG}"`, `"-${BAD_IMAGE_TAG}"`, ...crashing.map(jqString)].map((x) => `endswith(${x})`).join(' or ')}) ] | any'
       operator: 'In'
       values: ['true']
@@ -107,21 +112,7 @@ ${crashLoopNext(true)}`;
 // A pending pod with the hold annotation is left creating: scheduled, containers waiting. No
 // timestamps, so applying it again is a no-op patch (no watch event, no loop). Weight 2: chosen over
 // pod-ready (weight 0); the bad-image Stage leaves held pods alone.
-const holdStage = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ringmaster-hold-pending
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending']
+const holdStage = `${podStageHead('ringmaster-hold-pending', 'Pending')}
     - key: '.metadata.annotations["${HOLD_ANNOTATION}"]'
       operator: 'Exists'
   weight: 2
@@ -148,21 +139,7 @@ spec:
 `;
 
 // A running, ready pod given the fault annotation starts crash-looping (then Ready=False: no loop).
-const faultStage = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ringmaster-fault-crash-loop
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Running']
+const faultStage = `${podStageHead('ringmaster-fault-crash-loop', 'Running')}
     - key: '.metadata.annotations["${FAULT_ANNOTATION}"]'
       operator: 'In'
       values: ['crash-loop']
