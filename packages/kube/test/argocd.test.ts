@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APP_CLUSTER_HEALTH_KEY, ARGOCD_NAMESPACE, BAD_IMAGE_TAG, assessHealth, requestRefresh, type KubeObject } from '../src/index.ts';
 import { useLocalFleet } from './fleet-helpers.ts';
+import { alive } from './process-helpers.ts';
 import { ManifestRepo } from './manifest-repo.ts';
 
 // the default poll (180 s): a test that finishes well before it proves the refresh did the work;
@@ -119,6 +120,23 @@ describe('real Argo CD on the local fleet', { timeout: 240_000 }, () => {
     expect(resource(await appStatus('east-shop-bad'))?.message).toMatch(/^web-\d: container .*CrashLoopBackOff/);
     const bad = await fleet().cluster('east').client.get({ apiVersion: 'ringmaster.dev/v1alpha1', kind: 'AppCluster', namespace: 'shop-bad', name: 'shop' });
     expect(assessHealth(bad!).status).toBe('Degraded');
+  });
+
+  it('runs the operator as a process of the fleet, which can be killed and started again', async () => {
+    const before = fleet().operatorOf('east')!;
+    expect(alive(before.pid)).toBe(true);
+    expect(fleet().versions.operators).toBe(1);
+    await fleet().stopOperator('east', { kill: true });
+    expect(alive(before.pid)).toBe(false);
+    expect(fleet().operatorOf('east')).toBeUndefined();
+    await fleet().startOperator('east');
+    const after = fleet().operatorOf('east')!;
+    expect(after.pid).not.toBe(before.pid);
+    // the new process takes the Lease once the killed one's has expired, and goes on reconciling
+    const client = fleet().cluster('east').client;
+    await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-restart' } }, { fieldManager: 'test', force: true });
+    await client.apply({ apiVersion: 'ringmaster.dev/v1alpha1', kind: 'AppCluster', metadata: { name: 'late', namespace: 'after-restart' }, spec: { roles: [{ name: 'web', replicas: 1, image: 'example.org/late:1.0' }] } }, { fieldManager: 'test', force: true });
+    await expect.poll(async () => assessHealth(await client.get({ apiVersion: 'ringmaster.dev/v1alpha1', kind: 'AppCluster', namespace: 'after-restart', name: 'late' })), { timeout: 120_000, interval: 500 }).toEqual({ status: 'Healthy', reason: '1 nodes Ready' });
   });
 
   it('refuses to refresh an Application that does not exist', async () => {
