@@ -277,7 +277,7 @@ if (kube) {
     cli(['node', 'upgrade', 'appserver', 'frontend-1', '--image', fix, '--name', 'upgrade-frontend-1', '--approve', '--wait', '--timeout', '180', '-o', 'json', ...acme], [0, 1]);
     const op = JSON.parse(cli(['op', 'status', 'upgrade-frontend-1', '-o', 'json', ...acme])) as { phase: string; reason?: string; steps: { name: string; phase: string; message?: string }[] };
     for (const s of op.steps) say(`  step ${s.name.padEnd(8)} ${s.phase}${s.message ? ` — ${s.message}` : ''}`);
-    say(`NodeOperation upgrade-frontend-1 ${bold(op.phase)}${op.reason ? ` — ${op.reason}` : ''}`);
+    say(`NodeOperation upgrade-frontend-1 ${bold(op.phase)}${op.reason && op.reason !== op.phase ? ` — ${op.reason}` : ''}`);
     say(cli(['node', 'list', 'appserver', ...acme]).trimEnd());
   } catch (e) {
     say(`The NodeOperation did not finish: ${(e as Error).message}`);
