@@ -3,10 +3,11 @@
 //   1. builds what is missing (helm, Kubernetes, kwok, Argo CD, the dashboard) with progress shown;
 //   2. creates a fleet repo (from examples/fleet), a manifest repo and an app source repo;
 //   3. starts a local fleet — per cluster of the example fleet a kube-apiserver with
-//      kube-controller-manager, kube-scheduler and kwok nodes, plus a management cluster running
-//      real Argo CD — and `ringmaster serve` on SQLite, creates tokens;
+//      kube-controller-manager, kube-scheduler, kwok nodes and a `ringmaster operator` process, plus
+//      a management cluster running real Argo CD — and `ringmaster serve` on SQLite, creates tokens;
 //   4. plays changes — CI events, fleet commits, releases through every ring in direct mode and in
-//      Argo CD mode, approvals, and one bad release that halts and rolls back by itself;
+//      Argo CD mode, approvals, one bad release that halts and rolls back by itself (its AppCluster
+//      turns Degraded), and one NodeOperation (a frontend upgraded on its own, dark then served);
 //   5. prints the dashboard URL and a token, and keeps serving until Ctrl-C.
 // RINGMASTER_DEMO_EXIT=1 (or --exit) stops after the changes have played; RINGMASTER_DEMO_DIR picks the
 // work folder; --screenshots saves every dashboard view into docs/screenshots from the demo's data.
@@ -97,19 +98,17 @@ let kubeconfig = join(work, 'not-connected.kubeconfig');
 try {
   if (kubeBuildFailed) throw new Error('the local fleet\'s binaries were not built (see the set-up output above)');
   const started = Date.now();
-  kube = await startLocalFleet({ clusters: clusterNames, dir: join(work, 'fleet-clusters'), nodes: 3, crashingImages: [BAD_IMAGE] });
+  // the stateful node operator runs as a real `ringmaster operator` process per workload cluster,
+  // outside it (kwok Pods run no code), as Argo CD runs outside the management cluster
+  kube = await startLocalFleet({ clusters: clusterNames, dir: join(work, 'fleet-clusters'), nodes: 3, crashingImages: [BAD_IMAGE], operator: { command: process.execPath, args: [bin, 'operator'] } });
   kubeconfig = kube.kubeconfigPath;
   const v = kube.versions;
   say(`started in ${((Date.now() - started) / 1000).toFixed(0)} s — export KUBECONFIG=${kubeconfig} (one context per cluster)`);
   say(`Kubernetes ${v.kubernetes}: per cluster kube-apiserver, kube-controller-manager, kube-scheduler (etcd ${v.etcd}, one key prefix per cluster)`);
   say(`kwok ${v.kwok}: plays the nodes and their kubelets — ${kube.clusters.filter((c) => c.role === 'workload').map((c) => `${c.name} ${c.nodes.length} nodes`).join(', ')}`);
   say(`Argo CD ${v.argocd}: application-controller, repo-server and Redis on the management cluster, syncing from file://${manifests}`);
+  say(`Ringmaster operator: ${v.operators} \`ringmaster operator\` processes, one per workload cluster, running outside it against its API server (kwok Pods run no code; the fleet's ringmaster-operator app still delivers its Deployment, CRDs and RBAC) — they run the appserver's AppClusters`);
   say(dim(`Pods of ${BAD_IMAGE} crash-loop on these kwok nodes (the demo's bad release); nothing else writes a status.`));
-  // the example's tenant "wayne" runs its frontends on a dedicated node pool (a nodeSelector patch in
-  // instances/appserver.yaml): one node of its cluster carries that pool's label, as its operators would set it
-  const wayne = kube.cluster('prod-us-2');
-  await wayne.client.mergePatch({ apiVersion: 'v1', kind: 'Node', name: wayne.nodes.at(-1)! }, { metadata: { labels: { pool: 'tenant-wayne' } } });
-  say(dim(`prod-us-2: node ${wayne.nodes.at(-1)} labelled pool=tenant-wayne (the node pool instance appserver-wayne asks for)`));
 } catch (e) {
   say(`The local fleet could not be started: ${(e as Error).message}`);
   say('The demo goes on: releases are written to the manifest repo, and clusters show as not connected.');
@@ -263,6 +262,29 @@ step('Change 3: appserver 7.5.1 has a bug — it never turns healthy in the firs
 await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');
 const rev3 = await fleetChange(people.sam, 'appserver 7.5.1', () => sed('apps/appserver/app.yaml', 'tag: "7.5.0"', 'tag: "7.5.1"'));
 await release(rev3, 'appserver 7.5.1');
+
+// ---------------------------------------------------------------------------------------------
+step('Day 2: one frontend of appserver-acme gets a fix (7.5.2) on its own — a NodeOperation: taken dark, upgraded, served again');
+if (kube) {
+  const acme = ['--kubeconfig', kubeconfig, '--kube-context', 'dev-eu-1', '-n', 'appserver-acme'];
+  const fix = 'registry.eu.example.net/appserver:7.5.2';
+  try {
+    say(dim('$ ringmaster node list appserver ' + acme.slice(2).join(' ')));
+    say(cli(['node', 'list', 'appserver', ...acme]).trimEnd());
+    say(dim(`$ ringmaster node upgrade appserver frontend-1 --image ${fix} --dry-run`));
+    say(cli(['node', 'upgrade', 'appserver', 'frontend-1', '--image', fix, '--dry-run', ...acme]).trimEnd());
+    say(dim(`$ ringmaster node upgrade appserver frontend-1 --image ${fix} --name upgrade-frontend-1 --approve --wait`));
+    cli(['node', 'upgrade', 'appserver', 'frontend-1', '--image', fix, '--name', 'upgrade-frontend-1', '--approve', '--wait', '--timeout', '180', '-o', 'json', ...acme], [0, 1]);
+    const op = JSON.parse(cli(['op', 'status', 'upgrade-frontend-1', '-o', 'json', ...acme])) as { phase: string; reason?: string; steps: { name: string; phase: string; message?: string }[] };
+    for (const s of op.steps) say(`  step ${s.name.padEnd(8)} ${s.phase}${s.message ? ` — ${s.message}` : ''}`);
+    say(`NodeOperation upgrade-frontend-1 ${bold(op.phase)}${op.reason && op.reason !== op.phase ? ` — ${op.reason}` : ''}`);
+    say(cli(['node', 'list', 'appserver', ...acme]).trimEnd());
+  } catch (e) {
+    say(`The NodeOperation did not finish: ${(e as Error).message}`);
+  }
+} else {
+  say('skipped: the local fleet is not running');
+}
 
 step('What the manifest repo received (each commit traced back by its trailers)');
 say(git(manifests, ['log', '--format=%h %s', '-n', '12', 'main']));

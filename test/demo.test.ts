@@ -40,8 +40,15 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^Kubernetes v1\.\d+\.\d+: per cluster kube-apiserver, kube-controller-manager, kube-scheduler/m);
     expect(out).toMatch(/^kwok v\d+\.\d+\.\d+: plays the nodes and their kubelets — .*\bdev-eu-1 3 nodes\b/m);
     expect(out).toMatch(/^Argo CD v2\.\d+\.\d+: application-controller, repo-server and Redis/m);
+    // the operator runs for real, a process per cluster, and runs the appserver's AppClusters
+    expect(out).toMatch(/^Ringmaster operator: 7 `ringmaster operator` processes, one per workload cluster/m);
     expect(out).not.toMatch(/stand-in/i);
     // the bad release failed because its Pods crash-looped on the real cluster
-    expect(out).toMatch(/dev-eu-1 .*(CrashLoopBackOff)/);
+    expect(out).toMatch(/dev-eu-1 .*AppCluster .*(CrashLoopBackOff)/);
+    // one NodeOperation end to end: a frontend taken dark, upgraded, served again
+    expect(out).toMatch(/^ {2}step dark +Succeeded/m);
+    expect(out).toMatch(/^ {2}step upgrade +Succeeded/m);
+    expect(out).toMatch(/^ {2}step serve +Succeeded/m);
+    expect(out).toMatch(/^NodeOperation upgrade-frontend-1 Succeeded$/m);
   }, 900_000);
 });

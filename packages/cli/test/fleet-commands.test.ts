@@ -122,7 +122,7 @@ spec:
     const inside = join(repo.dir, 'apps', 'edge-proxy');
     const v = ringmasterIn(inside, 'validate', '-o', 'json');
     expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ valid: true, instances: 13 });
+    expect(JSON.parse(v.stdout)).toMatchObject({ valid: true, instances: 20 });
     expect(ringmasterIn(inside, 'plan', '--from', base, '--to', changed, '-o', 'json').code).toBe(2);
   });
 

@@ -16,7 +16,7 @@ describe('ringmaster render --out', () => {
     const r = ringmaster('render', '--repo', EXAMPLE_FLEET, '--instance', 'appserver-acme', '--out', '-');
     expect(r.status).toBe(0);
     const kinds = parseAllDocuments(r.stdout).map((d) => (d.toJS() as { kind: string }).kind);
-    expect(kinds).toContain('StatefulSet');
+    expect(kinds).toEqual(['Namespace', 'ConfigMap', 'AppCluster']);
   });
 
   it('refuses a folder that holds something else and exits 1, deleting nothing', () => {

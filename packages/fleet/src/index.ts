@@ -18,7 +18,7 @@ export { sortKeys, toYaml } from './serialize.ts';
 export { validateFleet } from './validate.ts';
 export type { ValidationResult } from './validate.ts';
 export { OUTPUT_MARKER, renderedStream, writeRendered } from './write.ts';
-export { planFleets, planHasChanges, planRevisions, unifiedDiff } from './plan.ts';
+export { fieldChanges, planFleets, planHasChanges, planRevisions, unifiedDiff } from './plan.ts';
 export type { Action, Plan, PlanInstance, PlanObject, PlanOptions } from './plan.ts';
 export { formatPlanMarkdown, formatPlanText } from './plan-format.ts';
 export { cacheDir, findTool } from './tools.ts';

@@ -135,10 +135,21 @@ export function checkObject(o: unknown, origin: SourceLocation, allowSecretLiter
   return issues;
 }
 
-/** Container images referenced by an object's pod templates (containers, initContainers, ephemeralContainers). */
+/**
+ * Container images referenced by an object's pod templates (containers, initContainers,
+ * ephemeralContainers), and by Ringmaster's AppCluster (its roles' and per-node images).
+ */
 export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string> {
   // A CRD holds schemas, often megabytes of them, and never an image: not worth the walk.
   if ((o as { kind?: unknown } | null)?.kind === 'CustomResourceDefinition') return into;
+  const top = o as { apiVersion?: unknown; kind?: unknown; spec?: { roles?: unknown; nodes?: unknown } } | null;
+  if (top?.kind === 'AppCluster' && typeof top.apiVersion === 'string' && top.apiVersion.startsWith('ringmaster.dev/')) {
+    for (const list of [top.spec?.roles, top.spec?.nodes]) {
+      if (!Array.isArray(list)) continue;
+      for (const x of list) if (x && typeof x === 'object' && typeof (x as { image?: unknown }).image === 'string') into.add((x as { image: string }).image);
+    }
+    return into;
+  }
   if (Array.isArray(o)) {
     for (const x of o) imagesOf(x, into);
   } else if (o !== null && typeof o === 'object') {

@@ -37,6 +37,7 @@ export function formatPlanText(plan: Plan, opts: { color?: boolean; diffs?: bool
     if (i.imagesAdded.length) lines.push(`    new images: ${i.imagesAdded.join(', ')}`);
     for (const o of i.objects) {
       lines.push(`    ${SIGN[o.action]} ${o.kind} ${o.namespace ? o.namespace + '/' : ''}${o.name}`);
+      for (const f of o.fields ?? []) lines.push(`      ${f}`);
       if (opts.diffs !== false) {
         for (const d of o.diff.split('\n')) {
           if (!d) continue;

@@ -13,6 +13,12 @@ export interface PlanObject {
   action: Action;
   /** Unified diff of the object's YAML (a/ is `from`, b/ is `to`). */
   diff: string;
+  /**
+   * An update's changed fields, one line each: `spec.roles[frontend].replicas: 3 → 5`. Lists whose
+   * items all have a `name` (containers, ports, an AppCluster's roles and nodes) are compared by
+   * name, so a change names the item; other lists are compared as a whole.
+   */
+  fields?: string[];
 }
 
 export interface PlanInstance {
@@ -123,6 +129,7 @@ function compareInstance(before?: RenderedInstance, after?: RenderedInstance): P
       name: o.name,
       action: !a ? 'create' : !b ? 'delete' : 'update',
       diff: unifiedDiff(prefix + f, a?.yaml, b?.yaml),
+      ...(a && b ? { fields: fieldChanges(a.object, b.object) } : {}),
     });
   }
   if (objects.length === 0) return [];
@@ -139,6 +146,37 @@ function compareInstance(before?: RenderedInstance, after?: RenderedInstance): P
       objects,
     },
   ];
+}
+
+const MAX_FIELDS = 50;
+const show = (v: unknown): string => (v === undefined ? '(none)' : JSON.stringify(v));
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const named = (v: unknown): v is { name: string }[] => Array.isArray(v) && v.length > 0 && v.every((x) => isObj(x) && typeof x.name === 'string');
+
+/** The fields that differ between two versions of an object (see PlanObject.fields), at most 50. */
+export function fieldChanges(before: unknown, after: unknown): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (out.length >= MAX_FIELDS) return;
+    if (isObj(a) && isObj(b)) {
+      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) walk(a[k], b[k], path ? `${path}.${k}` : k);
+      return;
+    }
+    if ((named(a) || (Array.isArray(a) && a.length === 0)) && (named(b) || (Array.isArray(b) && b.length === 0)) && (named(a) || named(b))) {
+      const am = new Map((a as { name: string }[]).map((x) => [x.name, x]));
+      const bm = new Map((b as { name: string }[]).map((x) => [x.name, x]));
+      for (const n of [...new Set([...am.keys(), ...bm.keys()])]) {
+        const x = am.get(n);
+        const y = bm.get(n);
+        if (!x || !y) out.push(`${path}[${n}]: ${!x ? 'added' : 'removed'}`);
+        else walk(x, y, `${path}[${n}]`);
+      }
+      return;
+    }
+    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${show(a)} → ${show(b)}`);
+  };
+  walk(before, after, '');
+  return out;
 }
 
 /** A git-style unified diff of one object's YAML. */

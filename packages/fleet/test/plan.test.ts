@@ -18,7 +18,7 @@ describe('plan', () => {
     expect(formatPlanText(plan)).toContain('No changes');
   });
 
-  it('limits a change to one instance\'s values to that instance, with a unified diff', async () => {
+  it('limits a change to one instance\'s values to that instance, with a unified diff and the changed field', async () => {
     repo.edit('instances/appserver.yaml', 'name: appserver-hooli\napp: appserver\ncluster: prod-eu-2\n', 'name: appserver-hooli\napp: appserver\ncluster: prod-eu-2\nvalues:\n  frontend:\n    replicas: 5\n');
     const to = repo.commit('hooli: 5 frontends');
     const plan = await planRevisions({ repo: repo.dir, from: base, to });
@@ -28,9 +28,21 @@ describe('plan', () => {
     const [inst] = plan.instances;
     expect(inst).toMatchObject({ instance: 'appserver-hooli', app: 'appserver', cluster: 'prod-eu-2', ring: 'prod', action: 'update', imagesAdded: [] });
     expect(inst!.objects).toHaveLength(1);
-    expect(inst!.objects[0]).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'appserver-hooli', name: 'frontend', action: 'update' });
-    expect(inst!.objects[0]!.diff).toContain('--- a/prod-eu-2/appserver-hooli/deployment.apps_appserver-hooli_frontend.yaml');
-    expect(inst!.objects[0]!.diff).toContain('-  replicas: 3\n+  replicas: 5');
+    expect(inst!.objects[0]).toMatchObject({ apiVersion: 'ringmaster.dev/v1alpha1', kind: 'AppCluster', namespace: 'appserver-hooli', name: 'appserver', action: 'update' });
+    // the AppCluster's roles are a list: the field names the role, not an index
+    expect(inst!.objects[0]!.fields).toEqual(['spec.roles[frontend].replicas: 3 → 5']);
+    expect(inst!.objects[0]!.diff).toContain('--- a/prod-eu-2/appserver-hooli/appcluster.ringmaster.dev_appserver-hooli_appserver.yaml');
+    expect(inst!.objects[0]!.diff).toContain('-    replicas: 3\n+    replicas: 5');
+    expect(formatPlanText(plan, { diffs: false })).toContain('\n      spec.roles[frontend].replicas: 3 → 5\n');
+  });
+
+  it('lists a per-node override of an AppCluster by node, with its new image', async () => {
+    repo.edit('instances/appserver.yaml', '- { name: frontend-2, traffic: dark }', '- { name: frontend-2, traffic: dark, image: registry.us.example.net/appserver:7.4.2 }');
+    const plan = await planRevisions({ repo: repo.dir, from: base, to: repo.commit('wayne: frontend-2 on 7.4.2') });
+    expect(plan.instances.map((i) => i.instance)).toEqual(['appserver-wayne']);
+    const [inst] = plan.instances;
+    expect(inst!.imagesAdded).toEqual(['registry.us.example.net/appserver:7.4.2']);
+    expect(inst!.objects.map((o) => [o.kind, o.fields])).toEqual([['AppCluster', ['spec.nodes[frontend-2].image: (none) → "registry.us.example.net/appserver:7.4.2"']]]);
   });
 
   it('shows a base change to an app touching every instance of it, in every ring, with the new image', async () => {
@@ -39,10 +51,12 @@ describe('plan', () => {
     const plan = await planRevisions({ repo: repo.dir, from: base, to });
     expect(plan.summary.instances).toBe(7);
     expect(plan.summary.rings).toEqual({ dev: 1, canary: 2, prod: 4 });
-    expect(plan.summary.objects).toEqual({ create: 0, update: 21, delete: 0 });
+    // one AppCluster per instance, its three roles' images
+    expect(plan.summary.objects).toEqual({ create: 0, update: 7, delete: 0 });
     expect(plan.instances.every((i) => i.app === 'appserver')).toBe(true);
     const acme = plan.instances.find((i) => i.instance === 'appserver-acme')!;
     expect(acme.imagesAdded).toEqual(['registry.eu.example.net/appserver:7.5.0']);
+    expect(acme.objects[0]!.fields).toEqual(['synchronizer', 'backend', 'frontend'].map((r) => `spec.roles[${r}].image: "registry.eu.example.net/appserver:7.4.1" → "registry.eu.example.net/appserver:7.5.0"`));
   });
 
   it('reports created and deleted instances and objects', async () => {
@@ -80,6 +94,6 @@ describe('plan', () => {
     expect(md).toContain('| ring | instances | clusters |');
     expect(md).toContain('| canary | 2 | 2 |');
     expect(md).toContain('```diff');
-    expect(md).toContain('+        image: registry.us.example.net/appserver:7.5.0');
+    expect(md).toContain('+    image: registry.us.example.net/appserver:7.5.0');
   });
 });

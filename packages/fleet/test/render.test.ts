@@ -52,16 +52,18 @@ describe('render', () => {
     const fleet = await loadFleet(EXAMPLE_FLEET);
     const [hooli, umbrella, acme] = await renderFleet(fleet, ['appserver-hooli', 'appserver-umbrella', 'appserver-acme']);
     const obj = (r: typeof hooli, file: string) => r!.objects.find((o) => o.file === file)!.object as any;
+    const role = (r: typeof hooli, name: string) => obj(r, `appcluster.ringmaster.dev_${r!.instance}_appserver.yaml`).spec.roles.find((x: { name: string }) => x.name === name);
     // cluster layer: prod-eu-2 gives backends 6Gi; region: eu registry; ring: prod log level
-    expect(obj(hooli, 'statefulset.apps_appserver-hooli_backend.yaml').spec.template.spec.containers[0].resources.limits.memory).toBe('6Gi');
-    expect(obj(umbrella, 'statefulset.apps_appserver-umbrella_backend.yaml').spec.template.spec.containers[0].resources.limits.memory).toBe('8Gi');
-    expect(obj(hooli, 'statefulset.apps_appserver-hooli_backend.yaml').spec.template.spec.containers[0].image).toBe('registry.eu.example.net/appserver:7.4.1');
+    expect(role(hooli, 'backend').resources.limits.memory).toBe('6Gi');
+    expect(role(umbrella, 'backend').resources.limits.memory).toBe('8Gi');
+    expect(role(hooli, 'backend').image).toBe('registry.eu.example.net/appserver:7.4.1');
     expect(obj(hooli, 'configmap_appserver-hooli_appserver-config.yaml').data.logLevel).toBe('warn');
     // instance layer beats ring layer; whole-scalar substitution keeps the number type
-    expect(obj(umbrella, 'deployment.apps_appserver-umbrella_frontend.yaml').spec.replicas).toBe(6);
-    expect(obj(hooli, 'deployment.apps_appserver-hooli_frontend.yaml').spec.replicas).toBe(3);
-    expect(obj(acme, 'statefulset.apps_appserver-acme_backend.yaml').spec.replicas).toBe(1);
-    // quoted substitution stays a string
+    expect(role(umbrella, 'frontend').replicas).toBe(6);
+    expect(role(hooli, 'frontend').replicas).toBe(3);
+    expect(role(acme, 'backend').replicas).toBe(1);
+    // ... and the boolean type; quoted substitution stays a string
+    expect(obj(acme, 'appcluster.ringmaster.dev_appserver-acme_appserver.yaml').spec.cache.stopBuilderWhenReady).toBe(true);
     expect(obj(acme, 'configmap_appserver-acme_appserver-config.yaml').data.stopSynchronizerWhenReady).toBe('true');
   });
 
@@ -76,22 +78,22 @@ describe('render', () => {
     }
   });
 
-  it('orders objects Namespace first, then roles synchronizer → backend → frontend', async () => {
+  it('orders objects CRDs first, then Namespaces, then by kind', async () => {
     const [r] = await renderFleet(await loadFleet(EXAMPLE_FLEET), ['appserver-globex']);
-    const kinds = r!.objects.map((o) => `${o.kind}/${o.name}`);
-    expect(kinds[0]).toBe('Namespace/appserver-globex');
-    const roles = r!.objects.map((o) => o.role).filter(Boolean);
-    expect(roles).toEqual([...roles].sort((a, b) => ['synchronizer', 'backend', 'frontend'].indexOf(a!) - ['synchronizer', 'backend', 'frontend'].indexOf(b!)));
+    expect(r!.objects.map((o) => `${o.kind}/${o.name}`)).toEqual(['Namespace/appserver-globex', 'ConfigMap/appserver-config', 'AppCluster/appserver']);
+    const [op] = await renderFleet(await loadFleet(EXAMPLE_FLEET), ['ringmaster-operator-canary-eu-1']);
+    const kinds = op!.objects.map((o) => o.kind);
+    expect(kinds.slice(0, 3)).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace']);
+    expect(kinds.at(-1)).toBe('Deployment');
   });
 
-  it('applies strategic-merge and JSON 6902 patches per instance', async () => {
+  it('applies JSON 6902 patches per instance, to an AppCluster too', async () => {
     const [wayne, edge] = await renderFleet(await loadFleet(EXAMPLE_FLEET), ['appserver-wayne', 'edge-proxy-prod-us-1']);
-    const fe = wayne!.objects.find((o) => o.kind === 'Deployment')!.object as any;
-    expect(fe.spec.template.spec.nodeSelector).toEqual({ pool: 'tenant-wayne' });
-    const c = fe.spec.template.spec.containers;
-    expect(c).toHaveLength(1); // merged by name, not appended
-    expect(c[0].env).toEqual([{ name: 'DEDICATED', value: 'true' }]);
-    expect(c[0].image).toContain('appserver:7.4.1');
+    const app = wayne!.objects.find((o) => o.kind === 'AppCluster')!.object as any;
+    const fe = app.spec.roles.find((r: { name: string }) => r.name === 'frontend');
+    expect(fe.env).toEqual([{ name: 'TENANT', value: 'appserver-wayne' }, { name: 'PUBLIC_HOST', value: 'appserver-wayne.us.example.net' }, { name: 'DEDICATED', value: 'true' }]);
+    expect(fe.image).toContain('appserver:7.4.1');
+    expect(app.spec.nodes).toEqual([{ name: 'frontend-2', traffic: 'dark' }]);
     const svc = edge!.objects.find((o) => o.kind === 'Service')!.object as any;
     expect(svc.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/azure-load-balancer-internal': 'false' });
   });
@@ -114,7 +116,7 @@ describe('render', () => {
     const repo = new TempRepo(EXAMPLE_FLEET);
     try {
       const file = 'apps/appserver/manifests/synchronizer.yaml';
-      repo.write(file, repo.read(file).replace('    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:', '    - metadata:'));
+      repo.write(file, 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: synchronizer\nspec:\n  serviceName: synchronizer\n  selector:\n    matchLabels: { app: synchronizer }\n  template:\n    metadata:\n      labels: { app: synchronizer }\n    spec:\n      containers:\n        - { name: appserver, image: appserver:1 }\n  volumeClaimTemplates:\n    - metadata:\n        name: cache\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources: { requests: { storage: 1Gi } }\n');
       const rendered = await renderFleet(await loadFleet(repo.dir), ['appserver-acme', 'appserver-globex']);
       const byInstance = Object.fromEntries(rendered.map((r) => [r.instance, r.warnings]));
       expect(byInstance['appserver-acme']).toEqual([]); // dev-eu-1: direct mode

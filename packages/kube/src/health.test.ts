@@ -65,6 +65,20 @@ describe('assessHealth', () => {
     expect(cr([])).toEqual({ status: 'Healthy', reason: 'exists (no health conditions)' });
   });
 
+  it('judges an AppCluster by the operator\'s conditions: paused, not observed, Degraded, Ready', () => {
+    const app = (conditions: unknown[], gen = 2, observed: number | undefined = 2) => assessHealth(obj('ringmaster.dev/v1alpha1', 'AppCluster', {}, { conditions, ...(observed !== undefined ? { observedGeneration: observed } : {}) }, gen));
+    const ready = { type: 'Ready', status: 'True', reason: 'AllNodesReady', message: '5 nodes Ready' };
+    expect(app([ready])).toEqual({ status: 'Healthy', reason: '5 nodes Ready' });
+    expect(app([ready], 3, 2)).toEqual({ status: 'Progressing', reason: 'waiting for the operator to observe generation 3 (observed 2)' });
+    expect(app([], 1, undefined).status).toBe('Progressing');
+    expect(app([{ type: 'Paused', status: 'True' }, ready])).toEqual({ status: 'Progressing', reason: 'paused: ringmaster.dev/paused is "true"' });
+    // Degraded wins over Ready; its message names the failing node
+    expect(app([ready, { type: 'Degraded', status: 'True', reason: 'NodesFailed', message: 'frontend-1: container frontend: CrashLoopBackOff' }])).toEqual({ status: 'Degraded', reason: 'frontend-1: container frontend: CrashLoopBackOff' });
+    expect(app([{ type: 'Ready', status: 'False', reason: 'NodesNotReady', message: 'role backend: 1 of 2 Ready' }])).toEqual({ status: 'Progressing', reason: 'role backend: 1 of 2 Ready' });
+    // another group's AppCluster is judged by the generic rule
+    expect(assessHealth(obj('example.io/v1', 'AppCluster', {}, { conditions: [ready] })).reason).toBe('Ready: AllNodesReady');
+  });
+
   it('reads Argo CD Application health and a deletion in progress', () => {
     expect(assessHealth(obj('argoproj.io/v1alpha1', 'Application', {}, { health: { status: 'Suspended' } })).status).toBe('Progressing');
     expect(assessHealth(obj('argoproj.io/v1alpha1', 'Application', {}, { health: { status: 'Missing' } })).status).toBe('Missing');

@@ -175,6 +175,25 @@ function argoApplication(_obj: KubeObject, s: Status | undefined): Health {
   }
 }
 
+/**
+ * Ringmaster's own AppCluster (packages/operator): its conditions decide, as `appClusterHealth` of
+ * @ringmaster/operator says (kept here as four lines so the kube package does not depend on the
+ * operator): paused → Progressing; spec not observed yet → Progressing; Degraded=True → Degraded;
+ * Ready=True → Healthy; else Progressing.
+ */
+function appCluster(obj: KubeObject, s: Status | undefined): Health {
+  if (cond(s, 'Paused')?.status === 'True') return h('Progressing', 'paused: ringmaster.dev/paused is "true"');
+  const gen = obj.metadata.generation;
+  if (s?.observedGeneration === undefined || (gen !== undefined && s.observedGeneration < gen)) {
+    return h('Progressing', `waiting for the operator to observe generation ${gen ?? '?'}${s?.observedGeneration !== undefined ? ` (observed ${s.observedGeneration})` : ''}`);
+  }
+  const degraded = cond(s, 'Degraded');
+  if (degraded?.status === 'True') return h('Degraded', degraded.message || degraded.reason || 'Degraded');
+  const ready = cond(s, 'Ready');
+  if (ready?.status === 'True') return h('Healthy', ready.message || 'Ready');
+  return h('Progressing', ready?.message || 'not Ready yet');
+}
+
 const byKind: Record<string, (obj: KubeObject, s: Status | undefined) => Health> = {
   'apps/Deployment': deployment,
   'apps/StatefulSet': statefulSet,
@@ -185,6 +204,7 @@ const byKind: Record<string, (obj: KubeObject, s: Status | undefined) => Health>
   '/PersistentVolumeClaim': pvc,
   'networking.k8s.io/Ingress': (_o, s) => loadBalanced('Ingress', s),
   'argoproj.io/Application': argoApplication,
+  'ringmaster.dev/AppCluster': appCluster,
 };
 
 /** Assesses the health of a live object (undefined = Missing); pure, no API calls. */

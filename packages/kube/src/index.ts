@@ -11,6 +11,7 @@ export type { LocalFleet, LocalFleetOptions, LocalFleetState, FleetCluster, Flee
 export { ARGOCD_NAMESPACE, argoCdCrds, installArgoCdCrds, clusterSecret } from './local-argocd.ts';
 export type { LocalArgoCd, ArgoCdDestination } from './local-argocd.ts';
 export { BAD_IMAGE_TAG, FAULT_ANNOTATION, HOLD_ANNOTATION } from './kwok-stages.ts';
+export { APP_CLUSTER_HEALTH_KEY, APP_CLUSTER_HEALTH_LUA } from './argocd-health.ts';
 export { requestRefresh, ARGOCD_REFRESH_ANNOTATION } from './argocd-refresh.ts';
 export { startLocalKube, readLocalKubeState, stopLocalKubeAt, freePort } from './local-kube.ts';
 export type { LocalKube, LocalKubeOptions, LocalKubeState } from './local-kube.ts';

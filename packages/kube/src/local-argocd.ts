@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { applyObjects } from './apply.ts';
+import { APP_CLUSTER_HEALTH_KEY, APP_CLUSTER_HEALTH_LUA } from './argocd-health.ts';
 import type { ArgoCdBinaries } from './binaries.ts';
 import type { LocalPki } from './certs.ts';
 import type { KubeClient } from './client.ts';
@@ -83,7 +84,8 @@ export function argoCdConfig(destinations: ArgoCdDestination[], pki: LocalPki, r
       kind: 'ConfigMap',
       metadata: { name: 'argocd-cm', namespace: ARGOCD_NAMESPACE, labels: partOf },
       // out of a cluster the in-cluster destination cannot work: every cluster is a registered Secret
-      data: { 'cluster.inClusterEnabled': 'false', 'timeout.reconciliation': `${resyncSeconds}s` },
+      // and Ringmaster's AppCluster is assessed from its conditions (argocd-health.ts)
+      data: { 'cluster.inClusterEnabled': 'false', 'timeout.reconciliation': `${resyncSeconds}s`, [APP_CLUSTER_HEALTH_KEY]: APP_CLUSTER_HEALTH_LUA },
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'argocd-cmd-params-cm', namespace: ARGOCD_NAMESPACE, labels: partOf }, data: {} },
     {

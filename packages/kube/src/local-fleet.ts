@@ -33,6 +33,23 @@ export interface LocalFleetOptions {
   keepDir?: boolean;
   /** Milliseconds to wait for each part to be ready (default 240 s: 2 shared cores are slow). */
   startTimeoutMs?: number;
+  /**
+   * Runs the real stateful node operator (`ringmaster operator`) once per workload cluster, as a
+   * process outside the cluster (kwok Pods run no code, as Argo CD runs outside the management
+   * cluster): `command` and `args` start it, and the fleet adds `--kubeconfig`, `--metrics-port`,
+   * `--identity` and the Lease's namespace. The caller passes the command, so this package does
+   * not depend on @ringmaster/operator (which depends on it).
+   */
+  operator?: LocalOperatorCommand;
+}
+
+/** How to start one operator process, e.g. `{ command: process.execPath, args: ['packages/cli/bin/ringmaster.js', 'operator'] }`. */
+export interface LocalOperatorCommand {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Only these workload clusters (default: every one). */
+  clusters?: string[];
 }
 
 /** One cluster of the fleet: its API server and an admin client for it. */
@@ -62,6 +79,12 @@ export interface LocalFleet {
   stopApiServer(cluster: string): Promise<void>;
   /** Starts a stopped cluster's API server again on the same port. */
   startApiServer(cluster: string): Promise<void>;
+  /** The operator process of a workload cluster (with the `operator` option): its pid and metrics URL. */
+  operatorOf(cluster: string): { pid: number; metricsUrl: string; log: string } | undefined;
+  /** Stops a workload cluster's operator process (SIGTERM, or SIGKILL with `kill: true`). */
+  stopOperator(cluster: string, opts?: { kill?: boolean }): Promise<void>;
+  /** Starts a stopped operator process of a workload cluster again. */
+  startOperator(cluster: string): Promise<void>;
   /** Stops everything and removes the state folder (unless kept); safe to call twice. */
   stop(): Promise<void>;
 }
@@ -72,6 +95,8 @@ export interface FleetVersions {
   etcd: string;
   kwok: string;
   argocd?: string;
+  /** Workload clusters with a `ringmaster operator` process (the `operator` option). */
+  operators?: number;
 }
 
 /** What a detached fleet leaves in `<dir>/fleet.json` for `dev kube env|down`. */
@@ -193,6 +218,17 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     await waitApiReady(c.client, group, `${p.name}-kube-apiserver`, timeoutMs);
   };
 
+  const operatorPorts = new Map<string, number>();
+  const startOp = async (p: ClusterPlan, c: FleetCluster): Promise<void> => {
+    const op = opts.operator!;
+    const name = `${p.name}-operator`;
+    const port = operatorPorts.get(p.name) ?? (await freePort());
+    operatorPorts.set(p.name, port);
+    // the Lease lives in kube-system, as the cluster's own controllers' leases do
+    launch(name, op.command, [...op.args, `--kubeconfig=${c.kubeconfigPath}`, `--metrics-port=${port}`, `--identity=${name}`, '--lease-namespace=kube-system'], op.env);
+    await waitHealthz(`http://127.0.0.1:${port}/healthz`, group, name, timeoutMs);
+  };
+
   let argocd: LocalArgoCd | undefined;
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -217,6 +253,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
         mkdirSync(join(dir, p.name), { recursive: true });
         await startApi(p, c);
         if (p.role === 'workload') await startWorkloadParts(dir, p, c, pki, bins, { kcm: kcmCert, sched: schedCert }, launch, group, timeoutMs);
+        if (p.role === 'workload' && opts.operator && (!opts.operator.clusters || opts.operator.clusters.includes(p.name))) await startOp(p, c);
       }),
     );
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -233,7 +270,13 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     throw err;
   }
 
-  const versions: FleetVersions = { kubernetes: bins.kubernetesVersion, etcd: bins.etcdVersion, kwok: bins.kwokVersion, ...(argoBins ? { argocd: argoBins.argocdVersion } : {}) };
+  const versions: FleetVersions = {
+    kubernetes: bins.kubernetesVersion,
+    etcd: bins.etcdVersion,
+    kwok: bins.kwokVersion,
+    ...(argoBins ? { argocd: argoBins.argocdVersion } : {}),
+    ...(opts.operator ? { operators: operatorPorts.size } : {}),
+  };
   const state: LocalFleetState = {
     kubeconfigPath: join(dir, 'kubeconfig'),
     clusters: clusters.map((c) => ({ name: c.name, role: c.role, server: c.server, kubeconfigPath: c.kubeconfigPath, nodes: c.nodes })),
@@ -260,6 +303,22 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     versions,
     stopApiServer: (name) => group.stop(`${planOf(name).name}-kube-apiserver`, 2_000),
     startApiServer: (name) => startApi(planOf(name), cluster(name)),
+    operatorOf: (name) => {
+      const pid = group.pids()[`${planOf(name).name}-operator`];
+      const port = operatorPorts.get(name);
+      return pid === undefined || port === undefined ? undefined : { pid, metricsUrl: `http://127.0.0.1:${port}/metrics`, log: group.logOf(`${name}-operator`) };
+    },
+    stopOperator: async (name, o) => {
+      const proc = `${planOf(name).name}-operator`;
+      const pid = group.pids()[proc];
+      if (pid !== undefined && o?.kill) process.kill(pid, 'SIGKILL');
+      await group.stop(proc, 5_000);
+    },
+    startOperator: async (name) => {
+      const p = planOf(name);
+      if (!opts.operator || p.role !== 'workload') throw new LocalKubeError(`cluster ${name} runs no operator (startLocalFleet's operator option, workload clusters only)`);
+      await startOp(p, cluster(name));
+    },
     stop,
   };
 }

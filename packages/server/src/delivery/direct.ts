@@ -1,8 +1,8 @@
 import { applyObjects, assessHealth, assessWorkloadPods, readInventory, selectorString, worstHealth, type Health, type InventoryRef, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import type { RenderedInstance, RenderedObject } from '@ringmaster/fleet';
 
-/** Kinds whose health is waited for before the next role starts. */
-const WATCHED = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod', 'PersistentVolumeClaim']);
+/** Kinds whose health is waited for before the next role starts (AppCluster: the operator's conditions). */
+const WATCHED = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod', 'PersistentVolumeClaim', 'AppCluster']);
 
 /** Where the record of an instance's applied objects lives (prune deletes only what it lists). */
 export function inventoryFor(instance: string, namespace: string): InventoryRef {

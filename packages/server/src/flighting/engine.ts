@@ -6,6 +6,7 @@ import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
 import { writeAudit } from '../auth/audit.ts';
 import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION, refreshApplications, waitsForRevision } from '../delivery/argocd.ts';
 import { applyStage, finishInstance, replaceStuckStatefulSetPods, stageHealth, stagesOf } from '../delivery/direct.ts';
+import { withReleaseAnnotation } from '../delivery/release-annotation.ts';
 import type { FlightingContext } from './context.ts';
 import type { Storage } from '../storage/storage.ts';
 import { EngineLease, type LeaseState } from './engine-lease.ts';
@@ -587,12 +588,13 @@ export class FlightEngine {
       const r = await this.ctx.renderer.render(rel.revision, rel.override);
       const inst = r.instances.get(i.instance);
       if (!inst) throw new Error(`instance ${i.instance} is missing from the render of ${rel.revision}`);
-      return inst;
+      return withReleaseAnnotation(inst, rel.id);
     }
     if (!i.previousRelease) return null;
     const prev = await this.release(i.previousRelease);
     const r = await this.ctx.renderer.render(prev.revision, prev.override);
-    return r.instances.get(i.instance) ?? null;
+    const inst = r.instances.get(i.instance);
+    return inst ? withReleaseAnnotation(inst, prev.id) : null;
   }
 
   /** Does the next piece of work of a step; 'wait' when it has to wait for the cluster. */

@@ -4,6 +4,8 @@ import { KubeClient } from '@ringmaster/kube';
 
 /** The workload clusters of the shared local fleet: the flighting fixture's clusters. */
 export const SHARED_CLUSTERS = ['dev-1', 'canary-1', 'canary-2', 'prod-1', 'prod-2', 'prod-3'];
+/** The clusters of the shared fleet that run a `ringmaster operator` process (direct and Argo CD mode). */
+export const OPERATOR_CLUSTERS = ['dev-1', 'canary-1'];
 
 /** What the fleet project's global setup hands to its test files. */
 export interface SharedFleetInfo {
