@@ -42,7 +42,7 @@ async function endpointPods(service: string): Promise<string[]> {
 
 async function cli(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, RINGMASTER_SERVER: server!.url, RINGMASTER_TOKEN: token, RINGMASTER_CONTEXT: '' }, timeout: 120_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, RINGMASTER_SERVER: server!.url, RINGMASTER_TOKEN: token }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -54,6 +54,7 @@ beforeAll(async () => {
   fleet = await startLocalFleet({ clusters: ['dev-1'], management: false });
   client = fleet.cluster('dev-1').client;
   const repo = new FleetRepo(prefix, DEV, ONE);
+  repo.commit('one dev cluster');
   const remote = manifestRemote();
   const work = tempDir('work');
   const data = tempDir('data');

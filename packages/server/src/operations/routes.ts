@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { KubeApiError, KubeError, listEventsFor, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { KubeApiError, KubeError, KubeObjectError, listEventsFor, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import {
   API_VERSION, NODE_OPERATIONS, OPERATION_TYPES, RISKY_OPERATIONS, desiredNodes, isTerminal, previewOperation,
   type AppCluster, type NodeOperation, type NodeOperationSpec,
@@ -70,6 +70,7 @@ function kubeAnswer(err: unknown, cluster: string): never {
     if (err.status === 404) throw new NotFoundError(`cluster ${cluster}: ${err.message} (are the operator's CRDs installed?)`);
     throw new UnavailableError(`cluster ${cluster} answered ${err.status}: ${err.message}`, { cause: err });
   }
+  if (err instanceof KubeObjectError) throw new NotFoundError(`cluster ${cluster} does not serve AppClusters and NodeOperations (are the operator's CRDs installed?): ${err.message}`);
   if (err instanceof KubeError) throw new UnavailableError(`cluster ${cluster} cannot be reached: ${err.message}`, { cause: err });
   throw new UnavailableError(`cluster ${cluster} cannot be reached: ${(err as Error).message}`, { cause: err });
 }
