@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalFleet, type KubeClient, type LocalFleet } from '@ringmaster/kube';
 import { API_VERSION, silentLogger, startOperator, type RunningOperator } from '@ringmaster/operator';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
+import { ensureBundle, launchBrowser } from '../../web/test/helpers.ts';
 import { FleetRepo, manifestRemote, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
 
 // NodeOperations through the server's API and the CLI, on real parts: a local cluster (real
@@ -266,4 +267,32 @@ describe('NodeOperations through the API', () => {
     expect(watched.code, watched.stderr).toBe(0);
     expect(JSON.parse(watched.stdout).phase).toBe('Succeeded');
   }, 200_000);
+
+  it('shows the nodes and operations on the dashboard\'s instance page, with Dark for a deployer and no buttons for a viewer', async () => {
+    ensureBundle();
+    const browser = await launchBrowser();
+    try {
+      const deployer = await server!.token('deployer', { apps: ['appserver'] });
+      const page = await browser.page(deployer);
+      await page.goto(`${server!.url}/fleet/dev-1/${instance}`);
+      await page.getByTestId('nodes').waitFor({ timeout: 30_000 });
+      const row = page.getByTestId('node-frontend-0');
+      await vi.waitFor(async () => expect(await row.textContent()).toMatch(/frontend-0frontendReadyupserving/), wait);
+      expect(await row.textContent()).toContain('registry.local/appserver:2.0');
+      expect(await page.getByTestId('operations').textContent()).toMatch(/upgradeNode.*Succeeded/s);
+      await row.getByRole('button', { name: 'Dark' }).click();
+      await expect.poll(async () => page.getByTestId('nodes-outcome').textContent(), wait).toMatch(/Dark frontend-0: NodeOperation \S+ is Pending/);
+      await vi.waitFor(async () => expect(await endpointPods('shop-frontend')).toEqual([]), wait);
+      await vi.waitFor(async () => expect(await page.getByTestId('node-frontend-0').textContent()).toContain('dark'), wait);
+      await page.close();
+      const viewerPage = await browser.page(await server!.token('viewer'));
+      await viewerPage.goto(`${server!.url}/fleet/dev-1/${instance}`);
+      await viewerPage.getByTestId('nodes').waitFor({ timeout: 30_000 });
+      expect(await viewerPage.getByTestId('nodes').getByRole('button').count()).toBe(0);
+      expect(await viewerPage.getByTestId('nodes').textContent()).toContain('Operating nodes needs the deployer role for app appserver');
+      await viewerPage.close();
+    } finally {
+      await browser.close();
+    }
+  }, 150_000);
 });

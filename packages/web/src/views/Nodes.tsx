@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
@@ -53,7 +53,7 @@ export function NodesPanel({ cluster, instance, refresh }: { cluster: string; in
   const [acting, setActing] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const base = `/instances/${encodeURIComponent(instance)}`;
-  const { data, error } = useData('nodes', `${cluster}/${instance}/${tick}`, refresh, async (signal) => {
+  const { data, error } = useData('nodes', `${cluster}/${instance}`, `${String(refresh)}/${tick}`, async (signal) => {
     try {
       const [nodes, ops] = await Promise.all([
         api<NodesAnswer>(`${base}/nodes${query({ cluster })}`, { signal }),
@@ -65,6 +65,13 @@ export function NodesPanel({ cluster, instance, refresh }: { cluster: string; in
       throw err;
     }
   });
+  // an operation in flight is followed: read again every 2 s until none is Pending or Running
+  const inFlight = !!data && (data.operations.some((o) => o.phase === 'Pending' || o.phase === 'Running') || !!data.nodes.activeOperation);
+  useEffect(() => {
+    if (!inFlight) return undefined;
+    const t = setTimeout(() => setTick((n) => n + 1), 2000);
+    return () => clearTimeout(t);
+  }, [inFlight, data]);
   if (error && data === undefined) return <p className="error" role="alert">{error.message}</p>;
   if (!data) return null;
   const { nodes, operations } = data;
