@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startLocalFleet, type KubeClient, type LocalFleet } from '@ringmaster/kube';
+import { BAD_IMAGE_TAG, startLocalFleet, type KubeClient, type LocalFleet } from '@ringmaster/kube';
 import { API_VERSION, silentLogger, startOperator, type RunningOperator } from '@ringmaster/operator';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
 import { ensureBundle, launchBrowser } from '../../web/test/helpers.ts';
@@ -27,6 +27,7 @@ const ONE: ClusterDef[] = [{ name: 'dev-1', ring: 'dev', mode: 'direct' }];
 const prefix = `o${process.pid % 1000}`;
 const instance = `${prefix}-dev-1`;
 let release = '';
+let dirs: { repo: string; remote: string; work: string; data: string };
 let client: KubeClient;
 
 const roles = [
@@ -59,6 +60,7 @@ beforeAll(async () => {
   const remote = manifestRemote();
   const work = tempDir('work');
   const data = tempDir('data');
+  dirs = { repo: repo.dir, remote, work, data };
   cleanup.push(() => {
     for (const d of [repo.dir, remote, work, data]) rmSync(d, { recursive: true, force: true });
   });
@@ -295,4 +297,36 @@ describe('NodeOperations through the API', () => {
       await browser.close();
     }
   }, 150_000);
+
+  it('records a failed operation on the journey as Failed with its reason', async () => {
+    const r = await server!.call('POST', ops(), { body: { type: 'upgradeNode', node: 'frontend-0', image: `registry.local/appserver:${BAD_IMAGE_TAG}`, approved: true, stepTimeoutSeconds: 60 } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const failed = await untilPhase(r.body.name, 'Failed');
+    expect(failed.reason).toBe('StepFailed');
+    expect(failed.events.map((e: { reason: string }) => e.reason)).toContain('OperationFailed');
+    await vi.waitFor(async () => {
+      const events = (await server!.call('GET', `/api/v1/releases/${release}/events`)).body.events as { kind: string; status: string; author?: string; data: { operation?: string; reason?: string } }[];
+      const mine = events.filter((e) => e.kind === 'operation' && e.data.operation === r.body.name);
+      expect(mine.map((e) => e.status)).toEqual(expect.arrayContaining(['created', 'approved', 'Failed']));
+      expect(mine.find((e) => e.status === 'Failed')?.data.reason).toBe('StepFailed');
+    }, wait);
+  }, 150_000);
+
+  it('answers 503 with the reason when the instance\'s cluster cannot be reached', async () => {
+    await server!.close();
+    // the same cluster's kubeconfig pointing at a port nothing listens on
+    const dead = join(tempDir('dead'), 'kubeconfig');
+    writeFileSync(dead, readFileSync(fleet!.cluster('dev-1').kubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:9'));
+    cleanup.push(() => rmSync(join(dead, '..'), { recursive: true, force: true }));
+    server = await startTestServer({ dataDir: dirs.data }, {
+      flighting: { fleetRepo: dirs.repo, manifestRepo: { url: dirs.remote }, workDir: dirs.work, engine: false, access: { clusters: { 'dev-1': { kubeconfig: dead } } } },
+      drift: { enabled: false },
+    });
+    for (const [method, path, body] of [['GET', `/api/v1/instances/${instance}/nodes`, undefined], ['POST', ops(), { type: 'setTraffic', node: 'frontend-0', traffic: 'serving' }]] as const) {
+      const r = await server!.call(method, path, body ? { body } : {});
+      expect(r.status, JSON.stringify(r.body)).toBe(503);
+      expect(r.body.error.code).toBe('RINGMASTER_UNAVAILABLE');
+      expect(r.body.error.message).toMatch(/cluster dev-1 cannot be reached/);
+    }
+  }, 60_000);
 });
