@@ -29,6 +29,7 @@ import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
 import { registerDriftRoutes } from '../drift/routes.ts';
+import { registerOperationRoutes } from '../operations/routes.ts';
 import type { DriftOptions } from '../drift/detector.ts';
 
 /** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
@@ -352,6 +353,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     await registerDashboardRoutes(api, { storage, settings: currentSettings });
     const flighting = await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository, registry: metrics.registry });
     await registerDriftRoutes(api, { storage, flighting, options: options.drift, registry: metrics.registry });
+    await registerOperationRoutes(api, { flighting });
   }, { prefix: '/api/v1' });
   await registerWebRoutes(app);
 

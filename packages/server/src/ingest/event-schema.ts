@@ -4,7 +4,7 @@ import { checkEventData } from './event-data.ts';
 /** Every kind of journey event the server understands. */
 export const EVENT_KINDS = [
   'commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed',
-  'release', 'promotion.step', 'sync', 'health', 'drift',
+  'release', 'promotion.step', 'sync', 'health', 'drift', 'operation',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -16,6 +16,8 @@ const statusByKind: Partial<Record<EventKind, readonly string[]>> = {
   sync: ['Synced', 'OutOfSync', 'Unknown'],
   health: ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'],
   drift: ['detected', 'resolved', 'healed', 'adopted'],
+  // a NodeOperation on the instance's AppCluster: created and approved through the API, then each phase the server saw
+  operation: ['created', 'approved', 'Running', 'Succeeded', 'Failed'],
 };
 const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   commit: ['commit'],
@@ -28,6 +30,7 @@ const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   sync: ['cluster', 'status'],
   health: ['cluster', 'status'],
   drift: ['cluster', 'instance', 'status'],
+  operation: ['cluster', 'instance', 'status'],
 };
 
 /** Free-form data, checked on the raw input (before zod copies it): no prototype keys, bounded depth. */

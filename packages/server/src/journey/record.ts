@@ -256,7 +256,8 @@ class JourneyWriter {
       case 'health':
         return this.clusterState(ev);
       case 'drift':
-        // a drift belongs to the changes of the release that delivered what drifted
+      case 'operation':
+        // a drift (or an operation on the instance's nodes) belongs to the changes of the release that delivered what drifted
         return ev.release ? this.findChanges([['release', ev.release]]) : [];
     }
   }

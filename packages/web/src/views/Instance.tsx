@@ -7,6 +7,7 @@ import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../router.ts';
 import { Stale } from './Stale.tsx';
 import { DriftPanel } from './Drift.tsx';
+import { NodesPanel } from './Nodes.tsx';
 
 export interface FleetInstance {
   cluster: string;
@@ -53,6 +54,7 @@ export function InstanceView({ cluster, instance }: { cluster: string; instance:
         </dl>
       )}
       {data && <DriftPanel cluster={cluster} instance={instance} refresh={loadedAt} />}
+      {data && <NodesPanel cluster={cluster} instance={instance} refresh={loadedAt} />}
     </section>
   );
 }
