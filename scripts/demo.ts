@@ -266,19 +266,21 @@ await release(rev3, 'appserver 7.5.1');
 // ---------------------------------------------------------------------------------------------
 step('Day 2: one frontend of appserver-acme gets a fix (7.5.2) on its own — a NodeOperation: taken dark, upgraded, served again');
 if (kube) {
-  const acme = ['--kubeconfig', kubeconfig, '--kube-context', 'dev-eu-1', '-n', 'appserver-acme'];
+  // through the control plane's API as alice (an approver: upgradeNode is a risky operation), so
+  // the operation is role-checked, audited and on the instance's journey and dashboard page
+  const via = ['--server', server, '--token', alice];
   const fix = 'registry.eu.example.net/appserver:7.5.2';
   try {
-    say(dim('$ ringmaster node list appserver ' + acme.slice(2).join(' ')));
-    say(cli(['node', 'list', 'appserver', ...acme]).trimEnd());
-    say(dim(`$ ringmaster node upgrade appserver frontend-1 --image ${fix} --dry-run`));
-    say(cli(['node', 'upgrade', 'appserver', 'frontend-1', '--image', fix, '--dry-run', ...acme]).trimEnd());
-    say(dim(`$ ringmaster node upgrade appserver frontend-1 --image ${fix} --name upgrade-frontend-1 --approve --wait`));
-    cli(['node', 'upgrade', 'appserver', 'frontend-1', '--image', fix, '--name', 'upgrade-frontend-1', '--approve', '--wait', '--timeout', '180', '-o', 'json', ...acme], [0, 1]);
-    const op = JSON.parse(cli(['op', 'status', 'upgrade-frontend-1', '-o', 'json', ...acme])) as { phase: string; reason?: string; steps: { name: string; phase: string; message?: string }[] };
+    say(dim('$ ringmaster node list appserver-acme'));
+    say(cli(['node', 'list', 'appserver-acme', ...via]).trimEnd());
+    say(dim(`$ ringmaster node upgrade appserver-acme frontend-1 --image ${fix} --dry-run`));
+    say(cli(['node', 'upgrade', 'appserver-acme', 'frontend-1', '--image', fix, '--dry-run', ...via]).trimEnd());
+    say(dim(`$ ringmaster node upgrade appserver-acme frontend-1 --image ${fix} --name upgrade-frontend-1 --approve --wait`));
+    cli(['node', 'upgrade', 'appserver-acme', 'frontend-1', '--image', fix, '--name', 'upgrade-frontend-1', '--approve', '--wait', '--timeout', '180', '-o', 'json', ...via], [0, 1]);
+    const op = JSON.parse(cli(['op', 'status', 'upgrade-frontend-1', '--instance', 'appserver-acme', '-o', 'json', ...via])) as { phase: string; reason?: string; steps: { name: string; phase: string; message?: string }[] };
     for (const s of op.steps) say(`  step ${s.name.padEnd(8)} ${s.phase}${s.message ? ` — ${s.message}` : ''}`);
-    say(`NodeOperation upgrade-frontend-1 ${bold(op.phase)}${op.reason && op.reason !== op.phase ? ` — ${op.reason}` : ''}`);
-    say(cli(['node', 'list', 'appserver', ...acme]).trimEnd());
+    say(`NodeOperation upgrade-frontend-1 ${bold(op.phase)}${op.reason && op.reason !== op.phase ? ` — ${op.reason}` : ''} (audited, on the journey; its page: ${server}/fleet/dev-eu-1/appserver-acme)`);
+    say(cli(['node', 'list', 'appserver-acme', ...via]).trimEnd());
   } catch (e) {
     say(`The NodeOperation did not finish: ${(e as Error).message}`);
   }
