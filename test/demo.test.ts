@@ -49,6 +49,6 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^ {2}step dark +Succeeded/m);
     expect(out).toMatch(/^ {2}step upgrade +Succeeded/m);
     expect(out).toMatch(/^ {2}step serve +Succeeded/m);
-    expect(out).toMatch(/^NodeOperation upgrade-frontend-1 Succeeded$/m);
+    expect(out).toMatch(/^NodeOperation upgrade-frontend-1 Succeeded \(audited, on the journey/m);
   }, 900_000);
 });
