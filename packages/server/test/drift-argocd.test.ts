@@ -40,6 +40,7 @@ describe('drift in Argo CD mode on real Argo CD', () => {
   let alice: KubeClient;
   let firstRelease: string;
   const backend = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: instance, name: 'backend' };
+  const config = { apiVersion: 'v1', kind: 'ConfigMap', namespace: instance, name: 'appserver-config' };
   const application = async (): Promise<KubeObject> => (await fleet.management!.client.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ARGOCD_NAMESPACE, name: appName }))!;
   const liveImage = async () => ((await fleet.cluster('argo-1').client.get(backend))?.spec as any).template.spec.containers[0].image as string;
   const fields = async () => ((await server.call('GET', `/api/v1/drift?instance=${instance}`)).body.instances[0]?.fields ?? []) as any[];
@@ -102,17 +103,24 @@ describe('drift in Argo CD mode on real Argo CD', () => {
     expect(((await application()).status as any).sync.status).toBe('OutOfSync');
   }, 400_000);
 
-  it('heals on request by asking Argo CD to sync; the drift clears and the journey records the heal', async () => {
+  it('heals on request by asking Argo CD to sync (an object deleted by hand too); the drift clears and the journey records the heal', async () => {
+    // deleted by hand: Argo CD says Missing, Ringmaster reports it missing and who deleted it
+    await alice.delete(config);
+    const missing = await waitFor('the ConfigMap to be missing', async () => (await fields()).find((f) => f.object.kind === 'ConfigMap' && f.state === 'missing' && f.user), 30_000);
+    expect(missing).toMatchObject({ path: '', user: 'alice', userVerb: 'delete' });
     const deployer = await server.token('deployer', { apps: ['appserver'] });
     const healed = await server.call('POST', `/api/v1/drift/${instance}/heal`, { body: { reason: 'undo the hot-fix' }, token: deployer });
     expect(healed.status, JSON.stringify(healed.body)).toBe(200);
     expect(healed.body).toMatchObject({ instance, cluster: 'argo-1', mode: 'argocd' });
-    expect(healed.body.healed.map((f: any) => f.path)).toEqual([IMAGE]);
+    expect(healed.body.healed.map((f: any) => `${f.object.kind} ${f.state} ${f.path}`).sort()).toEqual(['ConfigMap missing ', `Deployment drifted ${IMAGE}`]);
     await waitFor('Argo CD to restore the image', async () => (await liveImage()) === 'appserver:1.0.0', 60_000);
+    await waitFor('Argo CD to create the ConfigMap again', async () => !!(await fleet.cluster('argo-1').client.get(config)), 60_000);
     await waitFor('the Application to be Synced', async () => ((await application()).status as any)?.sync?.status === 'Synced', 60_000);
     await waitFor('the drift to clear', async () => (await fields()).length === 0, 30_000);
     const journey = await events(firstRelease);
-    expect(journey.find((e) => e.kind === 'drift' && e.status === 'healed')?.data).toMatchObject({ mode: 'argocd', fields: [expect.objectContaining({ path: IMAGE, live: 'appserver:1.0.1-hotfix', user: 'alice' })] });
+    const heal = journey.find((e) => e.kind === 'drift' && e.status === 'healed')?.data;
+    expect(heal).toMatchObject({ mode: 'argocd' });
+    expect(heal.fields).toContainEqual(expect.objectContaining({ path: IMAGE, live: 'appserver:1.0.1-hotfix', user: 'alice' }));
     expect(journey.some((e) => e.kind === 'drift' && e.status === 'resolved')).toBe(true);
   }, 200_000);
 
