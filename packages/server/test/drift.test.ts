@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLogPath, clientCertificate, KubeClient, kubeconfigYaml, startLocalFleet, type KubeObject, type LocalFleet } from '@ringmaster/kube';
+import { auditLogPath, startLocalFleet, type KubeClient, type LocalFleet } from '@ringmaster/kube';
+import { edit, person, waitFor } from './helpers/drift.ts';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
 import { FleetRepo, git, manifestRemote, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
 import type { ServerOptions } from '../src/index.ts';
@@ -53,45 +53,6 @@ spec:
     - type: Resource
       resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } }
 `;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
-
-/** A person with the built-in "edit" role in one namespace, acting through a client certificate of the cluster's CA. */
-async function person(user: string, namespace: string): Promise<KubeClient> {
-  const pki = join(fleet.dir, 'pki');
-  const cert = clientCertificate(pki, `user-${user}`, `/CN=${user}`);
-  const admin = fleet.cluster('dev-1').client;
-  await admin.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${user}-edit`, namespace }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }] } as KubeObject, { fieldManager: 'test' });
-  return KubeClient.fromString(kubeconfigYaml([{ name: 'dev-1', server: fleet.cluster('dev-1').server, caCert: join(pki, 'ca.crt'), cert: cert.cert, key: cert.key, user }]));
-}
-
-/** What `kubectl edit` does: read, change, write back, with kubectl-edit as the field manager. */
-async function edit(client: KubeClient, ref: { apiVersion: string; kind: string; namespace: string; name: string }, change: (o: any) => void): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    const obj = (await client.get(ref))!;
-    change(obj);
-    try {
-      await client.update(obj, { fieldManager: 'kubectl-edit' });
-      return;
-    } catch (err) {
-      if ((err as { status?: number }).status !== 409) throw err;
-    }
-  }
-  throw new Error('edit kept conflicting');
-}
 
 describe('drift on the real local cluster', () => {
   const prefix = `d${process.pid % 1000}`;
@@ -148,7 +109,7 @@ describe('drift on the real local cluster', () => {
     const admin = fleet.cluster('dev-1').client;
     // the real HPA controller scaled the frontend: replicas owned by kube-controller-manager
     await waitFor('the HPA to scale the frontend', async () => ((await admin.get(deployment('frontend')))?.spec as any)?.replicas === 2);
-    alice = await person('alice', instance);
+    alice = await person(fleet, 'dev-1', 'alice', instance);
     await edit(alice, deployment('backend'), (o) => {
       o.spec.template.spec.containers[0].image = 'appserver:1.0.1-hotfix';
     });

@@ -10,6 +10,12 @@ export interface ArgoTarget {
   argocd: { namespace: string; project: string; destination: string };
   repoURL: string;
   branch: string;
+  /**
+   * The instance's drift policy (drift/policy.ts): true lets Argo CD undo live edits itself; false
+   * leaves them alone (Argo CD still syncs new commits), so Ringmaster reports them and a person
+   * adopts or heals.
+   */
+  selfHeal: boolean;
 }
 
 /** Name of the Application of one instance on one cluster. */
@@ -35,7 +41,7 @@ export function applicationFor(t: ArgoTarget): KubeObject {
       project: t.argocd.project,
       source: { repoURL: t.repoURL, targetRevision: t.branch, path: `${t.cluster}/${t.instance}` },
       destination: { name: t.argocd.destination, namespace: t.namespace },
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['ServerSideApply=true'] },
+      syncPolicy: { automated: { prune: true, selfHeal: t.selfHeal }, syncOptions: ['ServerSideApply=true'] },
     },
   };
 }

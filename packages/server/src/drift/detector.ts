@@ -2,7 +2,10 @@ import {
   applyObjects, AuditLogReader, FIELD_MANAGER, groupOf, INVENTORY_ANNOTATION, inventoryId, refKey, refOf, watchObjects,
   type KubeClient, type KubeObject, type ObjectRef, type WatchHandle, type WatchState,
 } from '@ringmaster/kube';
-import type { DriftIgnoreRule, Fleet, RenderedInstance } from '@ringmaster/fleet';
+import type { Fleet, RenderedInstance } from '@ringmaster/fleet';
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/schema.ts';
+import { UnavailableError } from '../errors.ts';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
 import { inventoryFor } from '../delivery/direct.ts';
 import { applicationName, ARGO_API_VERSION } from '../delivery/argocd.ts';
@@ -10,7 +13,10 @@ import type { FlightingContext, Logger } from '../flighting/context.ts';
 import { deliveryOf } from '../flighting/releases.ts';
 import type { ImageOverride } from '../flighting/model.ts';
 import { objectDrift, type DriftField } from './compare.ts';
+import { driftPolicy, type DriftPolicy } from './policy.ts';
 import { forgetObjects, storeFinding, toRecord, type DriftAudit, type DriftRecord, type FindingChange } from './store.ts';
+
+export { driftPolicy, type DriftPolicy } from './policy.ts';
 
 /** Server options for drift detection (docs/api.md, docs/fleet-format.md). */
 export interface DriftOptions {
@@ -24,22 +30,15 @@ export interface DriftOptions {
   healBackoffMs?: number;
 }
 
-/** Drift policy of one delivered instance, resolved from the fleet at its delivered revision. */
-export interface DriftPolicy {
-  selfHeal: boolean;
-  ignore: DriftIgnoreRule[];
-}
-
-/** The policy of an instance: its own selfHeal, else its app's, else its ring's; ignore rules of the app and instance together. Pure. */
-export function driftPolicy(fleet: Fleet, instance: string): DriftPolicy {
-  const inst = fleet.instances.get(instance);
-  const app = inst ? fleet.apps.get(inst.app) : undefined;
-  const cluster = inst ? fleet.clusters.get(inst.cluster) : undefined;
-  const ring = cluster ? fleet.rings.find((r) => r.name === cluster.ring) : undefined;
-  return {
-    selfHeal: inst?.drift?.selfHeal ?? app?.drift?.selfHeal ?? ring?.drift?.selfHeal ?? false,
-    ignore: [...(app?.drift?.ignore ?? []), ...(inst?.drift?.ignore ?? [])],
-  };
+/**
+ * Who may act for the fleet: the flighting engine (FlightEngine satisfies it). On PostgreSQL several
+ * replicas may serve one database; only the engine lease holder acts, and the detector follows it.
+ */
+export interface DriftLeader {
+  /** True while this replica acts (SQLite: always; PostgreSQL: while its engine holds the lease). */
+  readonly acting: boolean;
+  /** The database to write through: fenced by the lease, so a replica that lost it cannot write. */
+  readonly db: Kysely<Database>;
 }
 
 /** One delivered instance being watched. */
@@ -98,6 +97,8 @@ export class DriftDetector {
   private readonly audits = new Map<string, AuditLogReader>();
   private readonly lastHeal = new Map<string, number>();
   private readonly retries = new Map<string, number>();
+  /** Ringmaster's own user names on a workload cluster reached in Argo CD mode (skipped when naming who changed something). */
+  private readonly argoUsers = new Map<string, Promise<string[]>>();
   private argo: { client: KubeClient; handle: WatchHandle; namespace: string } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -107,9 +108,23 @@ export class DriftDetector {
   private policyFleet: Fleet | undefined;
   /** Resolves after the next refresh completes (tests, heal/adopt callers). */
   private waiters: Array<() => void> = [];
+  /** A wake() came while a refresh ran: refresh again as soon as it ends. */
+  private again = false;
+  /** Whether the last refresh acted (false: another replica holds the engine lease; this one serves reads). */
+  private leading = false;
 
-  constructor(private readonly ctx: FlightingContext, private readonly options: DriftOptions, private readonly log: Logger) {
+  constructor(private readonly ctx: FlightingContext, private readonly options: DriftOptions, private readonly log: Logger, private readonly leader?: DriftLeader) {
     for (const [cluster, path] of Object.entries(options.auditLogs ?? {})) this.audits.set(cluster, new AuditLogReader(path));
+  }
+
+  /** Whether this detector acts (watches, stores drift, heals) or only serves what the acting replica stored. */
+  get acting(): boolean {
+    return this.leader ? this.leader.acting : true;
+  }
+
+  /** Where findings are written: the leader's fenced database, else the shared one. */
+  private get db(): Kysely<Database> {
+    return this.leader ? this.leader.db : this.ctx.storage.db;
   }
 
   start(): void {
@@ -128,9 +143,11 @@ export class DriftDetector {
     await Promise.all(this.chains.values());
   }
 
-  /** Reads the delivered instances again soon (after a release step or an adopt). */
+  /** Reads the delivered instances again at once (the engine calls it after it delivered; adopt, tests). */
   wake(): void {
-    if (!this.stopped && !this.refreshing) this.schedule(0);
+    if (this.stopped) return;
+    if (this.refreshing) this.again = true;
+    else this.schedule(0);
   }
 
   /** Resolves once a refresh that starts after this call has finished. */
@@ -146,15 +163,45 @@ export class DriftDetector {
     this.timer = setTimeout(() => {
       this.refreshing = this.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, 'drift: reading delivered instances failed')).finally(() => {
         this.refreshing = undefined;
-        for (const w of this.waiters.splice(0)) w();
-        if (!this.stopped) this.schedule(this.options.refreshMs ?? 3000);
+        const again = this.again;
+        this.again = false;
+        // a waiter that came during this refresh waits for the next one
+        if (!again) for (const w of this.waiters.splice(0)) w();
+        if (!this.stopped) this.schedule(again ? 0 : this.options.refreshMs ?? 3000);
       });
     }, ms);
   }
 
+  /** Stops watching and forgets every target: another replica acts, this one serves reads. */
+  private standDown(): void {
+    for (const w of this.watches.values()) for (const k of w.kinds.values()) k.handle.stop();
+    this.watches.clear();
+    this.argo?.handle.stop();
+    this.argo = undefined;
+    this.targets.clear();
+    this.index.clear();
+    this.retries.clear();
+    this.busy = new Set();
+    this.stats.watches = 0;
+    this.stats.objects = 0;
+  }
+
   /** Reads the delivered table and the steps in flight; (re)builds targets and watches; re-evaluates what changed. */
   private async refresh(): Promise<void> {
+    if (!this.acting) {
+      if (this.leading) {
+        this.log.info({}, 'drift: another replica holds the engine lease; this one stops watching and serves the drift it stores');
+        this.standDown();
+      }
+      this.leading = false;
+      return;
+    }
+    if (!this.leading) {
+      if (this.leader) this.log.info({}, 'drift: this replica holds the engine lease; watching every delivered instance');
+      this.leading = true;
+    }
     const db = this.ctx.storage.db;
+    const write = this.db;
     const rows = await db.selectFrom('delivered').selectAll().execute();
     const inflight = await db.selectFrom('release_steps').select('cluster').where('state', '=', 'in_progress').execute();
     const wasBusy = this.busy;
@@ -208,13 +255,14 @@ export class DriftDetector {
       if (seen.has(key)) continue;
       this.unindex(t);
       this.targets.delete(key);
-      await forgetObjects(db, t.cluster, t.instance, new Set()).then((gone) => this.emitResolved(t, gone));
+      await forgetObjects(write, t.cluster, t.instance, new Set()).then((gone) => this.emitResolved(t, gone));
     }
-    await this.refreshPolicies();
+    const repolicied = await this.refreshPolicies();
+    for (const t of repolicied) if (t.mode === 'argocd' && !changed.includes(t)) changed.push(t);
     this.stats.objects = [...this.targets.values()].reduce((n, t) => n + t.objects.size, 0);
     await this.ensureWatches();
     for (const t of changed) {
-      const gone = await forgetObjects(db, t.cluster, t.instance, new Set(t.objects.keys()));
+      const gone = await forgetObjects(write, t.cluster, t.instance, new Set(t.objects.keys()));
       this.emitResolved(t, gone);
       if (t.mode === 'direct') for (const k of t.objects.keys()) this.enqueue(t.cluster, () => this.evaluate(t, k));
       else this.enqueueArgo(t);
@@ -224,23 +272,29 @@ export class DriftDetector {
   /**
    * Drift policy is fleet configuration, not a delivered manifest: a release that changes only the
    * policy delivers nothing new, so every target takes its policy from the newest succeeded release.
+   * Returns the targets whose self-heal changed (an Argo CD Application to set again).
    */
-  private async refreshPolicies(): Promise<void> {
+  private async refreshPolicies(): Promise<Target[]> {
     const latest = await this.ctx.storage.db.selectFrom('releases').select(['id', 'revision', 'override']).where('state', '=', 'succeeded')
       .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-    if (!latest) return;
+    if (!latest) return [];
     if (latest.id !== this.policyRelease) {
       try {
         this.policyFleet = (await this.ctx.renderer.render(latest.revision, latest.override ? (JSON.parse(latest.override) as ImageOverride) : null)).fleet;
         this.policyRelease = latest.id;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, release: latest.id }, 'drift: reading the drift policy of the latest release failed');
-        return;
+        return [];
       }
     }
+    const changed: Target[] = [];
     for (const t of this.targets.values()) {
-      if (this.policyFleet?.instances.has(t.instance)) t.policy = driftPolicy(this.policyFleet, t.instance);
+      if (!this.policyFleet?.instances.has(t.instance)) continue;
+      const policy = driftPolicy(this.policyFleet, t.instance);
+      if (policy.selfHeal !== t.policy.selfHeal) changed.push(t);
+      t.policy = policy;
     }
+    return changed;
   }
 
   private indexTarget(t: Target): void {
@@ -311,13 +365,7 @@ export class DriftDetector {
 
   /** Learns the user names Ringmaster acts as on a cluster (SelfSubjectReview), so its own writes are not "who changed it". */
   private async ownUsers(w: ClusterWatch): Promise<void> {
-    try {
-      const review = await w.client.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} });
-      const user = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username;
-      w.ownUsers = user ? [user] : [];
-    } catch {
-      w.ownUsers = [];
-    }
+    w.ownUsers = await selfUsers(w.client);
   }
 
   private onChange(cluster: string, obj: KubeObject): void {
@@ -371,35 +419,36 @@ export class DriftDetector {
     this.stats.evaluations++;
     const drift = objectDrift(desired, live, t.policy.ignore, { deliveryManager: FIELD_MANAGER });
     const ref = refOf(desired);
-    const audit = drift === 'missing' || drift.length ? this.auditOf(t, desired, drift) : undefined;
-    const change = await storeFinding(this.ctx.storage.db, { cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, releaseId: t.releaseId, ref, drift, ...(audit ? { audit } : {}) }, this.ctx.now());
+    const w = this.watches.get(t.cluster);
+    const audit = drift === 'missing' || drift.length ? this.auditOf(t.cluster, w?.kinds.get(kindKey(desired.apiVersion, desired.kind))?.resource, w?.ownUsers, desired, drift) : undefined;
+    const change = await storeFinding(this.db, { cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, releaseId: t.releaseId, ref, drift, ...(audit ? { audit } : {}) }, this.ctx.now());
     this.emitChange(t, change);
     if (drift !== 'missing' && drift.length === 0) {
       this.retries.delete(`${t.cluster}\0${key}`);
       return;
     }
     // the audit line can trail the watch event by a moment: look again shortly (and heal once the person is known, or given up on)
-    if (!audit && this.audits.has(t.cluster)) {
-      const rk = `${t.cluster}\0${key}`;
-      const n = this.retries.get(rk) ?? 0;
-      if (n < 5) {
-        this.retries.set(rk, n + 1);
-        setTimeout(() => this.enqueue(t.cluster, () => this.evaluate(t, key)), 200 * (n + 1)).unref();
-        return;
-      }
-    }
+    if (!audit && this.lookAgain(t.cluster, key, () => this.evaluate(t, key))) return;
     if (t.policy.selfHeal) await this.heal(t, 'policy');
   }
 
-  /** Who last wrote the object, from the cluster's audit log (writes by Ringmaster itself skipped). */
-  private auditOf(t: Target, desired: KubeObject, drift: DriftField[] | 'missing'): DriftAudit | undefined {
-    const reader = this.audits.get(t.cluster);
-    if (!reader) return undefined;
-    const w = this.watches.get(t.cluster);
-    const resource = w?.kinds.get(kindKey(desired.apiVersion, desired.kind))?.resource;
-    if (!resource) return undefined;
+  /** Schedules another evaluation while the cluster's audit log may still be catching up (five times at most); false once given up. */
+  private lookAgain(cluster: string, key: string, fn: () => Promise<void>): boolean {
+    if (!this.audits.has(cluster)) return false;
+    const rk = `${cluster}\0${key}`;
+    const n = this.retries.get(rk) ?? 0;
+    if (n >= 5) return false;
+    this.retries.set(rk, n + 1);
+    setTimeout(() => this.enqueue(cluster, fn), 200 * (n + 1)).unref();
+    return true;
+  }
+
+  /** Who last wrote the object (its plural `resource`), from the cluster's audit log (writes by Ringmaster itself, `ownUsers`, skipped). */
+  private auditOf(cluster: string, resource: string | undefined, ownUsers: string[] | undefined, desired: KubeObject, drift: DriftField[] | 'missing'): DriftAudit | undefined {
+    const reader = this.audits.get(cluster);
+    if (!reader || !resource) return undefined;
     const ref = refOf(desired);
-    const write = reader.latestWrite({ group: groupOf(desired.apiVersion), resource, namespace: ref.namespace, name: ref.name }, { exceptUsers: w?.ownUsers ?? [] });
+    const write = reader.latestWrite({ group: groupOf(desired.apiVersion), resource, namespace: ref.namespace, name: ref.name }, { exceptUsers: ownUsers ?? [] });
     if (!write) return undefined;
     // the write must be the change: not older than the field's managedFields time (second precision)
     const times = drift === 'missing' ? [] : drift.map((d) => d.time).filter((x): x is string => !!x).map(Date.parse);
@@ -445,6 +494,7 @@ export class DriftDetector {
    * sync the Application; records the heal, with the drift it undid, on the journey.
    */
   async heal(t: Target, by: string): Promise<{ healed: DriftRecord[]; skipped?: string }> {
+    if (!this.acting) throw new UnavailableError('this replica does not hold the engine lease: the replica that holds it watches and heals drift; try again (another replica answers)');
     const now = this.ctx.now();
     const tk = targetKey(t.cluster, t.instance);
     const last = this.lastHeal.get(tk) ?? 0;
@@ -504,24 +554,28 @@ export class DriftDetector {
   /**
    * Argo CD mode: Argo CD's verdict decides what is drifted (its resources marked OutOfSync, Missing
    * ones missing); the fields, values and managers come from the live object where the workload
-   * cluster is reachable, else the object is reported without fields.
+   * cluster is reachable (else the object is reported without fields), and the person from the
+   * cluster's audit log. The Application's selfHeal is kept on the instance's policy.
    */
   private async evaluateArgo(t: Target): Promise<void> {
     if (this.stopped || this.targets.get(targetKey(t.cluster, t.instance)) !== t || this.busy.has(t.cluster) || !this.argo) return;
     if (this.argo.handle.state.resourceVersion === '') return;
     const app = this.argo.handle.state.objects.get(`${t.argo!.namespace}/${applicationName(t.cluster, t.instance)}`);
-    if (!argoOutOfSync(app)) return;
+    await this.alignSelfHeal(t, app);
+    const outOfSync = argoOutOfSync(app);
+    if (!outOfSync) return;
     this.stats.evaluations++;
-    const outOfSync = argoOutOfSync(app)!;
     let client: KubeClient | undefined;
     try {
       client = this.clientOf(t);
     } catch {
       client = undefined;
     }
+    let unnamed = false;
     for (const [key, desired] of t.objects) {
       const verdict = outOfSync.get(key);
       let drift: DriftField[] | 'missing' = [];
+      let audit: DriftAudit | undefined;
       if (verdict) {
         let live: KubeObject | undefined | null = null;
         if (client) live = await client.get(refOf(desired)).catch(() => null);
@@ -532,11 +586,56 @@ export class DriftDetector {
         } else {
           drift = [{ path: '', desired: undefined, live: undefined, manager: 'argocd', operation: 'OutOfSync' }];
         }
+        if (client && this.audits.has(t.cluster)) {
+          const resource = await client.resourceFor(desired.apiVersion, desired.kind).then((r) => r.resource, () => undefined);
+          audit = this.auditOf(t.cluster, resource, await this.argoOwnUsers(t.cluster, client), desired, drift);
+          if (!audit) unnamed = true;
+        }
       }
-      const change = await storeFinding(this.ctx.storage.db, { cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, releaseId: t.releaseId, ref: refOf(desired), drift }, this.ctx.now());
+      const change = await storeFinding(this.db, { cluster: t.cluster, instance: t.instance, app: t.app, ring: t.ring, releaseId: t.releaseId, ref: refOf(desired), drift, ...(audit ? { audit } : {}) }, this.ctx.now());
       this.emitChange(t, change);
     }
-    if (outOfSync.size && t.policy.selfHeal) await this.heal(t, 'policy');
+    if (!outOfSync.size) {
+      this.retries.delete(`${t.cluster}\0argo:${t.instance}`);
+      return;
+    }
+    // heal at once: with selfHeal on, Argo CD itself may undo the change any moment, and the drift must be on the journey first
+    if (t.policy.selfHeal) await this.heal(t, 'policy');
+    // the audit line can trail Argo CD's verdict: look again for the person shortly
+    if (unnamed) this.lookAgain(t.cluster, `argo:${t.instance}`, () => this.evaluateArgo(t));
+  }
+
+  private argoOwnUsers(cluster: string, client: KubeClient): Promise<string[]> {
+    let p = this.argoUsers.get(cluster);
+    if (!p) this.argoUsers.set(cluster, (p = selfUsers(client)));
+    return p;
+  }
+
+  /**
+   * Keeps the Application's `syncPolicy.automated.selfHeal` on the instance's drift policy: a release
+   * that changes only the policy delivers nothing, so no new Application is applied for it.
+   */
+  private async alignSelfHeal(t: Target, app: KubeObject | undefined): Promise<void> {
+    const automated = (app?.spec as { syncPolicy?: { automated?: { selfHeal?: boolean } } } | undefined)?.syncPolicy?.automated;
+    if (!app || !automated || (automated.selfHeal ?? false) === t.policy.selfHeal || !this.argo) return;
+    try {
+      await this.argo.client.mergePatch({ apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: t.argo!.namespace, name: app.metadata.name! },
+        { spec: { syncPolicy: { automated: { selfHeal: t.policy.selfHeal } } } }, { fieldManager: 'ringmaster-drift' });
+      this.log.info({ cluster: t.cluster, instance: t.instance, selfHeal: t.policy.selfHeal }, 'drift: set the Application\'s selfHeal to the instance\'s drift policy');
+    } catch (err) {
+      this.log.warn({ cluster: t.cluster, instance: t.instance, err: (err as Error).message }, 'drift: setting the Application\'s selfHeal failed');
+    }
+  }
+}
+
+/** The user names a client acts as (SelfSubjectReview); none when the cluster does not say. */
+async function selfUsers(client: KubeClient): Promise<string[]> {
+  try {
+    const review = await client.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} });
+    const user = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username;
+    return user ? [user] : [];
+  } catch {
+    return [];
   }
 }
 

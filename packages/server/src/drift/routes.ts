@@ -66,7 +66,9 @@ export interface DriftRouteDeps {
 /** The drift API under /api/v1 (inside the authenticated scope), and the detector when flighting runs. */
 export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRouteDeps): Promise<DriftDetector | undefined> {
   const f = deps.flighting;
-  const detector = f && deps.options?.enabled !== false && f.ctx.options.engine !== false ? new DriftDetector(f.ctx, deps.options ?? {}, api.log) : undefined;
+  // the detector follows the engine: it acts while the engine does (on PostgreSQL, its lease holder) and looks as soon as it delivered
+  const detector = f && deps.options?.enabled !== false && f.ctx.options.engine !== false ? new DriftDetector(f.ctx, deps.options ?? {}, api.log, f.engine) : undefined;
+  if (detector) f!.engine.onDelivery(() => detector.wake());
   detector?.start();
   api.addHook('onClose', async () => {
     await detector?.stop();
@@ -88,16 +90,25 @@ export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRoute
     const scope = isScoped(p) ? { apps: p.apps, rings: p.rings } : {};
     const records = await listDrift(deps.storage.db, { ...q, ...scope });
     return {
-      detection: detector ? { running: true, ...detector.stats } : { running: false },
+      detection: detector ? { running: true, acting: detector.acting, ...detector.stats } : { running: false },
       instances: groupDrift(records),
     };
   });
 
   const targetFor = (instance: string, cluster: string | undefined) => {
     if (!f || !detector) throw new NotFoundError('drift detection is not running on this server: start it with flighting (a fleet repo and a manifest repo, see docs/flighting.md)');
+    if (!detector.acting) throw new UnavailableError('this replica does not hold the engine lease: the replica that holds it watches and heals drift; try again (another replica answers)');
     const t = detector.targetOf(instance, cluster);
     if (!t) throw new NotFoundError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} is not delivered by Ringmaster (see GET /api/v1/drift)`);
     return t;
+  };
+
+  /** An instance's cluster, app, ring and release from its stored drift (on a replica that does not act). */
+  const storedTarget = async (instance: string, cluster: string | undefined) => {
+    const rows = await listDrift(deps.storage.db, { instance, ...(cluster ? { cluster } : {}), limit: 1 });
+    const r = rows[0];
+    if (!r) throw new ConflictError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} has no drift to adopt`);
+    return { cluster: r.cluster, app: r.app, ring: r.ring, releaseId: r.release };
   };
 
   api.post<{ Params: { instance: string } }>('/drift/:instance/heal', async (req) => {
@@ -115,7 +126,8 @@ export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRoute
     const instance = parseInput(name, req.params.instance, ['instance']);
     const body = parseInput(adoptBody, req.body ?? {});
     req.audit = { target: `instance/${instance}`, details: { action: 'adopt', cluster: body.cluster, reason: body.reason } };
-    const t = targetFor(instance, body.cluster);
+    // adopt writes the fleet repo, not the cluster: a replica that does not act adopts what the acting one stored
+    const t = detector && !detector.acting ? await storedTarget(instance, body.cluster) : targetFor(instance, body.cluster);
     requireScopes(req.principal!, 'deployer', [{ app: t.app, ring: t.ring }]);
     const drift = await listDrift(deps.storage.db, { cluster: t.cluster, instance });
     if (!drift.length) throw new ConflictError(`instance ${instance} on cluster ${t.cluster} has no drift to adopt`);

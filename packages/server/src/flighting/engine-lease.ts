@@ -35,6 +35,12 @@ export class EngineLease {
     return s.db;
   }
 
+  /** Whether this engine may act now: SQLite always; PostgreSQL while it holds the lease on a live session. */
+  get holding(): boolean {
+    if (this.storage.dialect !== 'postgres' || !this.storage.openSession) return true;
+    return !!this.session && !this.session.lost;
+  }
+
   async hold(): Promise<LeaseState> {
     if (this.storage.dialect !== 'postgres' || !this.storage.openSession) return 'sole';
     if (this.session) {

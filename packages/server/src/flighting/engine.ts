@@ -5,6 +5,7 @@ import type { RenderedInstance } from '@ringmaster/fleet';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
 import { writeAudit } from '../auth/audit.ts';
 import { applicationFor, applicationName, applicationVerdict, applyApplications, ARGO_API_VERSION, refreshApplications, waitsForRevision } from '../delivery/argocd.ts';
+import { driftPolicy } from '../drift/policy.ts';
 import { applyStage, finishInstance, replaceStuckStatefulSetPods, stageHealth, stagesOf } from '../delivery/direct.ts';
 import { withReleaseAnnotation } from '../delivery/release-annotation.ts';
 import type { FlightingContext } from './context.ts';
@@ -71,6 +72,9 @@ export class FlightEngine {
   private readonly degradedSince = new Map<string, number>();
 
   private readonly lease: EngineLease;
+  /** Called after the engine changed what is delivered (a manifest commit recorded, a cluster step finished). */
+  private readonly deliveryListeners: Array<() => void> = [];
+  private lastLease: LeaseState | undefined;
   /** The shared context, except that the engine's database is the lease's: on PostgreSQL, fenced by it. */
   private readonly ctx: FlightingContext;
   private readonly leaseMs: number;
@@ -120,6 +124,34 @@ export class FlightEngine {
     await this.lease.release().catch(() => undefined);
   }
 
+  /**
+   * Whether this engine acts: SQLite always (one process per data folder); on PostgreSQL while it
+   * holds the lease. What else acts for the fleet (the drift detector) follows it.
+   */
+  get acting(): boolean {
+    return !this.stopped && this.lease.holding;
+  }
+
+  /** The database the engine acts through: on PostgreSQL fenced by the lease (fails once it is lost). */
+  get db(): Storage['db'] {
+    return this.ctx.storage.db;
+  }
+
+  /** Calls `fn` each time the engine changed what is delivered, or took the lease over (so the drift detector looks at once). */
+  onDelivery(fn: () => void): void {
+    this.deliveryListeners.push(fn);
+  }
+
+  private delivered(): void {
+    for (const fn of this.deliveryListeners) {
+      try {
+        fn();
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message }, 'a delivery listener failed');
+      }
+    }
+  }
+
   /** Runs a tick soon (after a user action or a new release). */
   wake(): void {
     if (this.stopped) return;
@@ -161,6 +193,9 @@ export class FlightEngine {
     const started = performance.now();
     // on a shared PostgreSQL several control planes may run: one engine at a time holds the lease, the others look again later
     const lease = await this.holdLease();
+    // taking the lease over: what follows the engine (the drift detector) starts acting at once
+    if (lease === 'held' && this.lastLease !== 'held') this.delivered();
+    this.lastLease = lease;
     if (lease === 'taken') return this.leaseMs / 3;
     const db = this.ctx.storage.db;
     const active = await db.selectFrom('releases').select('id')
@@ -331,6 +366,7 @@ export class FlightEngine {
       await trx.updateTable('releases').set({ state: 'halted', reason, updated_at: now, finished_at: policy.autoRollback ? null : now }).where('id', '=', rel.id).execute();
     });
     this.ctx.log.warn({ release: rel.id, ring, reason }, 'release halted');
+    this.delivered();
     if (policy.autoRollback) {
       await startRollback(this.ctx, rel.id, 'automatic rollback: ' + reason);
       return 0;
@@ -369,6 +405,7 @@ export class FlightEngine {
         ...(failed.length ? { reason: `rollback failed on ${failed.map((s) => `${s.cluster}: ${s.reason}`).join('; ')}` } : {}),
       }).where('id', '=', rel.id).execute();
     });
+    this.delivered();
     return undefined;
   }
 
@@ -469,6 +506,7 @@ export class FlightEngine {
     this.refreshedAt.delete(this.stepKey(step));
     this.degradedSince.delete(this.stepKey(step));
     this.stats.steps++;
+    this.delivered();
   }
 
   private async succeedStep(rel: Release, step: Step): Promise<void> {
@@ -488,6 +526,7 @@ export class FlightEngine {
     ]);
     await this.updateStep(step, { state: 'succeeded', reason: null, finished: true });
     this.stats.steps++;
+    this.delivered();
   }
 
   /** Looks at finished steps again; fails those whose cluster now reports Degraded. True when one failed. */
@@ -597,6 +636,15 @@ export class FlightEngine {
     return inst ? withReleaseAnnotation(inst, prev.id) : null;
   }
 
+  /**
+   * Whether Argo CD undoes live edits of an instance itself: the fleet's drift policy (instance, app,
+   * ring) at the release whose manifests the step delivers (a rollback: the release it goes back to).
+   */
+  private async selfHealOf(rel: Release, step: Step, i: StepInstance): Promise<boolean> {
+    const source = step.step === 'rollback' && i.previousRelease ? await this.release(i.previousRelease) : rel;
+    return driftPolicy((await this.ctx.renderer.render(source.revision, source.override)).fleet, i.instance).selfHeal;
+  }
+
   /** Does the next piece of work of a step; 'wait' when it has to wait for the cluster. */
   private async act(rel: Release, step: Step, signal: AbortSignal): Promise<'next' | 'wait'> {
     const phase = step.phase;
@@ -609,7 +657,7 @@ export class FlightEngine {
         for (const i of step.instances) {
           const ref = { apiVersion: ARGO_API_VERSION, kind: 'Application', namespace: d.namespace, name: applicationName(step.cluster, i.instance) };
           if (this.targetDigest(step, i) === null) await this.io(client.delete(ref));
-          else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.options.manifestRepo.argocdURL ?? this.ctx.options.manifestRepo.url, branch: this.ctx.repo.branch }));
+          else apps.push(applicationFor({ cluster: step.cluster, instance: i.instance, namespace: i.namespace, argocd: d, repoURL: this.ctx.options.manifestRepo.argocdURL ?? this.ctx.options.manifestRepo.url, branch: this.ctx.repo.branch, selfHeal: await this.selfHealOf(rel, step, i) }));
         }
         if (apps.length) {
           await this.io(applyApplications(client, apps));
@@ -714,6 +762,7 @@ export class FlightEngine {
     step.manifestCommit = commit;
     step.phase = next;
     if (policyDeadline.deadlineAt) step.deadlineAt = policyDeadline.deadlineAt;
+    this.delivered();
   }
 
   private async rollbackDeadline(rel: Release): Promise<number> {

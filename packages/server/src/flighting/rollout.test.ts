@@ -4,7 +4,8 @@ import { parseDuration, resolvePolicy } from './model.ts';
 import { wavesOf } from './releases.ts';
 import { applyImageOverride, digestOf } from './render.ts';
 import { stagesOf } from '../delivery/direct.ts';
-import { applicationVerdict } from '../delivery/argocd.ts';
+import { applicationFor, applicationVerdict } from '../delivery/argocd.ts';
+import { driftPolicy } from '../drift/policy.ts';
 
 const cluster = (name: string, labels?: Record<string, string>) => ({ name, labels }) as unknown as Cluster;
 
@@ -86,5 +87,27 @@ describe('Argo CD verdict', () => {
   it('says what Argo CD reports as an error while it waits', async () => {
     const v = await applicationVerdict(app({ sync: { status: 'Unknown' }, conditions: [{ type: 'ComparisonError', message: 'repository not accessible' }, { type: 'SharedResourceWarning', message: 'x' }] }), 'abc', includes);
     expect(v).toEqual({ status: 'Progressing', reason: 'Application c--i is Unknown (ComparisonError: repository not accessible)' });
+  });
+});
+
+describe('drift policy of an Argo CD Application', () => {
+  const fleetWith = (ring?: boolean, app?: boolean, inst?: boolean) => ({
+    rings: [{ name: 'dev', ...(ring === undefined ? {} : { drift: { selfHeal: ring } }) }],
+    clusters: new Map([['dev-1', { name: 'dev-1', ring: 'dev' }]]),
+    apps: new Map([['web', { name: 'web', ...(app === undefined ? {} : { drift: { selfHeal: app, ignore: [{ managers: ['vpa'] }] } }) }]]),
+    instances: new Map([['web-dev-1', { name: 'web-dev-1', app: 'web', cluster: 'dev-1', ...(inst === undefined ? {} : { drift: { selfHeal: inst, ignore: [{ jsonPointers: ['/spec/replicas'] }] } }) }]]),
+  }) as unknown as Fleet;
+  const app = (selfHeal: boolean) => applicationFor({ cluster: 'dev-1', instance: 'web-dev-1', namespace: 'web', argocd: { namespace: 'argocd', project: 'default', destination: 'dev-1' }, repoURL: 'file:///m', branch: 'main', selfHeal });
+
+  it('takes selfHeal from the instance, else the app, else the ring (default false); ignore rules of app and instance add up', () => {
+    expect(driftPolicy(fleetWith(), 'web-dev-1')).toEqual({ selfHeal: false, ignore: [] });
+    expect(driftPolicy(fleetWith(true), 'web-dev-1').selfHeal).toBe(true);
+    expect(driftPolicy(fleetWith(true, false), 'web-dev-1').selfHeal).toBe(false);
+    expect(driftPolicy(fleetWith(false, false, true), 'web-dev-1')).toEqual({ selfHeal: true, ignore: [{ managers: ['vpa'] }, { jsonPointers: ['/spec/replicas'] }] });
+  });
+
+  it("sets the Application's automated selfHeal from it, keeping automated sync and prune", () => {
+    expect((app(false).spec as any).syncPolicy).toEqual({ automated: { prune: true, selfHeal: false }, syncOptions: ['ServerSideApply=true'] });
+    expect((app(true).spec as any).syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 });
