@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { UNSAFE_KEYS } from './keys.ts';
 import { sortKeys, toYaml } from './serialize.ts';
 import { parseYamlFile } from './yaml-source.ts';
 
@@ -16,10 +17,13 @@ const tricky = fc.constantFrom('', 'true', 'no', 'null', '~', '0x1F', '1e3', '.5
   '0755', '0644', '+0755', '0o17', '0O17', '0x1f', '0b101', '1_000', '0_7', '08', '1.', '1e3', '1:30', '190:20:30', '.5', '-.5', '.inf', '-.Inf',
   'y', 'Y', 'n', 'N', 'YES', 'No', 'ON', 'off', 'OFF', 'True', 'FALSE', 'Null', 'NULL', '2024-01-01');
 const str = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), tricky);
+// Ringmaster's reader refuses __proto__, constructor and prototype as keys anywhere (tested in
+// yaml-input.test.ts), so the round trip is over every other key.
+const key = str.filter((k) => !UNSAFE_KEYS.has(k));
 const json = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), tie('arr'), tie('obj')),
   arr: fc.array(tie('value'), { maxLength: 4 }),
-  obj: fc.dictionary(str, tie('value'), { maxKeys: 4 }),
+  obj: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
 })).value;
 
 describe('toYaml', () => {
