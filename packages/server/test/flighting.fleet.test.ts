@@ -7,6 +7,7 @@ import { freePort } from '@ringmaster/kube';
 import { startTestServer, useBackends, type Backend, type TestServer } from './helpers/harness.ts';
 import { crashPods, FleetRepo, git, manifestCommits, manifestRemote, releaseHold, rings, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
 import { SharedFleet } from './flighting/fleet-info.ts';
+import { waitFor } from './helpers/drift.ts';
 import { installSlowHook, isAlive } from './helpers/hooks.ts';
 import type { FlightingOptions } from '../src/index.ts';
 
@@ -59,21 +60,6 @@ async function setup(opts: { rings?: ReturnType<typeof rings>; clusters?: Cluste
     for (const d of [repo.dir, remote, work, data]) rmSync(d, { recursive: true, force: true });
   });
   return { server, fleet: repo, remote, prefix };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(100);
-  }
 }
 
 async function waitState(s: Setup, id: string, states: string[], timeoutMs = 60_000): Promise<any> {
