@@ -258,7 +258,8 @@ export class DriftDetector {
       await forgetObjects(write, t.cluster, t.instance, new Set()).then((gone) => this.emitResolved(t, gone));
     }
     const repolicied = await this.refreshPolicies();
-    for (const t of repolicied) if (t.mode === 'argocd' && !changed.includes(t)) changed.push(t);
+    // a target whose self-heal turned on is looked at again: drift found a moment before the policy arrived is healed now
+    for (const t of repolicied) if (!changed.includes(t)) changed.push(t);
     this.stats.objects = [...this.targets.values()].reduce((n, t) => n + t.objects.size, 0);
     await this.ensureWatches();
     for (const t of changed) {
@@ -272,7 +273,7 @@ export class DriftDetector {
   /**
    * Drift policy is fleet configuration, not a delivered manifest: a release that changes only the
    * policy delivers nothing new, so every target takes its policy from the newest succeeded release.
-   * Returns the targets whose self-heal changed (an Argo CD Application to set again).
+   * Returns the targets whose self-heal changed (to look at again; an Argo CD Application to set again).
    */
   private async refreshPolicies(): Promise<Target[]> {
     const latest = await this.ctx.storage.db.selectFrom('releases').select(['id', 'revision', 'override']).where('state', '=', 'succeeded')
