@@ -237,10 +237,13 @@ describe('drift on the real local cluster', () => {
     const ringmaster = readFileSync(join(repo.dir, 'ringmaster.yaml'), 'utf8').replace('  - name: dev\n', '  - name: dev\n    drift: { selfHeal: true }\n');
     repo.write('ringmaster.yaml', ringmaster);
     const rev = repo.commit('dev self-heals drift');
-    const rel = await release(rev);
+    // the drift is there before the policy: turning self-heal on heals what is already drifted
     await edit(alice, deployment('backend'), (o) => {
       o.spec.template.spec.containers[0].image = 'appserver:6.6.6';
     });
+    // attributed to alice: the detector has looked at it for the last time (no audit retry is pending)
+    await waitFor('the edit to drift, attributed', async () => (await fields()).some((f) => f.live === 'appserver:6.6.6' && f.user === 'alice'));
+    const rel = await release(rev);
     const admin = fleet.cluster('dev-1').client;
     // the policy release delivered nothing new (same manifests): the instance still runs the adopt release's render
     const healed = await waitFor('the heal on the journey', async () => {
