@@ -213,6 +213,14 @@ export const AppSchema = z.strictObject({
   patches: z.array(PatchSchema).optional(),
   secrets: z.strictObject({ allowLiteral: z.boolean() }).optional().describe('allow Secrets with literal data (off by default)'),
   drift: DriftSchema.optional(),
+  placement: z.strictObject({
+    clusterLabels: z.record(z.string(), z.string()).optional().describe('labels a cluster must carry to take a new instance of this app'),
+    maxInstancesPerCluster: z.number().int().min(1).optional().describe('most instances of this app one cluster takes'),
+  }).optional().describe('where the requests API may provision new instances'),
+  dns: z.array(z.strictObject({
+    service: NameSchema.describe("the Service (in the instance's namespace) whose address the record points at"),
+    prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be one DNS label').optional().describe('the record is <prefix>.<instance>.<zone> (default <instance>.<zone>)'),
+  })).max(20).optional().describe("DNS records the requests API writes for each instance (an A record to the Service's load-balancer or cluster IP)"),
 });
 
 /** instances/*.yaml: one or more Instance documents (an app on a cluster). */

@@ -185,8 +185,8 @@ describe('validate', () => {
     repo.edit('apps/appserver/app.yaml', '    - managers: [vpa-recommender]\n', '    - kind: Service\n');
     const issues = await issuesOf(repo.dir);
     const pointer = issues.find((i) => i.message.includes('JSON pointer'));
-    expect(pointer?.location).toEqual({ file: 'apps/appserver/app.yaml', line: 17, column: 22 });
+    expect(pointer?.location).toEqual({ file: 'apps/appserver/app.yaml', line: 24, column: 22 });
     const empty = issues.find((i) => i.message.includes('needs "jsonPointers"'));
-    expect(empty?.location).toMatchObject({ file: 'apps/appserver/app.yaml', line: 18 });
+    expect(empty?.location).toMatchObject({ file: 'apps/appserver/app.yaml', line: 25 });
   });
 });

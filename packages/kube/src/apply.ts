@@ -218,6 +218,9 @@ async function pruneOne(client: KubeClient, ref: ObjectRef, inv: InventoryRef, d
     throw err;
   }
   if (!live || !ownedByInventory(live, inv)) return { ref, action: 'skip', reason: notOursReason };
+  // Argo CD's own way to keep an object its app prunes or deletes (a data volume, say): honoured here too
+  const syncOptions = live.metadata.annotations?.['argocd.argoproj.io/sync-options'] ?? '';
+  if (/(^|,)\s*(Prune|Delete)=false\s*(,|$)/.test(syncOptions)) return { ref, action: 'skip', reason: `kept: its sync options say ${syncOptions}` };
   if (!pruneContainers && (ref.kind === 'Namespace' || ref.kind === 'CustomResourceDefinition')) {
     return { ref, action: 'skip', reason: `${ref.kind} is not pruned by default: deleting it deletes everything it holds (pass pruneContainers)` };
   }

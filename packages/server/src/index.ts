@@ -27,3 +27,8 @@ export { objectDrift, CONTROLLER_MANAGERS, type DriftField } from './drift/compa
 export { listDrift, type DriftRecord, type DriftQuery } from './drift/store.ts';
 export { adoptDrift, adoptPlan, type AdoptResult, type AdoptChange } from './drift/adopt.ts';
 export { registerDriftRoutes, groupDrift, driftQuery, adoptBody, healBody } from './drift/routes.ts';
+export * from './outside/index.ts';
+export { REQUEST_KINDS, REQUEST_STATES, REQUEST_TERMINAL, STEP_STATES, createRequestBody, listRequestsQuery, ticketWebhookBody, stepsOf } from './requests/model.ts';
+export type { RequestKind, RequestState, StepState, CreateRequestInput, PreflightCheck, DryRun, RequestStep, RequestApproval, RequestSummary, RequestView, LogLine } from './requests/model.ts';
+export type { RequestOptions } from './requests/context.ts';
+export { parseQuantity, instanceAsk } from './requests/capacity.ts';

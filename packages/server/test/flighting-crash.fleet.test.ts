@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,9 +7,9 @@ import { freePort } from '@ringmaster/kube';
 import { createToken, openStorage } from '../src/index.ts';
 import { FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
 import { SharedFleet } from './flighting/fleet-info.ts';
+import { killChild, startChild as startServerChild } from './helpers/child.ts';
 
 const CHILD = join(import.meta.dirname, 'flighting', 'serve-child.ts');
-const TSX = join(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 const KILLS = 20;
 
 let fleet: SharedFleet;
@@ -28,37 +28,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }, 60_000);
 
-/** Starts the server as a child process and resolves once it listens. */
-async function startChild(env: Record<string, string>): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['--import', TSX, CHILD], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let err = '';
-  c.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start: ${err}`)), 60_000);
-    c.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    c.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}: ${err}`));
-    });
-  });
-  c.removeAllListeners('exit');
-  // keep draining output so the child never blocks on a full pipe
-  c.stdout!.resume();
-  return c;
-}
-
-async function kill(c: ChildProcess): Promise<void> {
-  const gone = new Promise((resolve) => c.once('exit', resolve));
-  c.kill('SIGKILL');
-  await gone;
-}
+const startChild = (env: Record<string, string>) => startServerChild(CHILD, env);
+const kill = killChild;
 
 it(`finishes every rollout with exactly one manifest commit per cluster and step across ${KILLS} SIGKILLs`, async () => {
   const repo = new FleetRepo(prefix, rings());

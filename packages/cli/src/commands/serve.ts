@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { loadFleetFrom, openSource, planRevisions } from '@ringmaster/fleet';
-import { planImageIntroductions, startServer, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
+import { createDnsProvider, dnsConfigFromEnv, planImageIntroductions, startServer, ticketClientFromEnv, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
 
 const run = promisify(execFile);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -64,6 +64,20 @@ function fleetFinder(dir: string): ImageIntroductionFinder {
   };
 }
 
+/** The requests API's outside parts, from the environment (secrets never come from flags). */
+function requestOptions(env: NodeJS.ProcessEnv): ServerOptions['requests'] {
+  let dns;
+  let tickets;
+  try {
+    const config = dnsConfigFromEnv(env);
+    dns = config ? createDnsProvider(config) : null;
+    tickets = ticketClientFromEnv(env);
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  return { dns, tickets, ...(env.RINGMASTER_TICKET_WEBHOOK_SECRET ? { ticketWebhookSecret: env.RINGMASTER_TICKET_WEBHOOK_SECRET } : {}) };
+}
+
 function webhookSecrets(env: NodeJS.ProcessEnv): ServerOptions['webhooks'] {
   const hooks: NonNullable<ServerOptions['webhooks']> = {};
   if (env.RINGMASTER_GITHUB_WEBHOOK_SECRET) hooks.github = { secret: env.RINGMASTER_GITHUB_WEBHOOK_SECRET };
@@ -100,7 +114,7 @@ export function registerServeCommands(program: Command): void {
     .option('--management-context <name>', 'kubeconfig context of the cluster where Argo CD Applications live')
     .option('--cluster-context <cluster=context>', 'kubeconfig context of a cluster (repeatable; default: the fleet\'s delivery.direct.context)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--time-scale <factor>', 'multiply the fleet\'s soak and deadline durations (e.g. 0.01 for demos)')
-    .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD.')
+    .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD,\nRINGMASTER_TICKET_WEBHOOK_SECRET. Requests (docs/requests.md) write DNS records through RINGMASTER_DNS_SERVER,\nRINGMASTER_DNS_ZONE, RINGMASTER_DNS_TSIG_KEY_NAME, RINGMASTER_DNS_TSIG_ALGORITHM and RINGMASTER_DNS_TSIG_SECRET_FILE,\nand call the ticketing system at RINGMASTER_TICKET_URL (signed with RINGMASTER_TICKET_SECRET).')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       const bodyLimit = Number(opts.bodyLimit);
@@ -117,6 +131,7 @@ export function registerServeCommands(program: Command): void {
         finder: opts.fleetRepo ? fleetFinder(opts.fleetRepo) : undefined,
         settings: { fleetRepository: opts.fleetRepository, manifestRepository: opts.manifestRepository, rings },
         flighting: flightingOptions(opts),
+        requests: requestOptions(process.env),
       });
       server.app.log.info({ url: server.url, database: server.storage.dialect, location: server.storage.location }, 'ringmaster serve is listening');
       await new Promise<void>((resolve) => {

@@ -18,6 +18,8 @@ export const createReleaseBody = z.object({
       .refine((p) => !p.split('.').some(isUnsafeKey), 'must not use "__proto__", "constructor" or "prototype" as a key').optional(),
   }).strict().optional(),
   message: z.string().max(2000).optional(),
+  instances: z.array(z.string().min(1).max(200)).min(1).max(500).optional()
+    .describe('deliver only these instances (created, updated or pruned); every other difference waits for a later release'),
 }).strict();
 export type CreateReleaseInput = z.infer<typeof createReleaseBody>;
 
@@ -91,9 +93,11 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   const delivered = await db.selectFrom('delivered').selectAll().execute();
   const held = new Map(delivered.map((d) => [`${d.cluster}\0${d.instance}`, d]));
 
+  const only = input.instances ? new Set(input.instances) : null;
   const byCluster = new Map<string, StepInstance[]>();
   const add = (cluster: string, i: StepInstance) => byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), i]);
   for (const [name, inst] of rendered.instances) {
+    if (only && !only.has(name)) continue;
     const digest = rendered.digests.get(name)!;
     const before = held.get(`${inst.cluster}\0${name}`);
     if (before?.digest === digest) continue;
@@ -101,6 +105,7 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   }
   const skipped: string[] = [];
   for (const d of delivered) {
+    if (only && !only.has(d.instance)) continue;
     const inst = rendered.instances.get(d.instance);
     if (inst && inst.cluster === d.cluster) continue;
     if (!fleet.clusters.has(d.cluster)) {

@@ -31,6 +31,9 @@ import type { FlightingOptions } from '../flighting/context.ts';
 import { registerDriftRoutes } from '../drift/routes.ts';
 import { registerOperationRoutes } from '../operations/routes.ts';
 import type { DriftOptions } from '../drift/detector.ts';
+import type { RequestOptions } from '../requests/context.ts';
+import { registerRequestRoutes, registerTicketWebhook, startRequests } from '../requests/routes.ts';
+import type { Requests } from '../requests/service.ts';
 
 /** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -55,6 +58,8 @@ export interface ServerOptions extends StorageOptions {
   flighting?: FlightingOptions;
   /** Drift detection of what flighting delivered (on by default with flighting): audit logs, refresh period. */
   drift?: DriftOptions;
+  /** The requests API (docs/requests.md): DNS provider, ticketing webhook, the inbound ticket webhook's secret. Runs with flighting. */
+  requests?: RequestOptions;
 }
 
 export interface RingmasterServer {
@@ -217,6 +222,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     return metrics.registry.metrics();
   });
 
+  // the requests runner starts inside the API scope; the ticket webhook (outside it: signed, no token) finds it here
+  const requests: { current?: Requests } = {};
   await app.register(async (api) => {
     api.addHook('preHandler', authenticate);
 
@@ -354,7 +361,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     const flighting = await registerReleaseRoutes(api, { storage, options: options.flighting, record: (evs) => record(evs.map((ev) => ({ ...ev, source: 'ringmaster' }))), manifestRepository: settings.manifestRepository, registry: metrics.registry });
     await registerDriftRoutes(api, { storage, flighting, options: options.drift, registry: metrics.registry });
     await registerOperationRoutes(api, { flighting });
+    requests.current = startRequests({ flighting, options: options.requests, fleetRepository: settings.fleetRepository, log: api.log });
+    await registerRequestRoutes(api, requests.current);
   }, { prefix: '/api/v1' });
+  await registerTicketWebhook(app, requests, options.requests?.ticketWebhookSecret);
   await registerWebRoutes(app);
 
   // a Map: a source named `__proto__` or `toString` must find nothing, not Object.prototype's members

@@ -4,7 +4,7 @@ import { checkEventData } from './event-data.ts';
 /** Every kind of journey event the server understands. */
 export const EVENT_KINDS = [
   'commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed',
-  'release', 'promotion.step', 'sync', 'health', 'drift', 'operation',
+  'release', 'promotion.step', 'sync', 'health', 'drift', 'operation', 'request',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -18,6 +18,8 @@ const statusByKind: Partial<Record<EventKind, readonly string[]>> = {
   drift: ['detected', 'resolved', 'healed', 'adopted'],
   // a NodeOperation on the instance's AppCluster: created and approved through the API, then each phase the server saw
   operation: ['created', 'approved', 'Running', 'Succeeded', 'Failed'],
+  // a provision, operate or decommission request: its decisions, each step it finished, and its end
+  request: ['created', 'approved', 'rejected', 'cancelled', 'step', 'succeeded', 'failed'],
 };
 const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   commit: ['commit'],
@@ -31,6 +33,7 @@ const requiredByKind: Record<EventKind, readonly (keyof EventInputBase)[]> = {
   health: ['cluster', 'status'],
   drift: ['cluster', 'instance', 'status'],
   operation: ['cluster', 'instance', 'status'],
+  request: ['instance', 'status'],
 };
 
 /** Free-form data, checked on the raw input (before zod copies it): no prototype keys, bounded depth. */

@@ -259,6 +259,9 @@ class JourneyWriter {
       case 'operation':
         // a drift (or an operation on the instance's nodes) belongs to the changes of the release that delivered what drifted
         return ev.release ? this.findChanges([['release', ev.release]]) : [];
+      case 'request':
+        // a request belongs to the change its fleet commit made (and the release that delivered it)
+        return this.findChanges([...(ev.commit ? [['commit', ev.commit] as [string, string]] : []), ...(ev.release ? [['release', ev.release] as [string, string]] : [])]);
     }
   }
 

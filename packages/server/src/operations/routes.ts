@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KubeApiError, KubeError, KubeObjectError, listEventsFor, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import {
-  API_VERSION, NODE_OPERATIONS, OPERATION_TYPES, RISKY_OPERATIONS, desiredNodes, isTerminal, previewOperation,
+  API_VERSION, OPERATION_TYPES, RISKY_OPERATIONS, desiredNodes, isTerminal, previewOperation,
   type AppCluster, type NodeOperation, type NodeOperationSpec,
 } from '@ringmaster/operator';
 import { requireScopes, type Principal } from '../auth/roles.ts';
@@ -11,6 +11,7 @@ import { ConflictError, InputError, NotFoundError, ServerError, UnavailableError
 import { parseInput } from '../http/errors.ts';
 import type { Flighting } from '../flighting/routes.ts';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
+import { checkOperationFields } from './fields.ts';
 
 // NodeOperations of an instance's AppCluster through the API: read from and written to the
 // instance's cluster (the same ClusterClients delivery uses), role-checked against the instance's
@@ -244,15 +245,7 @@ export async function registerOperationRoutes(api: FastifyInstance, deps: Operat
     const p = req.principal!;
     // creating an operation is a deployer's act on the instance's app and ring; approving a risky one at creation an approver's
     authorize(p, t, body.approved && isRisky(body.type) ? 'approver' : 'deployer');
-    const isNodeOp = (NODE_OPERATIONS as readonly string[]).includes(body.type);
-    if (isNodeOp && !body.node) throw new InputError(`node: is required for type ${body.type}`, 'node');
-    if (!isNodeOp && body.node) throw new InputError(`node: type ${body.type} acts on the whole AppCluster and takes no node`, 'node');
-    if (body.type === 'upgradeNode' && !body.image) throw new InputError('image: is required for type upgradeNode', 'image');
-    if (body.type !== 'upgradeNode' && body.image) throw new InputError(`image: only upgradeNode takes an image (type is ${body.type})`, 'image');
-    if (body.type === 'setTraffic' && !body.traffic) throw new InputError('traffic: is required for type setTraffic (serving or dark)', 'traffic');
-    if (body.type !== 'setTraffic' && body.traffic) throw new InputError(`traffic: only setTraffic takes traffic (type is ${body.type})`, 'traffic');
-    if (body.type === 'copyCache' && !body.source) throw new InputError('source: is required for type copyCache ({"appCluster": NAME})', 'source');
-    if (body.type !== 'copyCache' && body.source) throw new InputError(`source: only copyCache takes a source (type is ${body.type})`, 'source');
+    checkOperationFields(body);
     const client = clientOf(t);
     const app = await appClusterOf(t, client, body.appCluster);
     if (body.node) {

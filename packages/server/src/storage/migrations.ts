@@ -2,6 +2,7 @@ import { sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysel
 import type { Dialect } from './storage.ts';
 import { flightingMigrations } from '../flighting/migration.ts';
 import { driftMigrations } from '../drift/migration.ts';
+import { requestMigrations } from '../requests/migration.ts';
 
 /**
  * The one list of migrations for SQLite and PostgreSQL. Only the auto-increment key and the
@@ -220,5 +221,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     ...driftMigrations(),
+    ...requestMigrations(dialect),
   };
 }

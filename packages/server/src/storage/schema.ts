@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { FlightingTables } from '../flighting/tables.ts';
 import type { DriftTables } from '../drift/tables.ts';
+import type { RequestTables } from '../requests/tables.ts';
 
 /** Times are milliseconds since the epoch in BIGINT columns, so both dialects sort and subtract them alike. */
 export interface EventsTable {
@@ -169,7 +170,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;
