@@ -21,6 +21,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register>; all?: true }[
   { commands: ['operator'], load: async () => (await import('./commands/operator.ts')).registerOperatorCommands },
   { commands: ['node', 'op'], load: async () => (await import('./commands/nodes.ts')).registerNodeCommands },
   { commands: ['drift'], load: async () => (await import('./commands/drift.ts')).registerDriftCommands },
+  { commands: ['request'], load: async () => (await import('./commands/request.ts')).registerRequestCommands },
   { commands: ['config'], load: async () => (await import('./commands/config.ts')).registerConfigCommands },
   { commands: ['version'], load: async () => (await import('./commands/version.ts')).registerVersionCommand },
   { commands: ['completion'], load: async () => (await import('./commands/completion.ts')).registerCompletionCommand, all: true },

@@ -72,7 +72,7 @@ describe('ringmaster completion', () => {
   }
 
   it('completes commands, subcommands, flags and flag values in bash', async () => {
-    expect(await complete('re')).toEqual(['render', 'release']);
+    expect(await complete('re')).toEqual(['render', 'release', 'request']);
     expect(await complete('release', 'ap')).toEqual(['approve']);
     expect(await complete('release', 'approve', '--r')).toEqual(['--ring']);
     expect(await complete('--context', 'prod', 'release', 'list', '-o', '')).toEqual(['table', 'json', 'yaml']);

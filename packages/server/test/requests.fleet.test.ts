@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@ringmaster/kube';
 import { API_VERSION } from '@ringmaster/operator';
@@ -17,6 +19,8 @@ import { requestFleet, seedInstance, startTicketReceiver, type TicketReceiver } 
 // test kills with SIGKILL in the middle of a request.
 
 const CHILD = join(import.meta.dirname, 'requests', 'serve-child.ts');
+const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin', 'ringmaster.js');
+const run = promisify(execFile);
 const prefix = `rq${process.pid % 1000}`;
 const tenant = `${prefix}-acme`;
 const seed = `${prefix}-seed`;
@@ -323,4 +327,36 @@ describe('provision, operate, decommission', () => {
     expect(list.every((r: any) => r.state === 'succeeded')).toBe(true);
     expect(provisionId).not.toBe('');
   }, 400_000);
+
+  it('the CLI does the same: dry run, create, approve, follow the logs, list', async () => {
+    const cli = async (args: string[], token: string) => {
+      try {
+        const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, RINGMASTER_SERVER: url, RINGMASTER_TOKEN: token, NO_COLOR: '1' }, timeout: 300_000 });
+        return { code: 0, stdout, stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    const name = `${prefix}-cli`;
+    const preview = await cli(['request', 'create', 'provision', name, '--app', 'shop', '--cluster', 'dev-1', '--set', 'frontend.replicas=1', '--dry-run'], tokens.ci);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toMatch(/In order: commit instances\/.*-cli\.yaml to main/);
+    const refused = await cli(['request', 'create', 'provision', name, '--app', 'shop', '--cluster', 'canary-2'], tokens.ci);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cluster labels fit/);
+    const created = await cli(['request', 'create', 'provision', name, '--app', 'shop', '--cluster', 'dev-1', '--set', 'frontend.replicas=1', '-o', 'json'], tokens.ci);
+    expect(created.code, created.stderr).toBe(0);
+    const id = JSON.parse(created.stdout).id as string;
+    const approved = await cli(['request', 'approve', id, '--comment', 'from the CLI'], tokens.alice);
+    expect(approved.code, approved.stderr).toBe(0);
+    const logs = await cli(['request', 'logs', id, '--follow'], tokens.viewer);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/every step succeeded/);
+    const shown = await cli(['request', 'show', id, '-o', 'json'], tokens.viewer);
+    expect(JSON.parse(shown.stdout).state).toBe('succeeded');
+    const list = await cli(['request', 'list', '--instance', name], tokens.viewer);
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+provision\\s+succeeded`));
+    expect(await bind!.dig(fqdn(name), 'A')).toHaveLength(1);
+  }, 300_000);
 });
