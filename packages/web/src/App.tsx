@@ -10,6 +10,7 @@ import { InstanceView } from './views/Instance.tsx';
 import { ClusterView } from './views/Cluster.tsx';
 import { ReleasesView, ReleaseView } from './views/Release.tsx';
 import { MetricsView } from './views/Metrics.tsx';
+import { RequestsView, RequestView } from './views/Requests.tsx';
 
 export interface Session {
   me: Me;
@@ -29,6 +30,7 @@ const NAV = [
   { path: '/changes', label: 'Changes' },
   { path: '/fleet', label: 'Fleet' },
   { path: '/releases', label: 'Releases' },
+  { path: '/requests', label: 'Requests' },
   // /metrics is the server's Prometheus endpoint, so the DORA view lives at /dora
   { path: '/dora', label: 'Metrics' },
 ];
@@ -124,6 +126,8 @@ function Route({ path }: { path: string }) {
       return parts[1] ? <ClusterView cluster={parts[1]} /> : <FleetView />;
     case 'releases':
       return parts[1] ? <ReleaseView id={parts[1]} /> : <ReleasesView />;
+    case 'requests':
+      return parts[1] ? <RequestView id={parts[1]} /> : <RequestsView />;
     case 'dora':
       return <MetricsView />;
     default:
