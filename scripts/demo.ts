@@ -12,11 +12,12 @@
 // RINGMASTER_DEMO_EXIT=1 (or --exit) stops after the changes have played; RINGMASTER_DEMO_DIR picks the
 // work folder; --screenshots saves every dashboard view into docs/screenshots from the demo's data.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startLocalFleet, type LocalFleet } from '@ringmaster/kube';
+import { signTicketWebhook, startLocalBind, type LocalBind } from '@ringmaster/server';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
@@ -120,7 +121,29 @@ try {
 }
 
 // ---------------------------------------------------------------------------------------------
-step('ringmaster serve (SQLite) with releases delivered into the manifest repo');
+step('ringmaster serve (SQLite) with releases delivered into the manifest repo, DNS through a local BIND');
+// Requests write the DNS records of new tenants by RFC 2136 updates signed with a TSIG key, to a real
+// BIND 9 on loopback; the change tickets approve requests through a signed webhook. Secrets reach
+// the server through files named in its environment, never on its command line.
+let bind: LocalBind | undefined;
+try {
+  bind = await startLocalBind({ dir: join(work, 'dns') });
+  say(`BIND 9 serves zone ${bind.zone} on 127.0.0.1:${bind.port} (dynamic updates signed with TSIG key ${bind.tsig.name})`);
+} catch (e) {
+  say(`BIND could not be started (${(e as Error).message}); requests run without DNS records`);
+}
+const secrets = join(work, 'secrets');
+mkdirSync(secrets, { mode: 0o700 });
+const ticketSecret = randomBytes(24).toString('hex');
+writeFileSync(join(secrets, 'dns-tsig'), bind ? bind.tsig.secret : '', { mode: 0o600 });
+const serveEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  RINGMASTER_TICKET_WEBHOOK_SECRET: ticketSecret,
+  ...(bind ? {
+    RINGMASTER_DNS_SERVER: `127.0.0.1:${bind.port}`, RINGMASTER_DNS_ZONE: bind.zone, RINGMASTER_DNS_TSIG_KEY_NAME: bind.tsig.name,
+    RINGMASTER_DNS_TSIG_ALGORITHM: bind.tsig.algorithm, RINGMASTER_DNS_TSIG_SECRET_FILE: join(secrets, 'dns-tsig'),
+  } : {}),
+};
 const data = join(work, 'data');
 const admin = JSON.parse(cli(['token', 'create', '--name', 'demo-admin', '--role', 'admin', '--data-dir', data, '-o', 'json'])).token as string;
 const port = await freePort(7420);
@@ -129,7 +152,7 @@ const log = openSync(join(work, 'serve.log'), 'a');
 const serve: ChildProcess = spawn(
   process.execPath,
   [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, ...(kube ? ['--management-context', 'management', '--argocd-repo-url', `file://${manifests}`] : []), '--time-scale', '0.05', '--log-level', 'warn'],
-  { stdio: ['ignore', log, log] },
+  { stdio: ['ignore', log, log], env: serveEnv },
 );
 let stopping = false;
 // However the demo ends (an error included), the server does not outlive it.
@@ -262,6 +285,10 @@ step('Change 3: appserver 7.5.1 has a bug — it never turns healthy in the firs
 await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');
 const rev3 = await fleetChange(people.sam, 'appserver 7.5.1', () => sed('apps/appserver/app.yaml', 'tag: "7.5.0"', 'tag: "7.5.1"'));
 await release(rev3, 'appserver 7.5.1');
+// the fleet repo still says 7.5.1 after the rollback: a tenant provisioned now would start on the bad
+// version, so the team reverts the fleet change (every cluster runs 7.5.0 already: nothing to release)
+await fleetChange(people.sam, 'Revert "appserver 7.5.1"', () => sed('apps/appserver/app.yaml', 'tag: "7.5.1"', 'tag: "7.5.0"'));
+say('reverted in the fleet repo: new tenants start from 7.5.0, which every cluster runs');
 
 // ---------------------------------------------------------------------------------------------
 step('Day 2: one frontend of appserver-acme gets a fix (7.5.2) on its own — a NodeOperation: taken dark, upgraded, served again');
@@ -288,6 +315,50 @@ if (kube) {
   say('skipped: the local fleet is not running');
 }
 
+step('Provision: a new tenant through one request — preflight, dry run, approval from the change ticket, ordered steps, its DNS record');
+if (kube) {
+  try {
+    const ticket = 'CHG-2041';
+    const body = { kind: 'provision', app: 'appserver', cluster: 'dev-eu-1', name: 'appserver-soylent', ticket, reason: 'new tenant Soylent (order 7731)', values: { backend: { replicas: 1 } } };
+    const dry = await api(ci, 'POST', '/requests', { ...body, dryRun: true });
+    say('preflight:');
+    for (const c of dry.preflight) say(`  ${c.ok ? '✓' : '✗'} ${c.check} — ${c.reason}`);
+    say(`dry run, in order: ${dry.dryRun.order.join(' → ')}`);
+    for (const o of dry.dryRun.outside) say(`  ${o.step}: ${o.summary}`);
+    say(dim(dry.dryRun.fleetDiff.trimEnd()));
+    const req = await api(ci, 'POST', '/requests', body);
+    say(`request ${req.id} ${req.state} (ticket ${ticket}, by ci-pipeline)`);
+    // the change board approves the ticket in the ticketing system, which calls Ringmaster's signed webhook
+    const payload = JSON.stringify({ ticket, state: 'approved', by: 'change-board', comment: 'approved in the weekly change board' });
+    const hook = await fetch(`${server}/api/v1/webhooks/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...signTicketWebhook(ticketSecret, payload, Date.now()), 'x-ringmaster-delivery': `ticketing-${randomBytes(6).toString('hex')}` }, body: payload });
+    say(`ticket ${ticket} approved by the change board → POST /api/v1/webhooks/ticket ${hook.status}`);
+    const seen = new Map<string, string>();
+    let view = req;
+    for (let i = 0; i < 600; i++) {
+      view = await api(viewer, 'GET', `/requests/${req.id}`);
+      for (const st of view.steps) {
+        const line = `${st.state}${st.message ? ` — ${st.message}` : ''}`;
+        if (seen.get(st.name) !== line && st.state !== 'pending') {
+          seen.set(st.name, line);
+          say(`  step ${st.name.padEnd(13)} ${line}`);
+        }
+      }
+      if (['succeeded', 'failed', 'rejected', 'cancelled'].includes(view.state)) break;
+      await sleep(700);
+    }
+    say(`request ${req.id} ${bold(view.state)} (audited, on the journey; its page: ${server}/requests/${req.id})`);
+    if (bind) {
+      const name = `appserver-soylent.${bind.zone}`;
+      say(dim(`$ dig @127.0.0.1 -p ${bind.port} ${name} A +short`));
+      say(`${name} → ${(await bind.dig(name, 'A')).join(', ') || '(no answer)'}`);
+    }
+  } catch (e) {
+    say(`The provisioning request did not finish: ${(e as Error).message}`);
+  }
+} else {
+  say('skipped: the local fleet is not running');
+}
+
 step('What the manifest repo received (each commit traced back by its trailers)');
 say(git(manifests, ['log', '--format=%h %s', '-n', '12', 'main']));
 
@@ -307,6 +378,7 @@ async function shutdown(code: number): Promise<never> {
   serve.kill('SIGTERM');
   await new Promise((r) => serve.once('exit', r));
   await kube?.stop();
+  await bind?.stop();
   process.exit(code);
 }
 if (exitWhenDone) await shutdown(0);

@@ -45,6 +45,9 @@ export async function takeScreenshots(server: string, token: string, out: string
     const releases = await api('/releases?limit=10');
     const interesting = releases.releases.find((r: { state: string }) => r.state === 'rolled_back') ?? releases.releases[0];
     if (interesting) await shot('release', `/releases/${interesting.id}`, 'h1');
+    await shot('requests', '/requests', 'table');
+    const requests = await api('/requests?limit=5');
+    if (requests.requests[0]) await shot('request', `/requests/${requests.requests[0].id}`, '[data-testid=request-steps]');
     await shot('metrics', '/dora', 'svg');
     await page.setViewportSize({ width: 420, height: 860 });
     await shot('changes-narrow', '/changes', 'h1');

@@ -50,5 +50,9 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^ {2}step upgrade +Succeeded/m);
     expect(out).toMatch(/^ {2}step serve +Succeeded/m);
     expect(out).toMatch(/^NodeOperation upgrade-frontend-1 Succeeded \(audited, on the journey/m);
+    // a new tenant provisioned through one request: approved from its ticket, its DNS record answering dig at the local BIND
+    expect(out).toMatch(/^ticket CHG-2041 approved by the change board → POST \/api\/v1\/webhooks\/ticket 200/m);
+    expect(out).toMatch(/^request \S+ succeeded \(audited, on the journey/m);
+    expect(out).toMatch(/^appserver-soylent\.tenants\.ringmaster\.test → \d+\.\d+\.\d+\.\d+/m);
   }, 900_000);
 });

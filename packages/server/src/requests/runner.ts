@@ -69,6 +69,8 @@ export class RequestRunner {
   }
 
   private async tick(): Promise<void> {
+    // like the drift detector, requests act only where the release engine acts (on PostgreSQL, the lease holder)
+    if (!this.ctx.flighting.engine.acting) return;
     const db = this.ctx.flighting.ctx.storage.db;
     const ids = (await db.selectFrom('requests').select('id').where('state', '=', 'running').orderBy('created_at').execute().catch(() => [])).map((r) => r.id);
     for (const id of ids) {
