@@ -220,6 +220,10 @@ describe('provision, operate, decommission', () => {
     provisionId = created.body.id;
     expect(created.body).toMatchObject({ state: 'awaiting_approval', instance: tenant, app: 'shop', ring: 'dev', cluster: 'dev-1', ticket: 'CHG-100' });
     expect(created.body.steps.map((s: any) => s.name)).toEqual(['commit', 'release', 'ready', 'dns', 'ticket']);
+    // a second request for the same instance conflicts with this one while it has not ended
+    const twice = await dry(body);
+    expect(twice.body.preflight.filter((c: any) => !c.ok).map((c: any) => c.check)).toEqual(['no conflicting release, operation or request']);
+    expect(checkOf(twice.body, 'no conflicting release, operation or request').reason).toMatch(new RegExp(`request ${provisionId} \\(provision\\) is awaiting approval`));
     // a viewer cannot approve, an approver of another app cannot, the requester cannot approve their own
     expect((await call('POST', `/api/v1/requests/${provisionId}/approve`, {}, tokens.viewer)).status).toBe(403);
     expect((await call('POST', `/api/v1/requests/${provisionId}/approve`, {}, tokens.bob)).status).toBe(403);
