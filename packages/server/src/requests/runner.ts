@@ -39,6 +39,11 @@ export class RequestRunner {
 
   constructor(private readonly ctx: RequestContext) {}
 
+  /** Where the runner writes: the release engine's database, on PostgreSQL fenced by its lease (as the drift detector does). */
+  private get db() {
+    return this.ctx.flighting.engine.db;
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(0);
@@ -71,7 +76,7 @@ export class RequestRunner {
   private async tick(): Promise<void> {
     // like the drift detector, requests act only where the release engine acts (on PostgreSQL, the lease holder)
     if (!this.ctx.flighting.engine.acting) return;
-    const db = this.ctx.flighting.ctx.storage.db;
+    const db = this.db;
     const ids = (await db.selectFrom('requests').select('id').where('state', '=', 'running').orderBy('created_at').execute().catch(() => [])).map((r) => r.id);
     for (const id of ids) {
       if (this.stopped) return;
@@ -85,7 +90,7 @@ export class RequestRunner {
 
   /** Runs the request's steps until one has to wait, or the request ends. */
   async advance(id: string): Promise<void> {
-    const db = this.ctx.flighting.ctx.storage.db;
+    const db = this.db;
     for (let guard = 0; guard < 20 && !this.stopped; guard++) {
       const r = await loadRequest(db, id);
       if (r.row.state !== 'running') return;
@@ -111,7 +116,7 @@ export class RequestRunner {
   }
 
   private async runStep(r: StoredRequest, step: StoredRequest['steps'][number]): Promise<StepOutcome | undefined> {
-    const db = this.ctx.flighting.ctx.storage.db;
+    const db = this.db;
     const id = r.row.id;
     const data = step.data ? (JSON.parse(step.data) as Record<string, unknown>) : {};
     const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => appendLog(db, id, step.name, level, message, this.ctx.now());
@@ -147,7 +152,7 @@ export class RequestRunner {
   }
 
   private async failed(r: StoredRequest, step: StoredRequest['steps'][number], err: Error, log: (m: string, l?: 'info' | 'warn' | 'error') => Promise<void>): Promise<void> {
-    const db = this.ctx.flighting.ctx.storage.db;
+    const db = this.db;
     const now = this.ctx.now();
     const max = this.ctx.options.outsideAttempts ?? 6;
     // an outside system's own verdict decides (a refused TSIG key is not retried); anything else it raises may pass
