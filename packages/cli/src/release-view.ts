@@ -1,8 +1,9 @@
 import type { ReleaseView, StepView } from '@ringmaster/server';
+import { TERMINAL_STATES } from '@ringmaster/api';
 import { table } from './output.ts';
 
-/** Release states after which nothing moves any more (the server's TERMINAL). */
-export const FINISHED = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+/** Release states after which nothing moves any more. */
+export const FINISHED: ReadonlySet<string> = new Set(TERMINAL_STATES);
 
 /** A halted release with autoRollback keeps going (its rollback starts); only then is nothing left to move. */
 export const isFinished = (rel: Pick<ReleaseView, 'state' | 'finishedAt'>): boolean => FINISHED.has(rel.state) && rel.finishedAt !== null;

@@ -11,7 +11,7 @@ import { withReleaseAnnotation } from '../delivery/release-annotation.ts';
 import type { FlightingContext } from './context.ts';
 import type { Storage } from '../storage/storage.ts';
 import { EngineLease, type LeaseState } from './engine-lease.ts';
-import { isTerminal, type ResolvedPolicy, type StepInstance } from './model.ts';
+import { isTerminal, TERMINAL_STATES, type ResolvedPolicy, type StepInstance } from './model.ts';
 import { toRelease, toStep, type Release, type Step } from './steps.ts';
 
 const DAY = 86_400_000;
@@ -199,7 +199,7 @@ export class FlightEngine {
     if (lease === 'taken') return this.leaseMs / 3;
     const db = this.ctx.storage.db;
     const active = await db.selectFrom('releases').select('id')
-      .where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back'])
+      .where('state', 'not in', [...TERMINAL_STATES])
       .orderBy('created_at').execute();
     let next: number | undefined;
     for (const { id } of active) {

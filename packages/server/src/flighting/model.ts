@@ -1,14 +1,12 @@
 import type { RingPolicy } from '@ringmaster/fleet';
 
-/** States a release, ring, wave or cluster step can be in. */
-export const STATES = [
-  'pending', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
-  'succeeded', 'failed', 'halted', 'aborted', 'rolled_back',
-] as const;
-export type FlightState = (typeof STATES)[number];
+import { FLIGHT_STATES, TERMINAL_STATES, isTerminal } from '@ringmaster/api';
+export type { FlightState } from '@ringmaster/api';
 
-export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
-export const isTerminal = (s: string): boolean => TERMINAL.has(s);
+/** States a release, ring, wave or cluster step can be in. */
+export const STATES = FLIGHT_STATES;
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
+export { isTerminal, TERMINAL_STATES };
 
 /** A ring policy with every default filled in, as the engine applies it. */
 export interface ResolvedPolicy {

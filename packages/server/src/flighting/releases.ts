@@ -5,7 +5,7 @@ import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import { requireScopes, type Principal, type Role, type Scope } from '../auth/roles.ts';
 import type { FlightingContext } from './context.ts';
 import { startRollback } from './engine.ts';
-import { isTerminal, resolvePolicy, STATES, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
+import { isTerminal, resolvePolicy, STATES, TERMINAL_STATES, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
 import { toRelease, toStep, type Release, type ReleaseSummary, type Step } from './steps.ts';
 
 /** Body of POST /api/v1/releases. */
@@ -119,7 +119,7 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   // a deployer scoped to some apps or rings may release only changes inside its scope
   requireScopes(principal, 'deployer', [...byCluster].flatMap(([cluster, insts]) => insts.map((i) => ({ app: i.app, ring: fleet.clusters.get(cluster)!.ring }))));
 
-  const active = await db.selectFrom('releases').select(['id', 'state']).where('state', 'not in', ['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']).executeTakeFirst();
+  const active = await db.selectFrom('releases').select(['id', 'state']).where('state', 'not in', [...TERMINAL_STATES]).executeTakeFirst();
   if (active) throw new ConflictError(`release ${active.id} is ${active.state}; finish, abort or roll it back before creating another`);
 
   const now = ctx.now();

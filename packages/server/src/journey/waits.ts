@@ -1,4 +1,5 @@
 import type { Storage } from '../storage/storage.ts';
+import { TERMINAL_STATES } from '@ringmaster/api';
 
 /** A change held up by a person: the ring of its release that waits for an approver, and since when. */
 export interface ApprovalWait {
@@ -11,7 +12,7 @@ export interface ApprovalWait {
 }
 
 /** Release-level outcomes after which nothing waits any more. */
-const RELEASE_ENDED = new Set(['succeeded', 'failed', 'rolled_back', 'aborted', 'halted']);
+const RELEASE_ENDED: ReadonlySet<string> = new Set(TERMINAL_STATES);
 
 /**
  * For each change, the approval its release waits for now, read from the promotion steps the engine

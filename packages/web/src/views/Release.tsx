@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { TERMINAL_STATES } from '@ringmaster/api';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
@@ -80,7 +81,7 @@ const STATE_CLASS: Record<string, string> = {
   succeeded: 'st-ok', in_progress: 'st-running', soaking: 'st-running', pending: 'st-none', waiting_for_approval: 'st-waiting',
   paused: 'st-waiting', failed: 'st-failed', halted: 'st-failed', aborted: 'st-failed', rolled_back: 'st-failed',
 };
-const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 // words for parts of a finished release (not release states, so not in the state filter)
 const SHOWN_CLASS: Record<string, string> = { ...STATE_CLASS, not_reached: 'st-none', stopped: 'st-failed' };
 const label = (s: string) => s.replace(/_/g, ' ');
