@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { api, may, type ApprovalWait, type AppInfo, type ChangeDetail, type Eta, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, useViewData } from '../query.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps } from '../router.ts';
+import { linkProps } from '../navigation.ts';
 import { useFacets } from './Filters.tsx';
 import { Stale } from './Stale.tsx';
 
@@ -26,15 +26,13 @@ const TARGETS_SHOWN = 100;
 const TIMELINE_SHOWN = 300;
 
 export function ChangeDetailView({ id }: { id: string }) {
-  const { live, me } = useSession();
-  const [version, setVersion] = useState(0);
+  const { me } = useSession();
   // kept here, not in the panel: once approved, the wait (and its panel) goes away while the result stays
   const [approval, setApproval] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
   const facets = useFacets();
-  const relevant = useRelevant(live, (u) => u.changes.includes(id));
-  const { data, error, loadedAt, failedAt } = useData<DetailData>('change', id, `${version}:${relevant?.at ?? ''}`, async (signal) => {
+  const { data, error, loadedAt, failedAt } = useViewData<DetailData>('change', keys.change(id), async (signal) => {
     const [change, eta, apps] = await Promise.all([
       api<ChangeDetail>(`/changes/${encodeURIComponent(id)}`, { signal }),
       api<Eta>(`/changes/${encodeURIComponent(id)}/eta`, { signal }).catch(() => null),
@@ -74,7 +72,7 @@ export function ChangeDetailView({ id }: { id: string }) {
 
       {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={(result) => {
         setApproval(result);
-        setVersion((v) => v + 1);
+        reloadKey(keys.change(id));
       }} />}
       {approval && <p className={approval.kind === 'error' ? 'error' : 'ok'} role={approval.kind === 'error' ? 'alert' : 'status'}>{approval.text}</p>}
 

@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
 /** One node of the instance's AppCluster, as GET /api/v1/instances/{instance}/nodes answers it. */
@@ -47,13 +48,14 @@ interface OperationRow {
  * Approve for those whose role and scope allow it. Answers 404 (no AppCluster, or not delivered by
  * Ringmaster) show nothing: most instances are not AppClusters.
  */
-export function NodesPanel({ cluster, instance, refresh }: { cluster: string; instance: string; refresh: unknown }) {
+export function NodesPanel({ cluster, instance }: { cluster: string; instance: string }) {
   const { me } = useSession();
-  const [tick, setTick] = useState(0);
   const [acting, setActing] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const base = `/instances/${encodeURIComponent(instance)}`;
-  const { data, error } = useData('nodes', `${cluster}/${instance}`, `${String(refresh)}/${tick}`, async (signal) => {
+  // read again with the instance (when an event names its cluster, keys.ts), and every 2 s while an
+  // operation is in flight, until none is Pending or Running
+  const { data, error } = useViewData('nodes', keys.nodes(cluster, instance), async (signal) => {
     try {
       const [nodes, ops] = await Promise.all([
         api<NodesAnswer>(`${base}/nodes${query({ cluster })}`, { signal }),
@@ -65,14 +67,7 @@ export function NodesPanel({ cluster, instance, refresh }: { cluster: string; in
       if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return null;
       throw err;
     }
-  });
-  // an operation in flight is followed: read again every 2 s until none is Pending or Running
-  const inFlight = !!data && (data.operations.some((o) => o.phase === 'Pending' || o.phase === 'Running') || !!data.nodes.activeOperation);
-  useEffect(() => {
-    if (!inFlight) return undefined;
-    const t = setTimeout(() => setTick((n) => n + 1), 2000);
-    return () => clearTimeout(t);
-  }, [inFlight, data]);
+  }, { refetchInterval: (d) => (d && (d.operations.some((o) => o.phase === 'Pending' || o.phase === 'Running') || !!d.nodes.activeOperation) ? 2000 : false) });
   if (error && data === undefined) return <p className="error" role="alert">{error.message}</p>;
   if (!data) return null;
   const { nodes, operations } = data;
@@ -84,7 +79,7 @@ export function NodesPanel({ cluster, instance, refresh }: { cluster: string; in
     try {
       const r = await api<{ name: string; phase: string }>(path, { method: 'POST', body: { cluster, ...body } });
       setOutcome({ ok: true, text: `${label}: NodeOperation ${r.name} is ${r.phase}.` });
-      setTick((t) => t + 1);
+      reloadKey(keys.nodes(cluster, instance));
     } catch (err) {
       setOutcome({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
     } finally {

@@ -2,11 +2,11 @@ import { useEffect, useState } from 'react';
 import { TERMINAL_STATES } from '@ringmaster/api';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, useViewData } from '../query.ts';
 import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
 import { rowKeys } from './Changes.tsx';
 import { Stale } from './Stale.tsx';
 
@@ -116,11 +116,10 @@ function Countdown({ until, now, what }: { until: string | null | undefined; now
 }
 
 export function ReleasesView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const state = params.get('state');
   const before = params.get('before');
-  const { data, error, loadedAt, failedAt } = useData('releases', JSON.stringify([state, before]), useRelevant(live, (u) => !before && u.releases.length > 0),
+  const { data, error, loadedAt, failedAt } = useViewData('releases', keys.releases(state, before),
     (signal) => api<{ releases: ReleaseListItem[]; nextBefore: number | null }>(`/releases${query({ state, before, limit: 50 })}`, { signal }));
   useRenderTiming('releases', data);
   return (
@@ -172,21 +171,15 @@ function denial(me: Me, role: 'deployer' | 'approver', scope: { ring?: string; a
 }
 
 export function ReleaseView({ id }: { id: string }) {
-  const { me, live } = useSession();
-  const [version, setVersion] = useState(0);
+  const { me } = useSession();
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const refresh = useRelevant(live, (u) => u.releases.includes(id) || u.kinds.includes('promotion.step'));
-  const { data: rel, error, loadedAt, failedAt } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
+  // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
+  const { data: rel, error, loadedAt, failedAt } = useViewData<Release>('release', keys.release(id), (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }),
+    { refetchInterval: (r) => (r && !TERMINAL.has(r.state) ? 5000 : false) });
   useRenderTiming('release', rel);
   const active = !!rel && !TERMINAL.has(rel.state);
   const now = useNow(active);
-  // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setVersion((v) => v + 1), 5000);
-    return () => clearInterval(t);
-  }, [active]);
 
   if (error && !rel) return <section><h1>Release {id}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!rel) return <p className="loading" role="status">Loading release…</p>;
@@ -201,7 +194,7 @@ export function ReleaseView({ id }: { id: string }) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
     } finally {
       setBusy(null);
-      setVersion((v) => v + 1);
+      reloadKey(keys.release(id));
     }
   };
   const confirmThen = (action: string, question: string) => {

@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
+import { experimental_streamedQuery as streamedQuery, keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api, ApiError, getToken, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
 import { rowKeys } from './Changes.tsx';
 import { Stale } from './Stale.tsx';
 import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/server';
@@ -23,11 +24,10 @@ function Badge({ state, classes }: { state: string; classes: Record<string, stri
 
 /** Every provision, operate and decommission request, newest first, filtered by state and kind. */
 export function RequestsView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const state = params.get('state');
   const kind = params.get('kind');
-  const { data, error, loadedAt, failedAt } = useData('requests', JSON.stringify([state, kind]), useRelevant(live, (u) => u.kinds.includes('request')),
+  const { data, error, loadedAt, failedAt } = useViewData('requests', keys.requests(state, kind),
     (signal) => api<{ requests: RequestSummary[] }>(`/requests${query({ state, kind, limit: 100 })}`, { signal }));
   useRenderTiming('requests', data);
   return (
@@ -78,62 +78,49 @@ export function RequestsView() {
   );
 }
 
-/** The log lines of a request: read once when it has ended, followed (NDJSON stream) while it runs. */
-function useLogs(id: string, running: boolean, refresh: unknown): { lines: LogLine[]; error: string | null } {
-  const [lines, setLines] = useState<LogLine[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const abort = new AbortController();
-    const path = `/requests/${encodeURIComponent(id)}/logs`;
-    if (!running) {
-      api<{ lines: LogLine[] }>(path, { signal: abort.signal }).then((r) => setLines(r.lines), (err: unknown) => {
-        if (!abort.signal.aborted) setError((err as Error).message);
-      });
-      return () => abort.abort();
-    }
-    // the stream starts from the first line: what was read before is replaced as it arrives
-    void (async () => {
-      try {
-        const res = await fetch(`/api/v1${path}?follow=true`, { headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'application/x-ndjson' }, signal: abort.signal });
-        if (!res.ok || !res.body) throw new Error(`the log stream answered ${res.status}`);
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        const got: LogLine[] = [];
-        let rest = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          rest += value;
-          const parts = rest.split('\n');
-          rest = parts.pop() ?? '';
-          for (const p of parts) if (p.trim()) got.push(JSON.parse(p) as LogLine);
-          setLines([...got]);
-        }
-      } catch (err) {
-        if (!abort.signal.aborted) setError((err as Error).message);
-      }
-    })();
-    return () => abort.abort();
-  }, [id, running, refresh]);
-  return { lines, error };
+/** The lines of a running request's log as they are written (NDJSON), from the first one. */
+async function* followLogs(path: string, signal: AbortSignal): AsyncGenerator<LogLine> {
+  const res = await fetch(`/api/v1${path}?follow=true`, { headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'application/x-ndjson' }, signal });
+  if (!res.ok || !res.body) throw new Error(`the log stream answered ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    rest += value;
+    const parts = rest.split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) if (p.trim()) yield JSON.parse(p) as LogLine;
+  }
+}
+
+/**
+ * The log lines of a request: read once when it is not running, followed while it runs; read again
+ * when its state changes. What was shown stays until the new lines arrive.
+ */
+function useLogs(id: string, state: string | null): { lines: LogLine[]; error: string | null } {
+  const path = `/requests/${encodeURIComponent(id)}/logs`;
+  const running = state === 'running';
+  const q = useQuery({
+    queryKey: keys.requestLogs(id, state ?? ''),
+    queryFn: running
+      ? streamedQuery<LogLine>({ streamFn: ({ signal }) => followLogs(path, signal) })
+      : async ({ signal }) => (await api<{ lines: LogLine[] }>(path, { signal })).lines,
+    placeholderData: keepPreviousData,
+  });
+  return { lines: q.data ?? [], error: q.error?.message ?? null };
 }
 
 export function RequestView({ id }: { id: string }) {
-  const { me, live } = useSession();
-  const [version, setVersion] = useState(0);
+  const { me } = useSession();
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const refresh = useRelevant(live, (u) => u.kinds.includes('request'));
-  const { data: req, error, loadedAt, failedAt } = useData<Request>('request', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Request>(`/requests/${encodeURIComponent(id)}`, { signal }));
-  useRenderTiming('request', req);
-  const active = !!req && ACTIVE.has(req.state);
   // steps move on their own between events: look again every few seconds while the request is active
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setVersion((v) => v + 1), 3000);
-    return () => clearInterval(t);
-  }, [active]);
+  const { data: req, error, loadedAt, failedAt } = useViewData<Request>('request', keys.request(id), (signal) => api<Request>(`/requests/${encodeURIComponent(id)}`, { signal }),
+    { refetchInterval: (r) => (r && ACTIVE.has(r.state) ? 3000 : false) });
+  useRenderTiming('request', req);
   const running = req?.state === 'running';
-  const logs = useLogs(id, running, req ? req.state : null);
+  const logs = useLogs(id, req?.state ?? null);
 
   if (error && !req) return <section><h1>Request {id}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!req) return <p className="loading" role="status">Loading request…</p>;
@@ -148,7 +135,7 @@ export function RequestView({ id }: { id: string }) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
     } finally {
       setBusy(null);
-      setVersion((v) => v + 1);
+      reloadKey(keys.request(id));
     }
   };
   const withComment = (action: 'approve' | 'reject' | 'cancel', question: string) => {
