@@ -6,8 +6,8 @@ import { reloadKey, useViewData } from '../query.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../navigation.ts';
-import { useFacets } from './Filters.tsx';
-import { Stale } from './Stale.tsx';
+import { useFacets } from '../components/Filters.tsx';
+import { Stale } from '../components/Stale.tsx';
 
 interface DetailData {
   change: ChangeDetail;

@@ -1,12 +1,13 @@
-import type { KeyboardEvent, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { api, query, type Board, type BoardRow, type RingCell, type StageCell } from '../api.ts';
 import { keys } from '../keys.ts';
 import { useViewData } from '../query.ts';
 import { between, duration, shortSha, timeWindow, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
-import { Filters } from './Filters.tsx';
-import { Stale } from './Stale.tsx';
+import { Filters } from '../components/Filters.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
 
 const STAGE_COLUMNS = [
   { key: 'build', label: 'Build' },
@@ -16,24 +17,6 @@ const STAGE_COLUMNS = [
 ] as const;
 type StageKey = (typeof STAGE_COLUMNS)[number]['key'];
 const FILTERS = ['app', 'team', 'ring', 'cluster', 'author', 'branch', 'status', 'since', 'from', 'to'] as const;
-
-/** Moves focus between rows with the arrow keys; Enter opens the row. */
-export function rowKeys(open: () => void) {
-  return (e: KeyboardEvent<HTMLElement>) => {
-    const row = e.currentTarget;
-    if (e.target !== row) return;
-    if (e.key === 'Enter') {
-      e.preventDefault();
-      open();
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      // skip rows that are not focusable (group headers in the fleet)
-      let next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
-      while (next && next.tabIndex < 0) next = (e.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling) as HTMLElement | null;
-      next?.focus();
-    }
-  };
-}
 
 export function ChangesView() {
   const [params, set] = useQueryState();

@@ -4,9 +4,9 @@ import { useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
-import { rowKeys } from './Changes.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
 import type { FleetInstance } from './Instance.tsx';
-import { Stale } from './Stale.tsx';
+import { Stale } from '../components/Stale.tsx';
 
 const PAGE = 200;
 

@@ -5,9 +5,9 @@ import { useViewData } from '../query.ts';
 import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, useQueryState } from '../navigation.ts';
-import { Filters } from './Filters.tsx';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { Filters } from '../components/Filters.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
 
 // 50 clusters × their instances (about 1,000 instances at 20 a cluster) render in a few tens of ms
 const PAGE = 50;

@@ -4,9 +4,9 @@ import { useViewData } from '../query.ts';
 import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../navigation.ts';
-import { Stale } from './Stale.tsx';
-import { DriftPanel } from './Drift.tsx';
-import { NodesPanel } from './Nodes.tsx';
+import { Stale } from '../components/Stale.tsx';
+import { DriftPanel } from '../components/DriftPanel.tsx';
+import { NodesPanel } from '../components/NodesPanel.tsx';
 
 export interface FleetInstance {
   cluster: string;

@@ -1,12 +1,12 @@
 import { api, query, type Dora } from '../api.ts';
 import { keys } from '../keys.ts';
 import { useViewData } from '../query.ts';
-import { Stale } from './Stale.tsx';
+import { Stale } from '../components/Stale.tsx';
 import { duration, percent, RANGES, timeWindow } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { useQueryState } from '../navigation.ts';
-import { BarChart } from './Charts.tsx';
-import { Filters } from './Filters.tsx';
+import { BarChart } from '../components/Charts.tsx';
+import { Filters } from '../components/Filters.tsx';
 
 interface MetricsData {
   series: { total: Dora; buckets: Dora[] };

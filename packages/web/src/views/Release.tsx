@@ -7,8 +7,9 @@ import { reloadKey, useViewData } from '../query.ts';
 import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
+import { label, StateBadge } from '../components/StateBadge.tsx';
 
 /** The release API's shapes (docs/api.md, "Releases"). */
 interface ReleaseSummary {
@@ -84,7 +85,6 @@ const STATE_CLASS: Record<string, string> = {
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 // words for parts of a finished release (not release states, so not in the state filter)
 const SHOWN_CLASS: Record<string, string> = { ...STATE_CLASS, not_reached: 'st-none', stopped: 'st-failed' };
-const label = (s: string) => s.replace(/_/g, ' ');
 
 /** Once a release has ended, its rings, waves and clusters that never ran or were cut short say so, not "pending" or "in progress". */
 function settled(state: string, finished: boolean): string {
@@ -95,7 +95,7 @@ function settled(state: string, finished: boolean): string {
 }
 
 function State({ state }: { state: string }) {
-  return <span className={`state ${SHOWN_CLASS[state] ?? 'st-none'}`}>{label(state)}</span>;
+  return <StateBadge state={state} classes={SHOWN_CLASS} />;
 }
 
 /** Ticks every second while something on the page counts down. */

@@ -7,8 +7,9 @@ import { reloadKey, useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
+import { label, StateBadge } from '../components/StateBadge.tsx';
 import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/server';
 
 const STATE_CLASS: Record<RequestState, string> = {
@@ -16,11 +17,6 @@ const STATE_CLASS: Record<RequestState, string> = {
 };
 const STEP_CLASS: Record<string, string> = { pending: 'st-none', running: 'st-running', succeeded: 'st-ok', failed: 'st-failed', skipped: 'st-none', cancelled: 'st-failed' };
 const ACTIVE = new Set<RequestState>(['awaiting_approval', 'running']);
-const label = (s: string) => s.replace(/_/g, ' ');
-
-function Badge({ state, classes }: { state: string; classes: Record<string, string> }) {
-  return <span className={`state ${classes[state] ?? 'st-none'}`}>{label(state)}</span>;
-}
 
 /** Every provision, operate and decommission request, newest first, filtered by state and kind. */
 export function RequestsView() {
@@ -60,7 +56,7 @@ export function RequestsView() {
                 <tr key={r.id} tabIndex={0} data-request={r.id} onKeyDown={rowKeys(() => navigate(`/requests/${encodeURIComponent(r.id)}`))}>
                   <th scope="row"><a {...linkProps(`/requests/${encodeURIComponent(r.id)}`)}>{r.id}</a></th>
                   <td>{r.kind}</td>
-                  <td><Badge state={r.state} classes={STATE_CLASS} /></td>
+                  <td><StateBadge state={r.state} classes={STATE_CLASS} /></td>
                   <td>{r.instance}</td>
                   <td>{r.cluster}</td>
                   <td>{r.app}{r.ring ? <small> · {r.ring}</small> : null}</td>
@@ -153,7 +149,7 @@ export function RequestView({ id }: { id: string }) {
       <p><a {...linkProps('/requests')}>← All requests</a></p>
       <div className="title-row">
         <h1 id="request-title">{label(req.kind)} {req.instance}</h1>
-        <Badge state={req.state} classes={STATE_CLASS} />
+        <StateBadge state={req.state} classes={STATE_CLASS} />
       </div>
       <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />
       <dl className="facts">
@@ -195,7 +191,7 @@ export function RequestView({ id }: { id: string }) {
       <ol className="steps" data-testid="request-steps">
         {req.steps.map((s) => (
           <li key={s.name} data-step={s.name}>
-            <strong>{s.name}</strong> <Badge state={s.state} classes={STEP_CLASS} />
+            <strong>{s.name}</strong> <StateBadge state={s.state} classes={STEP_CLASS} />
             {s.attempts > 1 && <small> · {s.attempts} attempts</small>}
             {s.startedAt && <small> · {when(s.startedAt)}{s.finishedAt ? ` → ${when(s.finishedAt)}` : ''}</small>}
             {s.message && <div className="reason">{s.message}</div>}
