@@ -1,5 +1,6 @@
 import { useRef } from 'react';
-import { hashKey, QueryClient, useQuery, type Query } from '@tanstack/react-query';
+import { hashKey, QueryClient, useMutation, useQuery, type Query } from '@tanstack/react-query';
+import { api } from './api.ts';
 import { markData } from './perf.ts';
 import { touches, type LiveUpdate, type QueryKeyOf } from './keys.ts';
 
@@ -87,4 +88,20 @@ function useFailedSince(dataAt: number, errorAt: number): string | null {
   }
   if (first.current?.dataAt !== dataAt) first.current = { dataAt, since: errorAt };
   return new Date(first.current.since).toISOString();
+}
+
+/**
+ * Actions (POSTs) of a view through TanStack Query: `busy` names the one running (null when none,
+ * one at a time as the buttons allow); `reload` runs once it has settled, whatever the answer.
+ */
+export function usePost<N extends string>(reload: () => void) {
+  const m = useMutation({
+    mutationFn: ({ path, body }: { name: N; path: string; body: Record<string, unknown> }) => api<unknown>(path, { method: 'POST', body }),
+    onSettled: reload,
+  });
+  return {
+    busy: m.isPending ? m.variables.name : null,
+    /** Answers what the action answered (its shape is the caller's to name, as with api()). */
+    post: async <R>(name: N, path: string, body: Record<string, unknown>): Promise<R> => (await m.mutateAsync({ name, path, body })) as R,
+  };
 }

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
-import { reloadKey, useViewData } from '../query.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
 /** One node of the instance's AppCluster, as GET /api/v1/instances/{instance}/nodes answers it. */
@@ -50,7 +50,7 @@ interface OperationRow {
  */
 export function NodesPanel({ cluster, instance }: { cluster: string; instance: string }) {
   const { me } = useSession();
-  const [acting, setActing] = useState<string | null>(null);
+  const { busy: acting, post } = usePost<string>(() => reloadKey(keys.nodes(cluster, instance)));
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const base = `/instances/${encodeURIComponent(instance)}`;
   // read again with the instance (when an event names its cluster, keys.ts), and every 2 s while an
@@ -74,16 +74,12 @@ export function NodesPanel({ cluster, instance }: { cluster: string; instance: s
   const operate = may(me, 'deployer', { app: nodes.app, ring: nodes.ring });
   const approve = may(me, 'approver', { app: nodes.app, ring: nodes.ring });
   const act = async (label: string, path: string, body: Record<string, unknown>) => {
-    setActing(label);
     setOutcome(null);
     try {
-      const r = await api<{ name: string; phase: string }>(path, { method: 'POST', body: { cluster, ...body } });
+      const r = await post<{ name: string; phase: string }>(label, path, { cluster, ...body });
       setOutcome({ ok: true, text: `${label}: NodeOperation ${r.name} is ${r.phase}.` });
-      reloadKey(keys.nodes(cluster, instance));
     } catch (err) {
       setOutcome({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
-    } finally {
-      setActing(null);
     }
   };
   const upgrade = (node: NodeRow) => {

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, may, type ApprovalWait, type AppInfo, type ChangeDetail, type Eta, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
-import { reloadKey, useViewData } from '../query.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps } from '../navigation.ts';
@@ -70,9 +70,8 @@ export function ChangeDetailView({ id }: { id: string }) {
         <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
       </dl>
 
-      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={(result) => {
+      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} reload={() => reloadKey(keys.change(id))} onDone={(result) => {
         setApproval(result);
-        reloadKey(keys.change(id));
       }} />}
       {approval && <p className={approval.kind === 'error' ? 'error' : 'ok'} role={approval.kind === 'error' ? 'alert' : 'status'}>{approval.text}</p>}
 
@@ -177,27 +176,27 @@ function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; b
 }
 
 /** Who must act for the change to move on, since when, and, for those who may, the button to do it (the release's approve API). */
-function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: Me; app: string | null; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void }) {
-  const [busy, setBusy] = useState(false);
+function ApprovalWaitPanel({ wait, me, app, reload, onDone }: {
+  wait: ApprovalWait; me: Me; app: string | null; reload: () => void; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void;
+}) {
+  const { busy, post } = usePost<'approve'>(reload);
   const allowed = may(me, 'approver', { app, ring: wait.ring });
   const denied = allowed ? null : `Approving needs the approver role for ring ${wait.ring}${app ? ` and app ${app}` : ''}; you are ${me.role}${me.rings.length ? ` for ${me.rings.join(', ')}` : ''}.`;
   const approve = async () => {
-    setBusy(true);
     let result: { kind: 'error' | 'ok'; text: string };
     try {
-      await api(`/releases/${encodeURIComponent(wait.release)}/approve`, { method: 'POST', body: { ring: wait.ring } });
+      await post('approve', `/releases/${encodeURIComponent(wait.release)}/approve`, { ring: wait.ring });
       result = { kind: 'ok', text: `Ring ${wait.ring} approved.` };
     } catch (err) {
       result = { kind: 'error', text: err instanceof Error ? err.message : String(err) };
     }
-    setBusy(false);
     onDone(result);
   };
   return (
     <section className="approval-wait st-waiting" aria-label="Waiting for approval" data-testid="approval-wait">
       <span>Waiting since <time dateTime={wait.since} title={wait.since}>{when(wait.since)}</time> for {wait.who}: release{' '}
         <a {...linkProps(`/releases/${encodeURIComponent(wait.release)}`)}>{wait.release}</a> does not go on to ring <strong>{wait.ring}</strong> until someone approves.</span>
-      <button type="button" className="primary" disabled={!allowed || busy} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
+      <button type="button" className="primary" disabled={!allowed || busy !== null} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
         onClick={() => void approve()}>{busy ? 'Approving…' : `Approve ${wait.ring}`}</button>
       {denied && <span id="approve-denied" className="hint">{denied}</span>}
     </section>

@@ -3,7 +3,7 @@ import { TERMINAL_STATES } from '@ringmaster/api';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
-import { reloadKey, useViewData } from '../query.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
@@ -172,7 +172,7 @@ function denial(me: Me, role: 'deployer' | 'approver', scope: { ring?: string; a
 
 export function ReleaseView({ id }: { id: string }) {
   const { me } = useSession();
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, post } = usePost<string>(() => reloadKey(keys.release(id)));
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
   const { data: rel, error, loadedAt, failedAt } = useViewData<Release>('release', keys.release(id), (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }),
@@ -185,16 +185,12 @@ export function ReleaseView({ id }: { id: string }) {
   if (!rel) return <p className="loading" role="status">Loading release…</p>;
 
   const act = async (action: string, body: Record<string, unknown> = {}) => {
-    setBusy(action);
     setMessage(null);
     try {
-      await api(`/releases/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      await post(action, `/releases/${encodeURIComponent(id)}/${action}`, body);
       setMessage({ kind: 'ok', text: `${action === 'approve' ? `Ring ${String(body.ring)} approved` : `${action} requested`}.` });
     } catch (err) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
-    } finally {
-      setBusy(null);
-      reloadKey(keys.release(id));
     }
   };
   const confirmThen = (action: string, question: string) => {

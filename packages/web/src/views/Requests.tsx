@@ -3,7 +3,7 @@ import { experimental_streamedQuery as streamedQuery, keepPreviousData, useQuery
 import { api, ApiError, getToken, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
-import { reloadKey, useViewData } from '../query.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../navigation.ts';
@@ -109,7 +109,7 @@ function useLogs(id: string, state: string | null): { lines: LogLine[]; error: s
 
 export function RequestView({ id }: { id: string }) {
   const { me } = useSession();
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, post } = usePost<'approve' | 'reject' | 'cancel'>(() => reloadKey(keys.request(id)));
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   // steps move on their own between events: look again every few seconds while the request is active
   const { data: req, error, loadedAt, failedAt } = useViewData<Request>('request', keys.request(id), (signal) => api<Request>(`/requests/${encodeURIComponent(id)}`, { signal }),
@@ -122,16 +122,12 @@ export function RequestView({ id }: { id: string }) {
   if (!req) return <p className="loading" role="status">Loading request…</p>;
 
   const act = async (action: 'approve' | 'reject' | 'cancel', body: Record<string, unknown>) => {
-    setBusy(action);
     setMessage(null);
     try {
-      const r = await api<Request>(`/requests/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      const r = await post<Request>(action, `/requests/${encodeURIComponent(id)}/${action}`, body);
       setMessage({ kind: 'ok', text: `Request ${label(r.state)}.` });
     } catch (err) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
-    } finally {
-      setBusy(null);
-      reloadKey(keys.request(id));
     }
   };
   const withComment = (action: 'approve' | 'reject' | 'cancel', question: string) => {
