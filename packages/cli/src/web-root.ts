@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The dashboard bundle carried by the compiled CLI: scripts/build-cli.ts copies it to dist/web,
+ * beside the chunks (esbuild writes every chunk straight into dist/, so this module's URL is there).
+ * Run from the sources there is none, and the server finds packages/web/build by itself.
+ */
+export function bundledWebRoot(): string | undefined {
+  const dir = fileURLToPath(new URL('./web/', import.meta.url));
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
+}
