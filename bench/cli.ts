@@ -2,9 +2,10 @@
 // as a fresh process — `ringmaster --version` and `ringmaster plan` over a one-instance change of
 // examples/fleet — beside `node -e 0` in the same rounds, and the same two commands from the sources
 // (bin/ringmaster.js through tsx) for comparison. Rounds interleave the commands, so a busy machine
-// slows them alike; figures are medians of wall time per spawn.
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+// slows them alike; figures are medians of wall time per spawn, and of the child's CPU time (user +
+// system, from /proc/self/stat on Linux), which other load inflates far less than wall time.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetWithOneInstanceChange, installPackedCli, planArgs } from '../scripts/cli-pack.ts';
 
@@ -21,14 +22,26 @@ interface Case {
   exit: number;
   rounds: number;
   times: number[];
+  cpu: number[];
 }
 
-function time(c: Case, cwd: string): number {
+const TICK_MS = existsSync('/proc/self/stat') ? 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString()) : undefined;
+
+/** CPU time of this process's waited-for children so far (cutime + cstime), in ms; undefined off Linux. */
+function childrenCpu(): number | undefined {
+  if (TICK_MS === undefined) return undefined;
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+}
+
+function time(c: Case, cwd: string): { wall: number; cpu?: number } {
+  const cpu0 = childrenCpu();
   const start = process.hrtime.bigint();
   const r = spawnSync(c.cmd, c.args, { cwd, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpu1 = childrenCpu();
   if (r.status !== c.exit) throw new Error(`${c.label} exited ${r.status}, expected ${c.exit}: ${r.stderr}`);
-  return ms;
+  return { wall, cpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0 };
 }
 
 const median = (xs: number[]) => {
@@ -41,9 +54,10 @@ function table(cases: Case[]): string {
   const rows = cases.map((c) => {
     const m = median(c.times);
     const goal = c.goal === undefined ? '' : `≤ ${c.goal} ms: ${m <= c.goal ? 'met' : '**missed**'}`;
-    return `| ${c.label} | ${c.times.length} | ${m.toFixed(0)} ms | ${Math.min(...c.times).toFixed(0)} ms | ${c === cases[0] ? '' : `+${(m - base).toFixed(0)} ms`} | ${goal} |`;
+    const cpu = c.cpu.length > 0 ? `${median(c.cpu).toFixed(0)} ms` : '–';
+    return `| ${c.label} | ${c.times.length} | ${m.toFixed(0)} ms | ${Math.min(...c.times).toFixed(0)} ms | ${c === cases[0] ? '' : `+${(m - base).toFixed(0)} ms`} | ${cpu} | ${goal} |`;
   });
-  return ['| command (fresh process) | runs | median | fastest | over `node -e 0` | goal |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| command (fresh process) | runs | median wall | fastest wall | over `node -e 0` | median CPU | goal (wall) |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 /** Runs the benchmark and returns its Markdown section. */
@@ -53,16 +67,20 @@ export async function benchCli(): Promise<string> {
   const fleet = fleetWithOneInstanceChange();
   const node = process.execPath;
   const cases: Case[] = [
-    { label: '`node -e 0`', cmd: node, args: ['-e', '0'], exit: 0, rounds: ROUNDS, times: [] },
-    { label: '`ringmaster --version` (packed)', goal: 80, cmd: cli.bin, args: ['--version'], exit: 0, rounds: ROUNDS, times: [] },
-    { label: '`ringmaster plan` one-instance change (packed)', goal: 150, cmd: cli.bin, args: planArgs(fleet), exit: 2, rounds: ROUNDS, times: [] },
-    { label: '`ringmaster --version` (sources, tsx)', cmd: node, args: [SOURCE_BIN, '--version'], exit: 0, rounds: SOURCE_ROUNDS, times: [] },
-    { label: '`ringmaster plan` one-instance change (sources, tsx)', cmd: node, args: [SOURCE_BIN, ...planArgs(fleet)], exit: 2, rounds: SOURCE_ROUNDS, times: [] },
+    { label: '`node -e 0`', cmd: node, args: ['-e', '0'], exit: 0, rounds: ROUNDS, times: [], cpu: [] },
+    { label: '`ringmaster --version` (packed)', goal: 80, cmd: cli.bin, args: ['--version'], exit: 0, rounds: ROUNDS, times: [], cpu: [] },
+    { label: '`ringmaster plan` one-instance change (packed)', goal: 150, cmd: cli.bin, args: planArgs(fleet), exit: 2, rounds: ROUNDS, times: [], cpu: [] },
+    { label: '`ringmaster --version` (sources, tsx)', cmd: node, args: [SOURCE_BIN, '--version'], exit: 0, rounds: SOURCE_ROUNDS, times: [], cpu: [] },
+    { label: '`ringmaster plan` one-instance change (sources, tsx)', cmd: node, args: [SOURCE_BIN, ...planArgs(fleet)], exit: 2, rounds: SOURCE_ROUNDS, times: [], cpu: [] },
   ];
   try {
     for (const c of cases) time(c, cli.dir); // warm the file cache
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of cases) if (round < c.rounds) c.times.push(time(c, cli.dir));
+      for (const c of cases.filter((k) => round < k.rounds)) {
+        const t = time(c, cli.dir);
+        c.times.push(t.wall);
+        if (t.cpu !== undefined) c.cpu.push(t.cpu);
+      }
     }
   } finally {
     rmSync(fleet.dir, { recursive: true, force: true });
