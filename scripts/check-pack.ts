@@ -1,6 +1,6 @@
 // CI (.ci/run): packs the CLI, installs it into an empty folder and runs it there: `--version`,
 // `--help` (which loads every command group, so every bundled chunk and installed dependency is
-// imported) and `plan` over a one-instance change. Any difference fails with what was expected.
+// imported), `plan` over a one-instance change and `dev kube up`'s refusal. Any difference fails with what was expected.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SpawnSyncReturns } from 'node:child_process';
@@ -27,6 +27,9 @@ try {
 
   const none = runPacked(cli, ['plan', '--repo', fleet.dir, '--from', fleet.base, '--to', fleet.base]);
   expectThat(none.status === 0, 'ringmaster plan exits 0 when nothing changes', none);
+
+  const dev = runPacked(cli, ['dev', 'kube', 'up']);
+  expectThat(dev.status === 1 && dev.stderr.includes('runs from a checkout'), 'ringmaster dev kube up says it needs a checkout', dev);
 
   const web = join(cli.dir, 'node_modules', '@ringmaster', 'cli', 'dist', 'web', 'index.html');
   expectThat(existsSync(web), `the package carries the dashboard (${web})`);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { bundledWebRoot } from '../web-root.ts';
+import { bundledWebRoot } from '../compiled.ts';
 import { loadFleetFrom, openSource, planRevisions } from '@ringmaster/fleet';
 import { createDnsProvider, dnsConfigFromEnv, planImageIntroductions, startServer, ticketClientFromEnv, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
 
