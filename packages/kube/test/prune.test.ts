@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INVENTORY_ANNOTATION, applyObjects, readInventory, refOf } from '../src/index.ts';
+import { ANNOTATIONS, applyObjects, readInventory, refOf } from '../src/index.ts';
 import { freshNamespace, useLocalKube, webApp } from './helpers.ts';
 
 describe('prune with an inventory against a real kube-apiserver', () => {
@@ -16,7 +16,7 @@ describe('prune with an inventory against a real kube-apiserver', () => {
     await applyObjects(client, full, { inventory });
     expect((await readInventory(client, inventory)).map((r) => r.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
     const cm = (await client.get(refOf(full[2]!)))!;
-    expect(cm.metadata.annotations?.[INVENTORY_ANNOTATION]).toBe(`${ns}/ringmaster-inventory-web`);
+    expect(cm.metadata.annotations?.[ANNOTATIONS.inventory]).toBe(`${ns}/ringmaster-inventory-web`);
 
     const withoutConfigMap = full.filter((o) => o.kind !== 'ConfigMap');
     const dry = await applyObjects(client, withoutConfigMap, { inventory, dryRun: true });
