@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@ringmaster/kube';
 import { startTestServer, useBackends, type Backend, type TestServer } from './helpers/harness.ts';
 import { crashPods, FleetRepo, git, manifestCommits, manifestRemote, releaseHold, rings, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
@@ -464,13 +464,12 @@ describe('a Kubernetes API outage', () => {
 
     const s = await setup({ rings: DEV, clusters: ONE, flighting: { access: { ...fleet.access(), clusters: { 'dev-1': { kubeconfig: viaProxy } } } } });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
-    const until = Date.now() + 60_000;
-    let step: any;
-    for (;;) {
-      step = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].clusters[0];
-      if (/^retrying \(attempt [3-9]/.test(step.reason ?? '') || !['pending', 'in_progress'].includes(step.state) || Date.now() > until) break;
-      await sleep(100);
-    }
+    // until the third retry, or a state the step should not reach while the API is down
+    const step = await vi.waitFor(async () => {
+      const c = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].clusters[0];
+      if (!/^retrying \(attempt [3-9]/.test(c.reason ?? '') && ['pending', 'in_progress'].includes(c.state)) throw new Error(`step ${c.state}: ${c.reason}`);
+      return c;
+    }, { timeout: 60_000, interval: 100 });
     expect(step.state).toBe('in_progress');
     expect(step.reason).toMatch(/^retrying \(attempt \d+, next in \d+s\): unreachable: .*127\.0\.0\.1/);
 

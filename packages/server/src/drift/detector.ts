@@ -1,5 +1,5 @@
 import {
-  applyObjects, AuditLogReader, FIELD_MANAGER, groupOf, INVENTORY_ANNOTATION, inventoryId, refKey, refOf, watchObjects,
+  ANNOTATIONS, applyObjects, AuditLogReader, FIELD_MANAGER, groupOf, identityKey, inventoryId, LABELS, refOf, watchObjects,
   type KubeClient, type KubeObject, type ObjectRef, type WatchHandle, type WatchState,
 } from '@ringmaster/kube';
 import type { Fleet, RenderedInstance } from '@ringmaster/fleet';
@@ -53,7 +53,7 @@ interface Target {
   mode: 'direct' | 'argocd';
   context?: string;
   argo?: { namespace: string };
-  /** Desired objects by refKey, as Ringmaster applies them (with the inventory annotation). */
+  /** Desired objects by identityKey, as Ringmaster applies them (with the inventory annotation). */
   objects: Map<string, KubeObject>;
   policy: DriftPolicy;
 }
@@ -89,7 +89,7 @@ export interface DriftStats {
 export class DriftDetector {
   readonly stats: DriftStats = { evaluations: 0, heals: 0, watches: 0, objects: 0 };
   private readonly targets = new Map<string, Target>();
-  /** cluster → refKey → target key */
+  /** cluster → identityKey → target key */
   private readonly index = new Map<string, Map<string, string>>();
   private readonly watches = new Map<string, ClusterWatch>();
   /** Serialises the evaluations of one cluster. */
@@ -241,8 +241,8 @@ export class DriftDetector {
         ...(delivery.mode === 'argocd' ? { argo: { namespace: delivery.namespace } } : {}),
         objects: new Map(inst.objects.map((o) => {
           const obj = structuredClone(o.object) as KubeObject;
-          if (delivery.mode === 'direct') obj.metadata.annotations = { ...obj.metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId(inventoryFor(row.instance, row.namespace)) };
-          return [refKey(refOf(obj)), obj];
+          if (delivery.mode === 'direct') obj.metadata.annotations = { ...obj.metadata.annotations, [ANNOTATIONS.inventory]: inventoryId(inventoryFor(row.instance, row.namespace)) };
+          return [identityKey(refOf(obj)), obj];
         })),
         policy: driftPolicy(rendered.fleet, row.instance),
       };
@@ -372,7 +372,7 @@ export class DriftDetector {
   private onChange(cluster: string, obj: KubeObject): void {
     let key: string;
     try {
-      key = refKey(refOf(obj));
+      key = identityKey(refOf(obj));
     } catch {
       return;
     }
@@ -540,7 +540,7 @@ export class DriftDetector {
     const handle = watchObjects(client, { apiVersion: ARGO_API_VERSION, kind: 'Application', namespace, labelSelector: 'app.kubernetes.io/managed-by=ringmaster' }, {
       onChange: (change) => {
         const labels = change.object.metadata.labels ?? {};
-        const t = this.targets.get(targetKey(labels['ringmaster.dev/cluster'] ?? '', labels['ringmaster.dev/instance'] ?? ''));
+        const t = this.targets.get(targetKey(labels[LABELS.cluster] ?? '', labels[LABELS.instance] ?? ''));
         if (t && t.mode === 'argocd') this.enqueueArgo(t);
       },
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'drift: Application watch error (retrying)'),
@@ -641,7 +641,7 @@ async function selfUsers(client: KubeClient): Promise<string[]> {
 }
 
 /**
- * Argo CD's verdict on an Application's objects: the refKeys it reports OutOfSync (missing when their
+ * Argo CD's verdict on an Application's objects: the identityKeys it reports OutOfSync (missing when their
  * health is Missing), or undefined while it has no verdict (no sync status yet, or Unknown). Pure.
  */
 export function argoOutOfSync(app: KubeObject | undefined): Map<string, { missing: boolean }> | undefined {
