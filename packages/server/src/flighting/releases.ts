@@ -7,6 +7,7 @@ import { requireScopes, type Principal, type Role, type Scope } from '../auth/ro
 import type { FlightingContext } from './context.ts';
 import { isTerminal, phaseText, resolvePolicy, STATES, WRITE, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
 import type { RenderedRelease } from './render.ts';
+import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
@@ -168,6 +169,8 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
     id, revision: sha, override: override ? JSON.stringify(override) : null, state: 'pending', phase: 'rollout', paused: 0, reason: null,
     message: input.message ?? null, created_by: principal.name, created_at: now, updated_at: now, finished_at: null, summary: JSON.stringify(summary),
   }, rolloutRows(id, fleet, byCluster, now));
+  // the journey takes clusters' regions and labels from the fleet model, as this release sees it
+  await recordFleetClusters(ctx.storage.db, fleet, now).catch((err: Error) => ctx.log.warn({ err: err.message }, 'recording the fleet\'s clusters failed'));
   await ctx.record([{ kind: 'release', release: id, commit: sha, status: 'created', message: input.message, author: principal.name, idempotencyKey: `release:${id}:created`, ...(override ? { app: override.app, image: override.image } : {}), data: { summary } }]).catch((err: Error) => ctx.log.warn({ err: err.message }, 'recording the release event failed'));
   return getRelease(ctx, id);
 }

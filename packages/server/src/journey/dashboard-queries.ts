@@ -1,4 +1,5 @@
 import type { Storage } from '../storage/storage.ts';
+import { clusterRegions } from './clusters.ts';
 import type { JourneySettings } from './settings.ts';
 import { listChanges, type ChangeFilter, type ChangeSummary } from './queries.ts';
 import { heldBy, percentile } from './predict.ts';
@@ -390,21 +391,9 @@ export async function facets(storage: Storage, settings: JourneySettings, region
 }
 
 /**
- * Clusters' regions, as sync/health events name them in data.region. Read once from the events
- * (one scan), then kept current from the live feed; nothing in the journey tables holds regions.
+ * Clusters' regions: from the fleet model's cluster definitions (recorded with each release), else as
+ * sync/health events reported them (journey/clusters.ts).
  */
 export async function loadRegions(storage: Storage): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const rows = await storage.db.selectFrom('events').select(['cluster', 'data'])
-    .where('kind', 'in', ['sync', 'health']).where('cluster', 'is not', null).where('data', 'like', '%"region"%')
-    .orderBy('id').execute();
-  for (const r of rows) {
-    try {
-      const region = (JSON.parse(r.data!) as { region?: unknown }).region;
-      if (typeof region === 'string') out.set(r.cluster!, region);
-    } catch {
-      // data is written by this server as JSON; skip anything else
-    }
-  }
-  return out;
+  return clusterRegions(storage.db);
 }

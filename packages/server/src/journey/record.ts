@@ -5,6 +5,7 @@ import type { TransactionRunner } from '../storage/write-queue.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
 import { parseTrailers } from './trailers.ts';
+import { recordReportedRegion, reportedRegion } from './clusters.ts';
 import { nextTargetState, ringEvent, stepEvent, TARGET_TRANSITIONS, type TargetEvent, type TargetState } from './targets.ts';
 import type { AppDirectory } from './app-directory.ts';
 import type { JourneySettings } from './settings.ts';
@@ -365,6 +366,7 @@ class JourneyWriter {
     const cluster = ev.cluster!;
     const instance = ev.instance ?? ev.app ?? '';
     const at = this.at(ev);
+    await this.rememberRegion(cluster, reportedRegion(ev.data));
     const keys: Array<[string, string]> = [];
     if (ev.commit) keys.push(['manifest', ev.commit]);
     if (ev.release) keys.push(['release', ev.release]);
@@ -597,6 +599,16 @@ class JourneyWriter {
     // only committed state is shared; what this transaction wrote itself (rememberTeam) stays local
     if (!this.taught.has(app)) this.directory?.set('team', app, row?.team ?? null);
     return row?.team ?? null;
+  }
+
+  /** Regions this transaction recorded already (cluster → region). */
+  private readonly regions = new Map<string, string>();
+
+  /** The region a sync/health event reports for its cluster, kept for clusters the fleet model does not declare. */
+  private async rememberRegion(cluster: string, region: string | undefined) {
+    if (!region || this.regions.get(cluster) === region) return;
+    this.regions.set(cluster, region);
+    await recordReportedRegion(this.trx, cluster, region, this.now);
   }
 
   /** An event naming both app and team teaches the mapping, unless one was set already. */
