@@ -6,7 +6,8 @@ import type { JourneyEvent } from '../ingest/event-schema.ts';
 import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
 import { parseTrailers } from './trailers.ts';
 import { recordReportedRegion, reportedRegion } from './clusters.ts';
-import { nextTargetState, ringEvent, stepEvent, TARGET_TRANSITIONS, type TargetEvent, type TargetState } from './targets.ts';
+import { ringEvent, stepEvent, type TargetEvent } from './targets.ts';
+import { TargetStore, type TargetPatch } from './target-store.ts';
 import type { AppDirectory } from './app-directory.ts';
 import type { JourneySettings } from './settings.ts';
 
@@ -469,52 +470,17 @@ class JourneyWriter {
     await this.moveTargets(id, undefined, 'release.stopped');
   }
 
-  /** Moves every target of a change (in one ring, or all) that the event moves, by the transition table. */
   private async moveTargets(id: string, ring: string | undefined, event: TargetEvent) {
-    const t = TARGET_TRANSITIONS[event];
-    let q = this.trx.updateTable('change_targets').set({ state: t.to, updated_at: this.now }).where('change_id', '=', id);
-    if (ring !== undefined) q = q.where('ring', '=', ring);
-    if (t.from !== null) q = q.where('state', 'in', [...t.from]);
-    await q.execute();
+    await this.targets.move(id, ring, event);
   }
 
-  /**
-   * Sets the state of a change's target rows on a cluster. Without an instance, every row of that
-   * cluster is updated (a manifest commit covers the whole cluster); a row is created if none exists.
-   * The state moves by the transition table (targets.ts), so an older event cannot undo a newer one.
-   */
-  private async upsertTargets(changeId: string, cluster: string, instance: string | undefined,
-    patch: { ring?: string | null; app?: string | null; manifest_commit?: string; release_id?: string | null; synced_at?: number; healthy_at?: number; image?: string },
-    event: TargetEvent) {
-    let q = this.trx.selectFrom('change_targets').selectAll().where('change_id', '=', changeId).where('cluster', '=', cluster);
-    // a row for the whole cluster ('' instance, from a step or manifest commit) becomes the first instance reported there,
-    // so the cluster is not counted twice, once of them never healthy
-    if (instance !== undefined) q = q.where('instance', 'in', [instance, '']);
-    let rows = await q.execute();
-    if (instance !== undefined && rows.length > 1) rows = rows.filter((r) => r.instance === instance);
-    if (rows.length === 0) {
-      await this.trx.insertInto('change_targets').values({
-        change_id: changeId, cluster, instance: instance ?? '', app: patch.app ?? null, ring: patch.ring ?? null, state: TARGET_TRANSITIONS[event].to,
-        manifest_commit: patch.manifest_commit ?? null, release_id: patch.release_id ?? null,
-        synced_at: patch.synced_at ?? null, healthy_at: patch.healthy_at ?? null, updated_at: this.now, image: patch.image ?? null,
-      }).onConflict((oc) => oc.doNothing()).execute();
-      return;
-    }
-    for (const row of rows) {
-      const set: Record<string, unknown> = { updated_at: this.now };
-      if (instance !== undefined && row.instance === '') set.instance = instance;
-      if (patch.image) set.image = patch.image;
-      const state = nextTargetState(row.state as TargetState, event);
-      if (state) set.state = state;
-      if (patch.ring && !row.ring) set.ring = patch.ring;
-      if (patch.app && !row.app) set.app = patch.app;
-      if (patch.manifest_commit) set.manifest_commit = patch.manifest_commit;
-      if (patch.release_id) set.release_id = patch.release_id;
-      if (patch.synced_at && !row.synced_at) set.synced_at = patch.synced_at;
-      if (patch.healthy_at && !row.healthy_at) set.healthy_at = patch.healthy_at;
-      await this.trx.updateTable('change_targets').set(set).where('change_id', '=', changeId).where('cluster', '=', cluster)
-        .where('instance', '=', row.instance).execute();
-    }
+  /** The change targets' SQL, in this transaction. */
+  private get targets(): TargetStore {
+    return new TargetStore(this.trx, this.now);
+  }
+
+  private async upsertTargets(changeId: string, cluster: string, instance: string | undefined, patch: TargetPatch, event: TargetEvent) {
+    await this.targets.upsert(changeId, cluster, instance, patch, event);
   }
 
   private async changeRow(ev: JourneyEvent, sha: string): Promise<ChangesTable> {
