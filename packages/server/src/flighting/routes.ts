@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
 import { createContext, type FlightingContext, type FlightingOptions, type Logger } from './context.ts';
 import { FlightEngine } from './engine.ts';
+import { FlightStore } from './store.ts';
 import {
   abortRelease, actionBody, approveBody, approveRing, createRelease, createReleaseBody, getRelease, listReleases, listReleasesQuery,
   pauseRelease, resumeRelease, rollbackRelease,
@@ -51,9 +52,9 @@ function registerFlightingMetrics(registry: Registry, flighting: Flighting, stor
     this.inc(stats.ioMs / 1000);
   } });
   new Gauge({ name: 'ringmaster_flighting_releases', help: 'Releases by state', labelNames: ['state'], registers: [registry], async collect() {
-    const rows = await storage.db.selectFrom('releases').select(['state']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('state').execute();
+    const rows = await new FlightStore(storage).countByState();
     this.reset();
-    for (const r of rows) this.set({ state: r.state }, Number(r.n));
+    for (const r of rows) this.set({ state: r.state }, r.n);
   } });
 }
 
@@ -100,8 +101,7 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
   api.get<{ Params: { id: string } }>('/releases/:id/events', async (req) => {
     requireRole(req.principal!, 'viewer');
     await getRelease(need().ctx, req.params.id);
-    const rows = await deps.storage.db.selectFrom('events').select(['id', 'kind', 'status', 'ring', 'cluster', 'instance', 'commit_sha', 'author', 'occurred_at', 'data'])
-      .where('release_id', '=', req.params.id).orderBy('occurred_at').orderBy('id').limit(10_000).execute();
+    const rows = await new FlightStore(deps.storage).events(req.params.id);
     return {
       events: rows.map((e) => ({
         id: e.id, kind: e.kind, status: e.status, ring: e.ring, cluster: e.cluster, instance: e.instance, commit: e.commit_sha, author: e.author,

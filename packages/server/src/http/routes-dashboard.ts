@@ -8,7 +8,6 @@ import { dora } from '../journey/predict.ts';
 import { changesBoard, facets, fleetMatrix, loadRegions } from '../journey/dashboard-queries.ts';
 import { parseInput } from './errors.ts';
 import { changesQuery } from './schemas.ts';
-import { liveFeed } from './routes-live.ts';
 
 const name = z.string().trim().min(1).max(200);
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
@@ -38,15 +37,8 @@ export interface DashboardRouteOptions {
 /** Read-only aggregations the dashboard's views need, under /api/v1/dashboard. */
 export async function registerDashboardRoutes(api: FastifyInstance, options: DashboardRouteOptions): Promise<void> {
   const { storage } = options;
-  let regions: Map<string, string> | undefined;
-  let loadingRegions: Promise<Map<string, string>> | undefined;
-  const stopRegions = liveFeed(storage).onRegion((cluster, region) => regions?.set(cluster, region));
-  api.addHook('onClose', async () => stopRegions());
-  const currentRegions = async () => {
-    if (regions) return regions;
-    loadingRegions ??= loadRegions(storage).then((r) => (regions = r)).finally(() => (loadingRegions = undefined));
-    return loadingRegions;
-  };
+  // one small table (journey/clusters.ts), kept current by the recorder and each release: no cache to go stale
+  const currentRegions = () => loadRegions(storage);
   const timeWindow = (q: { from?: number; to?: number }) => {
     const to = q.to ?? Date.now();
     const from = q.from ?? to - 30 * DAY;

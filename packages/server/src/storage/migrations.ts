@@ -3,6 +3,7 @@ import type { Dialect } from './storage.ts';
 import { flightingMigrations } from '../flighting/migration.ts';
 import { driftMigrations } from '../drift/migration.ts';
 import { requestMigrations } from '../requests/migration.ts';
+import { journeyClusterMigrations } from '../journey/clusters.ts';
 
 /**
  * The one list of migrations for SQLite and PostgreSQL. Only the auto-increment key and the
@@ -222,5 +223,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     ...driftMigrations(),
     ...requestMigrations(dialect),
+    ...journeyClusterMigrations(),
   };
 }
