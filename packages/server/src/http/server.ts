@@ -96,7 +96,6 @@ function installParsing(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'RINGMASTER_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
-
 }
 
 /** The audit record of every mutating API call, refused ones included, and request metrics. */
@@ -142,7 +141,6 @@ function installAuditAndMetrics(app: FastifyInstance, plane: ControlPlane): void
     const started = req.startedAt;
     if (started) plane.metrics.duration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - started) / 1e9);
   });
-
 }
 
 /** Mounts every route onto the control plane: the token-authenticated API under /api/v1, the signed webhooks and the dashboard outside it. */
