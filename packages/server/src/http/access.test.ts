@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, createToken, type RingmasterServer } from '../index.ts';
+import { createServer, createToken, TokenAuthenticator, type RingmasterServer } from '../index.ts';
+import { toHttpError } from './errors.ts';
+import { registerAccessHook } from './access.ts';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // the only routes that authenticate by a signature over their body instead of a token
@@ -52,5 +55,28 @@ describe('route-declared roles', () => {
     const viewer = await server.app.inject({ method: 'POST', url: '/api/v1/releases', payload: { revision: 'main' }, headers: { authorization: `Bearer ${token}` } });
     expect(viewer.statusCode).toBe(403);
     expect(viewer.json()).toMatchObject({ error: { code: 'RINGMASTER_FORBIDDEN' } });
+  });
+
+  it('refuses every caller, an admin too, on a route that declares no role', async () => {
+    const app = Fastify({ logger: false });
+    app.setErrorHandler((err, _req, reply) => {
+      const { status, body } = toHttpError(err);
+      void reply.status(status).send(body);
+    });
+    await app.register(async (api) => {
+      registerAccessHook(api, new TokenAuthenticator(server.storage));
+      api.post('/undeclared', async () => ({ ran: true }));
+      api.post('/declared', { config: { role: 'admin' } }, async () => ({ ran: true }));
+    });
+    const { token } = await createToken(server.storage, { name: 'routes-admin', role: 'admin' });
+    const headers = { authorization: `Bearer ${token}` };
+    try {
+      const undeclared = await app.inject({ method: 'POST', url: '/undeclared', headers });
+      expect(undeclared.statusCode).toBe(403);
+      expect(undeclared.json().error.message).toMatch(/declares no role/);
+      expect((await app.inject({ method: 'POST', url: '/declared', headers })).json()).toEqual({ ran: true });
+    } finally {
+      await app.close();
+    }
   });
 });
