@@ -63,6 +63,28 @@ export interface DriftRouteDeps {
   drift?: DriftDetector;
 }
 
+/** Where a drift action acts: the detector's target on the acting replica, or what the acting one stored. */
+function driftTargets(deps: DriftRouteDeps) {
+  const f = deps.flighting;
+  const detector = deps.drift;
+  const targetFor = (instance: string, cluster: string | undefined) => {
+    if (!f || !detector) throw new NotFoundError('drift detection is not running on this server: start it with flighting (a fleet repo and a manifest repo, see docs/flighting.md)');
+    if (!detector.acting) throw new UnavailableError('this replica does not hold the engine lease: the replica that holds it watches and heals drift; try again (another replica answers)');
+    const t = detector.targetOf(instance, cluster);
+    if (!t) throw new NotFoundError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} is not delivered by Ringmaster (see GET /api/v1/drift)`);
+    return t;
+  };
+
+  /** An instance's cluster, app, ring and release from its stored drift (on a replica that does not act). */
+  const storedTarget = async (instance: string, cluster: string | undefined) => {
+    const rows = await listDrift(deps.storage.db, { instance, ...(cluster ? { cluster } : {}), limit: 1 });
+    const r = rows[0];
+    if (!r) throw new ConflictError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} has no drift to adopt`);
+    return { cluster: r.cluster, app: r.app, ring: r.ring, releaseId: r.release };
+  };
+  return { targetFor, storedTarget };
+}
+
 /** The drift API under /api/v1 (inside the authenticated scope). */
 export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRouteDeps): Promise<void> {
   const f = deps.flighting;
@@ -80,21 +102,7 @@ export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRoute
     };
   });
 
-  const targetFor = (instance: string, cluster: string | undefined) => {
-    if (!f || !detector) throw new NotFoundError('drift detection is not running on this server: start it with flighting (a fleet repo and a manifest repo, see docs/flighting.md)');
-    if (!detector.acting) throw new UnavailableError('this replica does not hold the engine lease: the replica that holds it watches and heals drift; try again (another replica answers)');
-    const t = detector.targetOf(instance, cluster);
-    if (!t) throw new NotFoundError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} is not delivered by Ringmaster (see GET /api/v1/drift)`);
-    return t;
-  };
-
-  /** An instance's cluster, app, ring and release from its stored drift (on a replica that does not act). */
-  const storedTarget = async (instance: string, cluster: string | undefined) => {
-    const rows = await listDrift(deps.storage.db, { instance, ...(cluster ? { cluster } : {}), limit: 1 });
-    const r = rows[0];
-    if (!r) throw new ConflictError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} has no drift to adopt`);
-    return { cluster: r.cluster, app: r.app, ring: r.ring, releaseId: r.release };
-  };
+  const { targetFor, storedTarget } = driftTargets(deps);
 
   const healInput = (req: FastifyRequest) => {
     const instance = parseInput(name, paramOf(req, 'instance'), ['instance']);
