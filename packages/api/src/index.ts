@@ -1,1 +1,2 @@
 export * from './releases.ts';
+export * from './live.ts';

@@ -2,15 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Storage } from '../storage/storage.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import type { RecordResult } from './record.ts';
+import type { LiveUpdate } from '@ringmaster/api';
+export type { LiveUpdate };
 
-/** What a dashboard needs to know to refresh: which changes, clusters and releases just moved. */
-export interface LiveUpdate {
-  kinds: string[];
-  changes: string[];
-  clusters: string[];
-  releases: string[];
-  at: string;
-}
 
 /** An in-process feed of recorded journey events, one per open storage (one per server). */
 export class LiveFeed {
