@@ -37,8 +37,5 @@ export const ANNOTATIONS = {
   cacheBuild: 'ringmaster.dev/cache-build',
 } as const;
 
-/** Operation types that change what a node runs or the cache: they wait for `spec.approved: true`. */
-export const RISKY_OPERATIONS = ['rebuildCache', 'copyCache', 'upgradeNode', 'stopNode'] as const;
-export const OPERATION_TYPES = ['rebuildCache', 'copyCache', 'restartNode', 'setTraffic', 'upgradeNode', 'stopNode', 'startNode'] as const;
-export const NODE_OPERATIONS = ['restartNode', 'setTraffic', 'upgradeNode', 'stopNode', 'startNode'] as const;
-export type OperationType = (typeof OPERATION_TYPES)[number];
+/** Operation types (RISKY_OPERATIONS change what a node runs or the cache: they wait for `spec.approved: true`), as the API contract lists them. */
+export { NODE_OPERATIONS, OPERATION_TYPES, RISKY_OPERATIONS, type OperationType } from '@ringmaster/api';

@@ -4,15 +4,8 @@ import type { Storage } from '../storage/storage.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import type { RecordResult } from '../journey/record.ts';
 import { requireRole } from '../auth/roles.ts';
-
-/** What a dashboard needs to know to refresh: which changes, clusters and releases just moved. */
-export interface LiveUpdate {
-  kinds: string[];
-  changes: string[];
-  clusters: string[];
-  releases: string[];
-  at: string;
-}
+import type { LiveUpdate } from '@ringmaster/api';
+export type { LiveUpdate };
 
 /** An in-process feed of recorded journey events, one per open storage (one per server). */
 export class LiveFeed {

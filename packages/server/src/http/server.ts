@@ -25,6 +25,7 @@ import { REDACTED_LOG_PATHS, requestForLog } from './log-redaction.ts';
 import { liveFeed, registerLiveRoutes } from './routes-live.ts';
 import { registerDashboardRoutes } from './routes-dashboard.ts';
 import { registerWebRoutes } from './routes-web.ts';
+import { installContract, type Contract } from './contract.ts';
 import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
@@ -60,6 +61,8 @@ export interface ServerOptions extends StorageOptions {
   drift?: DriftOptions;
   /** The requests API (docs/requests.md): DNS provider, ticketing webhook, the inbound ticket webhook's secret. Runs with flighting. */
   requests?: RequestOptions;
+  /** Check every JSON answer against the API contract (tests): a mismatch answers 500 naming the field. */
+  validateResponses?: boolean;
 }
 
 export interface RingmasterServer {
@@ -67,6 +70,8 @@ export interface RingmasterServer {
   storage: Storage;
   /** Records journey events in-process (for flighting), with the same correlation as the HTTP API. */
   record(events: EventInput[], source?: string): ReturnType<typeof recordEvents>;
+  /** The API contract as installed: routes it does not declare, if any. */
+  contract: Contract;
   close(): Promise<void>;
 }
 
@@ -117,6 +122,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
   });
+
+  const contract = installContract(app, { validateResponses: options.validateResponses });
 
   const record = async (events: JourneyEvent[], delivery?: RecordOptions['delivery']) => {
     const result = await recordEvents(storage, events, {
@@ -396,6 +403,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
   return {
     app,
     storage,
+    contract,
     record: async (events, source = 'ringmaster') => record(events.map((ev) => ({ ...parseInput(eventInputSchema, ev), source }))),
     async close() {
       await app.close();

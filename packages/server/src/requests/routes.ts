@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { logsQuery, requestId } from '@ringmaster/api';
 import { requireRole, requireScopes } from '../auth/roles.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import type { Flighting } from '../flighting/routes.ts';
@@ -13,7 +13,7 @@ import { RequestRunner } from './runner.ts';
 import { cancelRequest, createRequest, decide, type Requests } from './service.ts';
 import { listRequests, loadRequest, logsOf, viewOf } from './store.ts';
 
-const idParam = z.string().min(1).max(60).regex(/^[a-z0-9-]+$/, 'must be a request id such as rq-20261203-081500-a1b2c3');
+const idParam = requestId;
 
 export interface RequestRouteDeps {
   flighting?: Flighting;
@@ -75,7 +75,7 @@ export async function registerRequestRoutes(api: FastifyInstance, rq: Requests |
   });
   api.get<{ Params: { id: string } }>('/requests/:id/logs', async (req, reply) => {
     const id = parseInput(idParam, req.params.id, ['id']);
-    const q = parseInput(z.strictObject({ follow: z.enum(['true', 'false']).optional() }), req.query, ['query']);
+    const q = parseInput(logsQuery, req.query, ['query']);
     const db = need().ctx.flighting.ctx.storage.db;
     const r = await loadRequest(db, id);
     requireScopes(req.principal!, 'viewer', [{ app: r.row.app, ring: r.row.ring }]);
