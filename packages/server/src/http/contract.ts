@@ -12,6 +12,8 @@ export interface ContractOptions {
 export interface Contract {
   /** Routes the server registered that the contract does not declare (METHOD path). */
   undeclared: string[];
+  /** Routes the server registered that the contract declares (METHOD /fastify/:path). */
+  registered: string[];
 }
 
 /** The server's version (its package.json): the OpenAPI document's version. */
@@ -62,7 +64,7 @@ const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Arra
  */
 export function installContract(app: FastifyInstance, options: ContractOptions): Contract {
   const byRoute = new Map<string, RouteDef>(Object.values(routes).map((r: RouteDef) => [`${r.method} ${fastifyPath(r.path)}`, r]));
-  const contract: Contract = { undeclared: [] };
+  const contract: Contract = { undeclared: [], registered: [] };
   app.addHook('onRoute', (opts: RouteOptions) => {
     for (const method of asArray(opts.method)) {
       if (method === 'HEAD') continue;
@@ -71,6 +73,7 @@ export function installContract(app: FastifyInstance, options: ContractOptions):
         contract.undeclared.push(`${method} ${opts.url}`);
         continue;
       }
+      contract.registered.push(`${method} ${opts.url}`);
       opts.preHandler = [...asArray(opts.preHandler), checkRequest(route)];
       if (options.validateResponses) opts.preSerialization = [...asArray(opts.preSerialization), checkResponse(route)];
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { createToken, openStorage, startServer, type ServerOptions, type Storage } from '../../src/index.ts';
+import { createToken, openStorage, startServer, type RingmasterServer, type ServerOptions, type Storage } from '../../src/index.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -37,6 +37,8 @@ export interface TestServer {
   url: string;
   storage: Storage;
   admin: string;
+  /** The API contract as the server installed it. */
+  contract: RingmasterServer['contract'];
   close(): Promise<void>;
   /** fetch against the server with JSON in and out. */
   call(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Buffer }): Promise<{ status: number; body: any; headers: Headers }>;
@@ -72,6 +74,7 @@ export async function startTestServer(storageOptions: { dataDir?: string; databa
     url: server.url,
     storage,
     admin,
+    contract: server.contract,
     call,
     async token(role, extra = {}) {
       return (await createToken(storage, { name: `${role}-${++tokenSeq}`, role: role as any, ...extra })).token;
