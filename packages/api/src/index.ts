@@ -12,3 +12,4 @@ export * from './operations.ts';
 export * from './requests.ts';
 export * from './routes.ts';
 export * from './openapi.ts';
+export * from './client.ts';

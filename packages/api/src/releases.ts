@@ -137,7 +137,7 @@ const releaseFacts = {
 };
 
 /** A release in a list: its facts and summary, without its rings. */
-export const releaseListItem = z.object({ ...releaseFacts, createdAt: maybeTime });
+export const releaseListItem = z.object({ ...releaseFacts, createdAt: time });
 export type ReleaseListItem = z.infer<typeof releaseListItem>;
 export const releaseList = z.object({ releases: z.array(releaseListItem), nextBefore: z.number().nullable() });
 

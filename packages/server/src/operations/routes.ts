@@ -49,12 +49,12 @@ function kubeAnswer(err: unknown, cluster: string): never {
 
 export function operationView(op: NodeOperation, events?: KubeObject[]): OperationView {
   return {
-    name: op.metadata.name, namespace: op.metadata.namespace, appCluster: op.spec.appCluster, type: op.spec.type, node: op.spec.node ?? null,
+    name: op.metadata.name!, namespace: op.metadata.namespace!, appCluster: op.spec.appCluster, type: op.spec.type, node: op.spec.node ?? null,
     image: op.spec.image ?? null, traffic: op.spec.traffic ?? null, approved: op.spec.approved ?? null, waitsForApproval: isRisky(op.spec.type) && op.spec.approved !== true && !isTerminal(op),
     createdAt: op.metadata.creationTimestamp ?? null, createdBy: op.metadata.annotations?.['ringmaster.dev/created-by'] ?? null,
     phase: op.status?.phase ?? 'Pending', progress: op.status?.progress ?? null, reason: op.status?.reason ?? null, message: op.status?.message ?? null,
     startedAt: op.status?.startedAt ?? null, completedAt: op.status?.completedAt ?? null, steps: op.status?.steps ?? [],
-    ...(events ? { events: events.map((e) => ({ reason: e.reason, type: e.type, note: e.note, at: e.eventTime ?? (e.metadata as { creationTimestamp?: string }).creationTimestamp })) } : {}),
+    ...(events ? { events: events.map((e) => ({ reason: e.reason as string | undefined, type: e.type as string | undefined, note: e.note as string | undefined, at: (e.eventTime ?? (e.metadata as { creationTimestamp?: string }).creationTimestamp) as string | undefined })) } : {}),
   };
 }
 
