@@ -1,13 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
+import type { LiveUpdate } from '@ringmaster/api';
 import { getToken } from './api.ts';
 
-export interface LiveUpdate {
-  kinds: string[];
-  changes: string[];
-  clusters: string[];
-  releases: string[];
-  at: string;
-}
+export type { LiveUpdate };
 
 export type LiveStatus = 'connecting' | 'live' | 'offline';
 

@@ -1,3 +1,4 @@
+import type { FleetInstance } from '@ringmaster/api';
 import { api, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
@@ -9,19 +10,7 @@ import { Stale } from './Stale.tsx';
 import { DriftPanel } from './Drift.tsx';
 import { NodesPanel } from './Nodes.tsx';
 
-export interface FleetInstance {
-  cluster: string;
-  instance: string;
-  app: string | null;
-  ring: string | null;
-  release: string | null;
-  image: string | null;
-  revision: string | null;
-  change: string | null;
-  sync: string | null;
-  health: string | null;
-  updatedAt: string;
-}
+export type { FleetInstance };
 
 /** One instance on one cluster: what runs there now, and the change that brought it. */
 export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {

@@ -1,4 +1,5 @@
-import { api, query, type Dora } from '../api.ts';
+import type { DoraBy, DoraSeries } from '@ringmaster/api';
+import { api, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { useData } from '../data.ts';
 import { Stale } from './Stale.tsx';
@@ -10,8 +11,8 @@ import { BarChart } from './Charts.tsx';
 import { Filters } from './Filters.tsx';
 
 interface MetricsData {
-  series: { total: Dora; buckets: Dora[] };
-  by: { by: string; ring: string; items: Dora[] };
+  series: DoraSeries;
+  by: DoraBy;
 }
 
 /** DORA's four keys over a chosen window, per app or team, as charts. */

@@ -8,7 +8,7 @@ import { useRenderTiming } from '../perf.ts';
 import { linkProps, navigate, useQueryState } from '../router.ts';
 import { rowKeys } from './Changes.tsx';
 import { Stale } from './Stale.tsx';
-import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/server';
+import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/api';
 
 const STATE_CLASS: Record<RequestState, string> = {
   dry_run: 'st-none', awaiting_approval: 'st-waiting', running: 'st-running', succeeded: 'st-ok', failed: 'st-failed', rejected: 'st-failed', cancelled: 'st-failed',
