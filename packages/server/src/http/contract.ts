@@ -16,7 +16,7 @@ export interface Contract {
   registered: string[];
 }
 
-/** The server's version (its package.json): the OpenAPI document's version. */
+/** The server's version (its package.json): answered by GET /api/v1/version without a token (as kubectl's /version is), and the OpenAPI document's version. */
 export const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The OpenAPI document as docs/openapi.json holds it (npm run gen:openapi). */

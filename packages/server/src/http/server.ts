@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { openStorage, type Storage, type StorageOptions } from '../storage/storage.ts';
 import { eventBatchSchema, eventInputSchema, type EventInput, type JourneyEvent } from '../ingest/event-schema.ts';
@@ -25,7 +24,7 @@ import { REDACTED_LOG_PATHS, requestForLog } from './log-redaction.ts';
 import { liveFeed, registerLiveRoutes } from './routes-live.ts';
 import { registerDashboardRoutes } from './routes-dashboard.ts';
 import { registerWebRoutes } from './routes-web.ts';
-import { installContract, type Contract } from './contract.ts';
+import { installContract, SERVER_VERSION, type Contract } from './contract.ts';
 import * as s from './schemas.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import type { FlightingOptions } from '../flighting/context.ts';
@@ -36,8 +35,6 @@ import type { RequestOptions } from '../requests/context.ts';
 import { registerRequestRoutes, registerTicketWebhook, startRequests } from '../requests/routes.ts';
 import type { Requests } from '../requests/service.ts';
 
-/** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
-const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface ServerOptions extends StorageOptions {
   /** An already open storage (the server then does not close it). */
