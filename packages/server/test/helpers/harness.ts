@@ -49,7 +49,7 @@ let tokenSeq = 0;
 
 export async function startTestServer(storageOptions: { dataDir?: string; databaseUrl?: string }, options: ServerOptions = {}): Promise<TestServer> {
   const storage = await openStorage(storageOptions);
-  const server = await startServer({ ...options, storage, host: '127.0.0.1', port: 0, logLevel: false });
+  const server = await startServer({ validateResponses: true, ...options, storage, host: '127.0.0.1', port: 0, logLevel: false });
   const admin = (await createToken(storage, { name: `admin-${++tokenSeq}`, role: 'admin' })).token;
   const call: TestServer['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
