@@ -9,6 +9,7 @@ import { benchLocalFleet } from './local-fleet.ts';
 import { benchDrift } from './drift.ts';
 import { benchServer } from './server.ts';
 import { benchOperator } from './operator.ts';
+import { benchCli } from './cli.ts';
 
 const wanted = new Set(process.argv.slice(2));
 const run = (name: string) => wanted.size === 0 || wanted.has(name);
@@ -31,5 +32,6 @@ if (run('server')) sections.push('## Control plane: ingest and queries', '', awa
 if (run('flighting')) sections.push('## Flighting', '', await benchFlighting(), '');
 if (run('drift')) sections.push('## Drift detection', '', await benchDrift(), '');
 if (run('local-fleet')) sections.push('## Local fleet: real controllers, kwok and Argo CD', '', await benchLocalFleet(), '');
+if (run('cli')) sections.push('## CLI: start-up of the packed command', '', await benchCli(), '');
 if (run('operator')) sections.push('## Operator: AppClusters on one cluster', '', await benchOperator(), '');
 process.stdout.write(sections.join('\n') + '\n');

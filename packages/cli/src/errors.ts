@@ -11,6 +11,11 @@ export class UsageError extends Error {
   readonly code = 'RINGMASTER_USAGE';
 }
 
+/** The command needs the Ringmaster repository (its set-up scripts), but this is the packed CLI. */
+export class NeedsCheckoutError extends Error {
+  readonly code = 'RINGMASTER_NEEDS_CHECKOUT';
+}
+
 function isCoded(err: unknown): err is CodedError {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     && String((err as { code: string }).code).startsWith('RINGMASTER_');

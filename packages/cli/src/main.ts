@@ -40,11 +40,16 @@ export function commandOf(args: string[]): string | undefined {
   return undefined;
 }
 
+/** `ringmaster --version` (or `-V`) with no command: answered by the root alone, loading no group. */
+function asksOnlyVersion(args: string[]): boolean {
+  return commandOf(args) === undefined && args.some((a) => a === '--version' || a === '-V');
+}
+
 /**
- * Builds the `ringmaster` command tree (every group, or only the one that owns `command`);
- * `onAction` learns which command is about to run, before any other hook.
+ * Builds the `ringmaster` command tree (every group, only the one that owns `command`, or none for
+ * `null`); `onAction` learns which command is about to run, before any other hook.
  */
-export async function buildProgram(command?: string, onAction?: (cmd: Command) => void): Promise<Command> {
+export async function buildProgram(command?: string | null, onAction?: (cmd: Command) => void): Promise<Command> {
   const program = new Command('ringmaster')
     .description('GitOps control plane for fleets of stateful applications on many Kubernetes clusters')
     .version(CLIENT_VERSION, '-V, --version', 'print the client version')
@@ -52,8 +57,9 @@ export async function buildProgram(command?: string, onAction?: (cmd: Command) =
     .option('--no-color', 'never colour the output (also NO_COLOR; colour is used only on a terminal)')
     .exitOverride();
   if (onAction) program.hook('preAction', (_root, action) => onAction(action));
-  const owner = GROUPS.find((g) => command !== undefined && g.commands.includes(command));
-  for (const g of owner && !owner.all ? [owner] : GROUPS) (await g.load())(program);
+  const owner = GROUPS.find((g) => typeof command === 'string' && g.commands.includes(command));
+  const groups = command === null ? [] : owner && !owner.all ? [owner] : GROUPS;
+  for (const g of groups) (await g.load())(program);
   applyUsageHints(program);
   defaultRepoToCurrent(program);
   return program;
@@ -62,7 +68,8 @@ export async function buildProgram(command?: string, onAction?: (cmd: Command) =
 /** Runs the CLI and resolves to the process exit code (docs/cli.md: 0 ok, 1 error, 2 "changes found" for plan). */
 export async function main(argv: string[]): Promise<number> {
   let running: Command | undefined;
-  const program = await buildProgram(commandOf(argv.slice(2)), (cmd) => {
+  const args = argv.slice(2);
+  const program = await buildProgram(asksOnlyVersion(args) ? null : commandOf(args), (cmd) => {
     running = cmd;
   });
   try {

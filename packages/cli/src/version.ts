@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import cliPackage from '../package.json' with { type: 'json' };
 
-/** The CLI's version: the one in its package.json, so there is a single place to bump it. */
-export const CLIENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The CLI's version: the one in its package.json (inlined into the compiled CLI), so there is a single place to bump it. */
+export const CLIENT_VERSION: string = cliPackage.version;

@@ -3,17 +3,19 @@ export { API_VERSION, AppSchema, ClusterSchema, FleetFileSchema, InstanceSchema,
 export type { AppSpec, ClusterSpec, Delivery, FleetFile, InstanceSpec, Region, Ring, RingPolicy, DocumentKind, DriftSpec, DriftIgnoreRule, PatchSpecInput } from './model.ts';
 export { FleetValidationError, GitError, RenderToolError, RingmasterError, formatIssue } from './errors.ts';
 export type { FleetIssue, SourceLocation } from './errors.ts';
-export type { KubeObject, Value, Values } from './types.ts';
+export type { Value, Values } from './types.ts';
+// the objects a render gives (RenderedObject.object); defined with the other Kubernetes basics
+export type { NamedObject } from '@ringmaster/kube-common';
 export { openSource } from './source.ts';
 export type { FleetSource } from './source.ts';
 export { git, resolveRevision } from './git.ts';
 export { FLEET_FILE, loadFleet, loadFleetFrom } from './load.ts';
 export type { App, Cluster, Fleet, Instance } from './load.ts';
-export { LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_ROLE, Renderer, instanceHash, instanceInputs, renderFleet } from './render.ts';
+export { Renderer, instanceHash, instanceInputs, renderFleet } from './render.ts';
 export type { InstanceInputs, RenderedInstance, RenderedObject, RendererOptions } from './render.ts';
 export { closeHelmRenderers } from './helm-renderer.ts';
 export type { HelmOptions, HelmRendererKind } from './helm.ts';
-export { groupOf, imagesOf, isClusterScoped, kindRank, objectFileName, objectKey } from './objects.ts';
+export { imagesOf, isClusterScoped } from './objects.ts';
 export { sortKeys, toYaml } from './serialize.ts';
 export { validateFleet } from './validate.ts';
 export type { ValidationResult } from './validate.ts';

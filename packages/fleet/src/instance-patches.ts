@@ -3,14 +3,14 @@ import { applyPatches, type PatchSpec } from './patch.ts';
 import { PatchError } from './patch-json6902.ts';
 import type { InstanceInputs } from './render.ts';
 import { substituteValue } from './substitute.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 import { locate } from './yaml-source.ts';
 
 /**
  * Applies an instance's patches (the app's, then the instance's) with values substituted; every
  * problem is located at the patch itself — its target, op or field — in the file that holds it.
  */
-export function patchInstance(objects: KubeObject[], inputs: InstanceInputs, warnings: FleetIssue[]): KubeObject[] {
+export function patchInstance(objects: NamedObject[], inputs: InstanceInputs, warnings: FleetIssue[]): NamedObject[] {
   const { app, instance, scope } = inputs;
   const fromApp = app.patches?.length ?? 0;
   const at = (index: number, path: (string | number)[] = []): SourceLocation =>

@@ -1,5 +1,5 @@
 import type { FleetIssue, SourceLocation } from './errors.ts';
-import type { KubeObject } from './types.ts';
+import { DOMAIN, type NamedObject } from '@ringmaster/kube-common';
 
 /** Built-in kinds that have no namespace. Custom resources are assumed namespaced unless listed. */
 const CLUSTER_SCOPED = new Set([
@@ -29,62 +29,6 @@ export function isClusterScoped(kind: string): boolean {
   return CLUSTER_SCOPED.has(kind);
 }
 
-/** The API group of an apiVersion ("" for the core group). */
-export function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1 ? '' : apiVersion.slice(0, slash);
-}
-
-/** A key identifying one object in a cluster: group/kind/namespace/name (versions do not matter). */
-export function objectKey(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
-  return `${groupOf(o.apiVersion)}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
-}
-
-/** The file an object is written to inside its instance folder: unique per group, kind, namespace and name. */
-export function objectFileName(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
-  const group = groupOf(o.apiVersion);
-  return `${o.kind.toLowerCase()}${group ? '.' + group : ''}_${o.namespace ? o.namespace + '_' : ''}${o.name}.yaml`;
-}
-
-/** Order in which objects are applied: CRDs and Namespaces first, then what may use them. */
-export function kindRank(kind: string): number {
-  switch (kind) {
-    case 'CustomResourceDefinition':
-      return 0;
-    case 'Namespace':
-      return 1;
-    case 'ServiceAccount':
-    case 'ClusterRole':
-    case 'Role':
-      return 2;
-    case 'ClusterRoleBinding':
-    case 'RoleBinding':
-      return 3;
-    case 'ConfigMap':
-    case 'Secret':
-    case 'PersistentVolumeClaim':
-    case 'StorageClass':
-      return 4;
-    case 'Service':
-      return 5;
-    default:
-      return 6;
-  }
-}
-
-/**
- * The order an instance's objects are applied in: CRDs (a chart's crds/ folder included), then
- * Namespaces, then by the app's roles (objects without a role first), kind rank and file name.
- */
-export function applyOrder(roles: readonly string[]): (a: { kind: string; role?: string; file: string }, b: { kind: string; role?: string; file: string }) => number {
-  const roleRank = (r?: string) => (r === undefined ? -1 : roles.indexOf(r));
-  return (a, b) =>
-    Math.min(kindRank(a.kind), 2) - Math.min(kindRank(b.kind), 2) ||
-    roleRank(a.role) - roleRank(b.role) ||
-    kindRank(a.kind) - kindRank(b.kind) ||
-    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
-}
-
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kinds whose names must be DNS-1123 labels (they become DNS names or path segments). */
@@ -100,7 +44,7 @@ export function checkObject(o: unknown, origin: SourceLocation, allowSecretLiter
     at('a manifest document must be a map (a Kubernetes object)', 'remove the document or write apiVersion, kind and metadata');
     return issues;
   }
-  const obj = o as Partial<KubeObject>;
+  const obj = o as Partial<NamedObject>;
   if (typeof obj.apiVersion !== 'string' || obj.apiVersion === '') at('object has no apiVersion', 'add e.g. "apiVersion: apps/v1"');
   if (typeof obj.kind !== 'string' || obj.kind === '') at('object has no kind', 'add e.g. "kind: Deployment"');
   const name = obj.metadata?.name;
@@ -143,7 +87,7 @@ export function imagesOf(o: unknown, into: Set<string> = new Set()): Set<string>
   // A CRD holds schemas, often megabytes of them, and never an image: not worth the walk.
   if ((o as { kind?: unknown } | null)?.kind === 'CustomResourceDefinition') return into;
   const top = o as { apiVersion?: unknown; kind?: unknown; spec?: { roles?: unknown; nodes?: unknown } } | null;
-  if (top?.kind === 'AppCluster' && typeof top.apiVersion === 'string' && top.apiVersion.startsWith('ringmaster.dev/')) {
+  if (top?.kind === 'AppCluster' && typeof top.apiVersion === 'string' && top.apiVersion.startsWith(`${DOMAIN}/`)) {
     for (const list of [top.spec?.roles, top.spec?.nodes]) {
       if (!Array.isArray(list)) continue;
       for (const x of list) if (x && typeof x === 'object' && typeof (x as { image?: unknown }).image === 'string') into.add((x as { image: string }).image);

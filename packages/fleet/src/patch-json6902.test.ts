@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyJson6902, PatchError } from './patch-json6902.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 
-const deploy = (): KubeObject => ({
+const deploy = (): NamedObject => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'web', labels: { app: 'web', 'a/b': 'x', 'c~d': 'y' } },
@@ -128,7 +128,7 @@ const keyArb = fc.constantFrom('a', 'b', 'a/b', 'm~n', '0', '-', '');
 const jsonArb: fc.Arbitrary<Json> = fc.letrec<{ v: Json }>((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(keyArb, tie('v'), { maxKeys: 3 })),
 })).v;
-const docArb = fc.dictionary(keyArb, jsonArb, { maxKeys: 4 }).map((d) => ({ apiVersion: 'v1', kind: 'X', metadata: { name: 'x' }, ...d }) as KubeObject);
+const docArb = fc.dictionary(keyArb, jsonArb, { maxKeys: 4 }).map((d) => ({ apiVersion: 'v1', kind: 'X', metadata: { name: 'x' }, ...d }) as NamedObject);
 
 describe('applyJson6902 properties', () => {
   it('add then remove restores the document', () => {
@@ -171,7 +171,7 @@ describe('applyJson6902 properties', () => {
   });
 
   it('random op sequences throw only PatchError and never touch the input', () => {
-    const ptrArb = (doc: KubeObject): fc.Arbitrary<string> =>
+    const ptrArb = (doc: NamedObject): fc.Arbitrary<string> =>
       fc.oneof(fc.constantFrom(...pointers(doc as unknown as Json), ''), fc.constantFrom('/a/-', '/zz', '/metadata/0', 'bad', '/a~', '/-'));
     const seqArb = docArb.chain((doc) =>
       fc.tuple(

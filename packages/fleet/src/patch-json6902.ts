@@ -1,6 +1,6 @@
 import { RingmasterError } from './errors.ts';
 import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 
 /** A patch could not be applied: a bad JSON 6902 op, a failed test, or a patch that matches no object. */
 export class PatchError extends RingmasterError {
@@ -195,7 +195,7 @@ function short(v: unknown): string {
  * Applies an RFC 6902 JSON Patch and returns a new object; the input is never modified,
  * so a failing op leaves it as it was. Throws PatchError naming the op index, op, path and cause.
  */
-export function applyJson6902(target: KubeObject, ops: unknown[]): KubeObject {
+export function applyJson6902(target: NamedObject, ops: unknown[]): NamedObject {
   if (!Array.isArray(ops)) throw new PatchError('a JSON 6902 patch must be a list of operations');
   let doc = cloneJson(target as unknown as Json);
   ops.forEach((raw, i) => {
@@ -210,5 +210,5 @@ export function applyJson6902(target: KubeObject, ops: unknown[]): KubeObject {
     }
   });
   if (!isObj(doc)) throw new PatchError(`JSON patch turned the object into a ${typeOf(doc)}; a Kubernetes object must stay a map`);
-  return doc as unknown as KubeObject;
+  return doc as unknown as NamedObject;
 }

@@ -7,9 +7,9 @@ import fc from 'fast-check';
 import { parseAllDocuments, stringify } from 'yaml';
 import { PatchError } from './patch-json6902.ts';
 import { applyStrategicMerge } from './patch-strategic.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 
-const deployment = (name = 'web'): KubeObject => ({
+const deployment = (name = 'web'): NamedObject => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name, labels: { app: 'web' }, finalizers: ['a'] },
@@ -52,9 +52,9 @@ const KUSTOMIZE_ORDER = 'kustomize 5.5 orders merged lists its own way (patched 
  */
 interface Case {
   name: string;
-  target: () => KubeObject;
+  target: () => NamedObject;
   patch: Record<string, unknown>;
-  check: (out: KubeObject) => void;
+  check: (out: NamedObject) => void;
   kustomizeDiffers?: string;
   kubectlDiffers?: string;
 }
@@ -309,10 +309,10 @@ const cases: Case[] = [
 ];
 
 type Container = { name: string; image?: string; args?: string[]; env?: unknown[]; ports?: unknown[]; volumeMounts?: unknown[] };
-function podSpec(o: KubeObject): Record<string, unknown> {
+function podSpec(o: NamedObject): Record<string, unknown> {
   return (o.spec as { template: { spec: Record<string, unknown> } }).template.spec;
 }
-function containersOf(o: KubeObject): Container[] {
+function containersOf(o: NamedObject): Container[] {
   return podSpec(o).containers as Container[];
 }
 
@@ -410,7 +410,7 @@ describe('applyStrategicMerge', () => {
         writeFileSync(join(dir, 'kustomization.yaml'), stringify({ resources, patches }));
         const rendered = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
         const byName = new Map(parseAllDocuments(rendered).map((d) => {
-          const o = d.toJS() as KubeObject;
+          const o = d.toJS() as NamedObject;
           return [o.metadata.name, o];
         }));
         expect(mismatches((c) => !c.kustomizeDiffers, (_c, i) => byName.get(`case-${i}`))).toEqual([]);
@@ -419,7 +419,7 @@ describe('applyStrategicMerge', () => {
   });
 });
 
-function namedTarget(c: Case, i: number): KubeObject {
+function namedTarget(c: Case, i: number): NamedObject {
   const t = c.target();
   return { ...t, metadata: { ...t.metadata, name: `case-${i}` } };
 }

@@ -1,4 +1,4 @@
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 import { isUnsafeKey, UNSAFE_KEYS } from './keys.ts';
 import { cloneJson, jsonEqual, PatchError } from './patch-json6902.ts';
 
@@ -321,12 +321,12 @@ function sameElement(x: unknown, e: Obj, schema: Keyed): boolean {
  * never modified). Built-in kinds merge lists by their Kubernetes merge keys; custom resources
  * get JSON merge patch semantics. Throws PatchError on a malformed patch.
  */
-export function applyStrategicMerge(target: KubeObject, patch: Record<string, unknown>): KubeObject {
+export function applyStrategicMerge(target: NamedObject, patch: Record<string, unknown>): NamedObject {
   if (!isObj(patch)) throw new PatchError('a strategic merge patch must be a map');
   const schema = schemaFor(target.apiVersion, target.kind);
   const out = mergeMap(cloneJson(target) as unknown as Obj, cloneJson(patch), schema, { strategic: schema !== undefined }, []);
   if (out === DELETE) throw new PatchError(`strategic merge patch "$patch: delete" at the top level deletes the object ${target.kind}/${target.metadata.name}; use applyPatches, which drops it`);
-  return out as KubeObject;
+  return out as NamedObject;
 }
 
 /** True when a patch body asks to delete the whole object (`$patch: delete` at the top level), as Kustomize allows. */

@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { applyPatches, parseLabelSelector } from './patch.ts';
 import { PatchError } from './patch-json6902.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 
-const objects = (): KubeObject[] => [
+const objects = (): NamedObject[] => [
   {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -30,7 +30,7 @@ const objects = (): KubeObject[] => [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { a: '1' } },
 ];
 
-function byName(list: KubeObject[], name: string): KubeObject {
+function byName(list: NamedObject[], name: string): NamedObject {
   const o = list.find((x) => x.metadata.name === name);
   if (!o) throw new Error(`no ${name}`);
   return o;
@@ -177,9 +177,9 @@ describe.skipIf(!hasKubectl())('applyPatches agrees with kubectl kustomize', () 
         return p.target ? { target: p.target, patch: stringify(body) } : { patch: stringify(p.patch) };
       });
       writeFileSync(join(dir, 'kustomization.yaml'), stringify({ resources: input.map((_, i) => `r${i}.yaml`), patches: kPatches }));
-      const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS() as KubeObject);
+      const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS() as NamedObject);
       const ours = applyPatches(input, patches);
-      const key = (o: KubeObject): string => `${o.kind}/${o.metadata.name}`;
+      const key = (o: NamedObject): string => `${o.kind}/${o.metadata.name}`;
       expect(Object.fromEntries(ours.map((o) => [key(o), o]))).toEqual(Object.fromEntries(rendered.map((o) => [key(o), o])));
       expect(ours.map(key).sort()).toEqual(['Deployment/backend', 'Deployment/frontend', 'StatefulSet/synchronizer']);
       expect((byName(ours, 'frontend').spec as { replicas: number }).replicas).toBe(7);

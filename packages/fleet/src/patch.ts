@@ -1,6 +1,6 @@
 import { applyJson6902, PatchError } from './patch-json6902.ts';
 import { applyStrategicMerge } from './patch-strategic.ts';
-import type { KubeObject } from './types.ts';
+import type { NamedObject } from '@ringmaster/kube-common';
 import { parseYamlFile } from './yaml-source.ts';
 
 /** Which objects a patch applies to; string fields are anchored regular expressions, as in Kustomize. */
@@ -93,8 +93,8 @@ function groupVersion(apiVersion: string): { group: string; version: string } {
   return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
-function compileTarget(t: PatchTarget): (o: KubeObject) => boolean {
-  const tests: ((o: KubeObject) => boolean)[] = [];
+function compileTarget(t: PatchTarget): (o: NamedObject) => boolean {
+  const tests: ((o: NamedObject) => boolean)[] = [];
   if (t.kind !== undefined) {
     const re = anchored('kind', t.kind);
     tests.push((o) => re.test(o.kind));
@@ -127,7 +127,7 @@ function describeTarget(t: PatchTarget): string {
   return parts.length > 0 ? parts.join(' ') : '(everything)';
 }
 
-function describeObject(o: KubeObject): string {
+function describeObject(o: NamedObject): string {
   return `${o.kind}/${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`;
 }
 
@@ -155,21 +155,21 @@ function withoutIdentity(body: Record<string, unknown>): Record<string, unknown>
 }
 
 /** Even `$patch: replace` at the top keeps the object's identity: the body's identity only selected it. */
-function keepIdentity(before: KubeObject, after: KubeObject): KubeObject {
+function keepIdentity(before: NamedObject, after: NamedObject): NamedObject {
   const metadata: Record<string, unknown> = { name: before.metadata.name, ...(isObj(after.metadata) ? after.metadata : {}) };
   metadata.name = before.metadata.name;
   if (before.metadata.namespace !== undefined) metadata.namespace = before.metadata.namespace;
   else delete metadata.namespace;
   // Spreading `after` last keeps its key order; the identity fields lead when the patch replaced them away.
   const lead: Record<string, unknown> = { apiVersion: before.apiVersion, kind: before.kind, metadata: before.metadata };
-  const out = { ...lead, ...after } as KubeObject;
+  const out = { ...lead, ...after } as NamedObject;
   out.apiVersion = before.apiVersion;
   out.kind = before.kind;
-  out.metadata = metadata as KubeObject['metadata'];
+  out.metadata = metadata as NamedObject['metadata'];
   return out;
 }
 
-function checkIdentity(o: KubeObject): KubeObject {
+function checkIdentity(o: NamedObject): NamedObject {
   if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || !isObj(o.metadata) || typeof o.metadata.name !== 'string' || o.metadata.name === '') {
     throw new PatchError('the result has no apiVersion, kind or metadata.name; an object must keep them');
   }
@@ -213,7 +213,7 @@ function prepare(spec: PatchSpec, index: number): Prepared {
  * `$patch: delete` at the top level removes the objects it selects. A patch that selects no
  * object is an error (PatchError, naming the target), since it is almost always a typo.
  */
-export function applyPatches(objects: KubeObject[], patches: PatchSpec[]): KubeObject[] {
+export function applyPatches(objects: NamedObject[], patches: PatchSpec[]): NamedObject[] {
   let current = [...objects];
   patches.forEach((spec, index) => {
     try {
@@ -232,7 +232,7 @@ function within(spec: PatchSpec, p: Prepared, inner: (string | number)[] | undef
   return p.kind === 'strategic' ? ['patch', ...(inner ?? [])] : ['ops', ...(inner ?? [])];
 }
 
-function applyOne(objects: KubeObject[], spec: PatchSpec, index: number): KubeObject[] {
+function applyOne(objects: NamedObject[], spec: PatchSpec, index: number): NamedObject[] {
   const p = prepare(spec, index);
   const selects = compileTarget(p.target);
   const kind = p.kind === 'strategic' ? 'strategic merge' : 'JSON 6902';

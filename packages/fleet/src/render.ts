@@ -7,25 +7,19 @@ import type { App, Fleet, Instance } from './load.ts';
 import { CONTEXT_KEY, type Kubernetes } from './model.ts';
 import { sortIssues } from './load.ts';
 import { mergeValues } from './merge.ts';
-import { applyOrder, checkObject, imagesOf, isClusterScoped, objectFileName, objectKey, ownTopLevel } from './objects.ts';
+import { applyOrder, identityKey, LABELS, objectFileName, type NamedObject } from '@ringmaster/kube-common';
+import { checkObject, imagesOf, isClusterScoped, ownTopLevel } from './objects.ts';
 import type { PatchSpec } from './patch.ts';
 import { sortKeys, toYaml } from './serialize.ts';
 import { checkKustomization, runKustomize } from './kustomize.ts';
 import { unwrapLists } from './lists.ts';
 import { literalSecretIssues, type RenderedSource } from './secrets.ts';
 import { isForcedString, substituteDocument, substituteValue } from './substitute.ts';
-import type { KubeObject, Values } from './types.ts';
+import type { Values } from './types.ts';
 import { parseYamlFile, type ParsedDocument } from './yaml-source.ts';
 
 /** Bump when rendering output changes for the same inputs, so cached hashes stop matching. */
 const RENDER_VERSION = '2';
-
-/** Stable labels on every rendered object: app and instance, never anything that changes per commit. */
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const LABEL_APP = 'ringmaster.dev/app';
-export const LABEL_INSTANCE = 'ringmaster.dev/instance';
-/** Label a manifest sets to place an object in one of the app's roles (synchronizer, backend…). */
-export const LABEL_ROLE = 'ringmaster.dev/role';
 
 export interface RenderedObject {
   apiVersion: string;
@@ -37,7 +31,7 @@ export interface RenderedObject {
   file: string;
   /** Where the object comes from in the fleet repo: its manifest document, the chart template helm named (`# Source:`), or the kustomization. */
   origin?: SourceLocation;
-  object: KubeObject;
+  object: NamedObject;
   /** Deterministic YAML of the object. */
   yaml: string;
 }
@@ -227,7 +221,7 @@ export class Renderer {
     else if (app.source.type === 'kustomize') raw = await this.fromKustomize(app, scope, issues, warnings);
     else raw = await this.fromHelm(inputs);
 
-    const objects: KubeObject[] = [];
+    const objects: NamedObject[] = [];
     const sources = new Map<string, RenderedSource>();
     for (const { object, origin, via } of unwrapLists(raw)) {
       // Literal Secrets are checked on the final objects, after patches (literalSecretIssues below).
@@ -236,11 +230,11 @@ export class Renderer {
         issues.push(...(via ? found.map((i) => ({ ...i, message: `${i.message} (${via})` })) : found));
         continue;
       }
-      const o = object as KubeObject;
+      const o = object as NamedObject;
       if (!isClusterScoped(o.kind) && !o.metadata.namespace) o.metadata = { ...o.metadata, namespace };
       if (isClusterScoped(o.kind) && o.metadata.namespace !== undefined) {
         const { namespace: _drop, ...meta } = o.metadata;
-        o.metadata = meta as KubeObject['metadata'];
+        o.metadata = meta as NamedObject['metadata'];
       }
       objects.push(o);
       if (!sources.has(keyOf(o))) sources.set(keyOf(o), { object: o, origin, via });
@@ -257,8 +251,9 @@ export class Renderer {
     const seen = new Set<string>();
     const images = new Set<string>();
     for (const o of patched) {
-      const labels = { ...(o.metadata.labels ?? {}), [LABEL_MANAGED_BY]: 'ringmaster', [LABEL_APP]: app.name, [LABEL_INSTANCE]: instance.name };
-      const object = { ...o, metadata: { ...o.metadata, labels } } as KubeObject;
+      // stable labels only (app and instance), never anything that changes per commit
+      const labels = { ...(o.metadata.labels ?? {}), [LABELS.managedBy]: 'ringmaster', [LABELS.app]: app.name, [LABELS.instance]: instance.name };
+      const object = { ...o, metadata: { ...o.metadata, labels } } as NamedObject;
       const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: object.metadata.namespace, name: o.metadata.name };
       const file = objectFileName(ref);
       // A patch may rename an object: it then points at the app, which holds the patch.
@@ -275,7 +270,7 @@ export class Renderer {
       seen.add(file);
       if (cluster.delivery.mode === 'argocd') warnings.push(...claimTemplateWarnings(object, origin));
       imagesOf(object, images);
-      rendered.push({ ...ref, role: o.metadata.labels?.[LABEL_ROLE], file, origin, object, yaml: toYaml(object, { sort: true }) });
+      rendered.push({ ...ref, role: o.metadata.labels?.[LABELS.role], file, origin, object, yaml: toYaml(object, { sort: true }) });
     }
     if (issues.length) throw new FleetValidationError(sortIssues(issues));
     rendered.sort(applyOrder(roles));
@@ -389,8 +384,8 @@ interface RawObject {
   via?: string;
 }
 
-function keyOf(o: KubeObject): string {
-  return objectKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+function keyOf(o: NamedObject): string {
+  return identityKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
 }
 
 function parseStream(text: string, file: string): unknown[] {
@@ -439,7 +434,7 @@ function compile(doc: Document): unknown {
  * with ServerSideApply (which Ringmaster's Applications use) then reports the StatefulSet OutOfSync
  * for ever (argo-cd#11143), so its delivery never completes.
  */
-function claimTemplateWarnings(o: KubeObject, location: FleetIssue['location']): FleetIssue[] {
+function claimTemplateWarnings(o: NamedObject, location: FleetIssue['location']): FleetIssue[] {
   if (o.kind !== 'StatefulSet') return [];
   const templates = (o.spec as { volumeClaimTemplates?: { apiVersion?: string; kind?: string; metadata?: { name?: string } }[] } | undefined)?.volumeClaimTemplates ?? [];
   return templates.filter((t) => !t.apiVersion || !t.kind).map((t) => ({

@@ -1,11 +1,10 @@
 import type { FleetIssue, SourceLocation } from './errors.ts';
-import { objectKey } from './objects.ts';
-import type { KubeObject } from './types.ts';
+import { identityKey, type NamedObject } from '@ringmaster/kube-common';
 
-const keyOf = (o: KubeObject) => objectKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+const keyOf = (o: NamedObject) => identityKey({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
 
 /** True when a Secret carries values in `data` or `stringData` (rather than referencing a secret store). */
-function hasLiteralData(o: KubeObject): boolean {
+function hasLiteralData(o: NamedObject): boolean {
   if (o.kind !== 'Secret') return false;
   const has = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v).length > 0;
   const obj = o as unknown as Record<string, unknown>;
@@ -14,7 +13,7 @@ function hasLiteralData(o: KubeObject): boolean {
 
 /** An object as its source rendered it (before patches), where it comes from and, for generated output, by what. */
 export interface RenderedSource {
-  object: KubeObject;
+  object: NamedObject;
   origin: SourceLocation;
   /** e.g. `rendered by helm for instance "x"`: output that differs per instance names the instance. */
   via?: string;
@@ -31,7 +30,7 @@ export function literalSecretIssues(opts: {
   /** The objects as rendered, before patches, by object key. */
   sources: ReadonlyMap<string, RenderedSource>;
   /** The objects after every patch (a patch may rename or delete one). */
-  final: readonly KubeObject[];
+  final: readonly NamedObject[];
   instance: string;
   /** Where the patches of the instance (or its app) are declared. */
   patchesAt: SourceLocation;

@@ -1,6 +1,6 @@
 import { FleetValidationError, type FleetIssue } from './errors.ts';
 import { loadFleetFrom, sortIssues, type Fleet } from './load.ts';
-import { objectKey } from './objects.ts';
+import { identityKey } from '@ringmaster/kube-common';
 import { renderFleet, type RenderedInstance } from './render.ts';
 import { openSource } from './source.ts';
 
@@ -23,7 +23,7 @@ export async function validateFleet(repo: string, rev?: string): Promise<Validat
   const clashes = new Map<string, { cluster: string; first: string; second: string; objects: string[] }>();
   for (const inst of rendered) {
     for (const o of inst.objects) {
-      const key = `${inst.cluster}|${objectKey(o)}`;
+      const key = `${inst.cluster}|${identityKey(o)}`;
       const first = owners.get(key);
       if (first !== undefined && first !== inst.instance) {
         const id = `${inst.cluster}|${first}|${inst.instance}`;

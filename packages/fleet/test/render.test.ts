@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LABEL_APP, LABEL_INSTANCE, loadFleet, renderFleet, writeRendered } from '@ringmaster/fleet';
+import { loadFleet, renderFleet, writeRendered } from '@ringmaster/fleet';
+import { LABELS } from '@ringmaster/kube-common';
 import { EXAMPLE_FLEET, TempRepo } from './helpers.ts';
 
 const GOLDEN = join(import.meta.dirname, 'fixtures', 'render', 'golden');
@@ -71,8 +72,8 @@ describe('render', () => {
     const rendered = await renderFleet(await loadFleet(EXAMPLE_FLEET));
     for (const r of rendered) {
       for (const o of r.objects) {
-        expect(o.object.metadata.labels?.[LABEL_APP], o.file).toBe(r.app);
-        expect(o.object.metadata.labels?.[LABEL_INSTANCE], o.file).toBe(r.instance);
+        expect(o.object.metadata.labels?.[LABELS.app], o.file).toBe(r.app);
+        expect(o.object.metadata.labels?.[LABELS.instance], o.file).toBe(r.instance);
         expect(o.yaml).not.toMatch(/[0-9a-f]{40}/);
       }
     }

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { sortForApply } from './apply.ts';
-import { inventoryObject, pruneCandidates } from './inventory.ts';
+import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@ringmaster/kube-common';
+import { inventoryObject, ownedByInventory, pruneCandidates } from './inventory.ts';
 import { diffPaths, refOf } from './object.ts';
 
-describe('sortForApply', () => {
-  it('puts CRDs, then Namespaces, then config before workloads and custom resources last, keeping input order otherwise', () => {
-    const kinds = ['Widget', 'Deployment', 'Service', 'Namespace', 'ConfigMap', 'CustomResourceDefinition', 'Secret', 'Gadget', 'ConfigMap'];
-    expect(sortForApply(kinds.map((kind, i) => ({ kind, i }))).map((o) => `${o.kind}${o.i}`)).toEqual([
-      'CustomResourceDefinition5', 'Namespace3', 'Secret6', 'ConfigMap4', 'ConfigMap8', 'Service2', 'Deployment1', 'Widget0', 'Gadget7',
-    ]);
-  });
-});
-
 describe('inventory', () => {
+  it('owns what carries its id under the ringmaster.dev key, or under the ringmaster.io key older versions wrote', () => {
+    const inv = { namespace: 'shop', name: 'ringmaster-inventory-web' };
+    const live = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop', annotations } });
+    expect(ownedByInventory(live({ [ANNOTATIONS.inventory]: 'shop/ringmaster-inventory-web' }), inv)).toBe(true);
+    expect(ownedByInventory(live({ [LEGACY_ANNOTATIONS.inventory]: 'shop/ringmaster-inventory-web' }), inv)).toBe(true);
+    expect(ownedByInventory(live({ [ANNOTATIONS.inventory]: 'shop/other' }), inv)).toBe(false);
+    expect(ownedByInventory(live({ [LEGACY_ANNOTATIONS.inventory]: 'shop/other' }), inv)).toBe(false);
+    expect(ownedByInventory(live({}), inv)).toBe(false);
+  });
+
   it('finds what the desired set dropped, whatever the apiVersion', () => {
     const prev = [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'a', name: 'web' }, { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'a', name: 'c' }];
     expect(pruneCandidates(prev, [{ apiVersion: 'apps/v1beta2', kind: 'Deployment', namespace: 'a', name: 'web' }])).toEqual([prev[1]]);

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient } from './client.ts';
 import { KubeError, KubeObjectError, isStatus } from './errors.ts';
-import { INVENTORY_ANNOTATION, inventoryId, inventoryObject, ownedByInventory, pruneCandidates, readInventory, type InventoryRef } from './inventory.ts';
-import { diffPaths, formatRef, groupOf, refKey, refOf, type KubeObject, type ObjectRef } from './object.ts';
+import { inventoryId, inventoryObject, ownedByInventory, pruneCandidates, readInventory, type InventoryRef } from './inventory.ts';
+import { ANNOTATIONS, groupOf, identityKey, sortForApply, type KubeObject, type ObjectRef } from '@ringmaster/kube-common';
+import { diffPaths, formatRef, refOf } from './object.ts';
 
 /** The field manager Ringmaster applies with. */
 export const FIELD_MANAGER = 'ringmaster';
@@ -43,25 +44,6 @@ export interface ApplyResult {
   objects: ObjectResult[];
 }
 
-// Helm's install order, which most tooling follows: what others refer to goes first.
-const KIND_ORDER = [
-  'CustomResourceDefinition', 'Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodDisruptionBudget',
-  'ServiceAccount', 'Secret', 'ConfigMap', 'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim',
-  'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'DaemonSet', 'Pod', 'ReplicationController',
-  'ReplicaSet', 'Deployment', 'HorizontalPodAutoscaler', 'StatefulSet', 'Job', 'CronJob', 'IngressClass', 'Ingress',
-  'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
-];
-
-function rank(obj: { kind: string }): number {
-  const i = KIND_ORDER.indexOf(obj.kind);
-  return i < 0 ? KIND_ORDER.length : i;
-}
-
-/** Sorts objects into apply order (CRDs, Namespaces, config, services, workloads, custom resources); stable. */
-export function sortForApply<T extends { kind: string }>(objects: T[]): T[] {
-  return objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i).map((x) => x.o);
-}
-
 /** Removes what the server owns or generates, so a dry-run answer can be compared with the live object. */
 function comparable(obj: KubeObject): KubeObject {
   const { managedFields: _m, resourceVersion: _r, generation: _g, ...metadata } = obj.metadata;
@@ -86,7 +68,7 @@ async function withNamespace(client: KubeClient, obj: KubeObject, namespace: str
 
 function withInventory(obj: KubeObject, inv: InventoryRef | undefined): KubeObject {
   if (!inv) return obj;
-  return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId(inv) } } };
+  return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [ANNOTATIONS.inventory]: inventoryId(inv) } } };
 }
 
 /** Waits until a CustomResourceDefinition reports Established=True and discovery serves its kind. */
@@ -131,8 +113,8 @@ export async function applyObjects(client: KubeClient, objects: KubeObject[], op
   const refs = desired.map((o) => refOf(o));
   const seen = new Set<string>();
   for (const r of refs) {
-    if (seen.has(refKey(r))) throw new KubeObjectError(`${formatRef(r)} appears twice in the desired set`);
-    seen.add(refKey(r));
+    if (seen.has(identityKey(r))) throw new KubeObjectError(`${formatRef(r)} appears twice in the desired set`);
+    seen.add(identityKey(r));
   }
   const results: ObjectResult[] = [];
   // in a dry run, objects that would be created in a namespace or of a kind created by this same set cannot be checked by the server

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attributeField, detectDrift, fieldManagersOf, managedPaths } from './attribution.ts';
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 
 const live: KubeObject = {
   apiVersion: 'apps/v1',

@@ -1,4 +1,5 @@
-import { jsonEqual, type KubeObject, type ManagedFieldsEntry } from './object.ts';
+import { ANNOTATIONS, LEGACY_ANNOTATIONS, type KubeObject, type ManagedFieldsEntry } from '@ringmaster/kube-common';
+import { jsonEqual } from './object.ts';
 
 /** Who owns one field of a live object, according to metadata.managedFields. */
 export interface FieldOwner {
@@ -125,7 +126,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 // fields the server or other tooling write on every object; never drift
 const ignoredMetadata = new Set(['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp', 'selfLink', 'ownerReferences', 'finalizers', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
-const ignoredAnnotations = new Set(['kubectl.kubernetes.io/last-applied-configuration', 'ringmaster.io/inventory']);
+const ignoredAnnotations = new Set(['kubectl.kubernetes.io/last-applied-configuration', ANNOTATIONS.inventory, LEGACY_ANNOTATIONS.inventory]);
 
 /**
  * Lists the fields where the live object differs from the desired one — only fields the desired

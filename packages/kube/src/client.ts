@@ -2,7 +2,8 @@ import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeObjectError, KubeUnreachableError, isStatus } from './errors.ts';
-import { groupOf, refOf, type KubeObject, type ObjectRef } from './object.ts';
+import { groupOf, type KubeObject, type ObjectRef } from '@ringmaster/kube-common';
+import { refOf } from './object.ts';
 
 /** How a kind is served: its plural resource name and whether it lives in a namespace. */
 export interface ResourceInfo {

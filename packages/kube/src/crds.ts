@@ -1,6 +1,6 @@
 import { applyObjects } from './apply.ts';
 import type { KubeClient } from './client.ts';
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 
 function argoCrd(kind: string, plural: string, shortNames: string[], columns: { name: string; jsonPath: string }[]): KubeObject {
   return {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeClient } from './client.ts';
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 
 /** A Kubernetes Event to record about an object. */
 export interface EventInput {
@@ -34,7 +34,7 @@ export async function recordEvent(client: KubeClient, input: EventInput): Promis
     reason: input.reason,
     action: input.action ?? input.reason,
     note: input.note.slice(0, 1024),
-    reportingController: input.reportingController ?? 'ringmaster.io/ringmaster',
+    reportingController: input.reportingController ?? 'ringmaster.dev/ringmaster',
     reportingInstance: input.reportingInstance ?? `ringmaster-${hostname()}`.slice(0, 128),
     regarding: {
       apiVersion: r.apiVersion,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assessHealth, worstHealth } from './health.ts';
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 
 const obj = (apiVersion: string, kind: string, spec: unknown, status: unknown, generation = 1): KubeObject => ({ apiVersion, kind, metadata: { name: 'x', namespace: 'ns', generation }, spec, status });
 

@@ -1,4 +1,4 @@
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 
 /** Health of one object, in Argo CD's vocabulary. */
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';

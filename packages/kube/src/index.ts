@@ -1,7 +1,10 @@
 // The public door of @ringmaster/kube: the local control plane and the Kubernetes client layer.
 export { KubeError, KubeApiError, KubeUnreachableError, KubeObjectError, LocalKubeError, isStatus } from './errors.ts';
-export { refOf, refKey, formatRef, groupOf, jsonEqual, diffPaths } from './object.ts';
-export type { KubeObject, ObjectMeta, ManagedFieldsEntry, ObjectRef } from './object.ts';
+// The Kubernetes basics (object type, keys, apply order, Ringmaster's labels) are defined once in
+// @ringmaster/kube-common; they are also served here, for the users of the client layer.
+export { ANNOTATIONS, LABELS, LEGACY_ANNOTATIONS, annotationOf, groupOf, identityKey, kindRank, namespacedName, sortForApply } from '@ringmaster/kube-common';
+export type { KubeObject, NamedObject, ObjectMeta, ManagedFieldsEntry, ObjectRef } from '@ringmaster/kube-common';
+export { refOf, formatRef, jsonEqual, diffPaths } from './object.ts';
 export { KubeClient } from './client.ts';
 export type { ResourceInfo, RequestOptions, ObjectList } from './client.ts';
 export { ensureKubeBinaries, locateKubeBinaries, pinnedKubeVersions, ensureFleetBinaries, locateFleetBinaries, ensureArgoCdBinaries, locateArgoCdBinaries, ensureArgoCdModule } from './binaries.ts';
@@ -16,11 +19,11 @@ export { requestRefresh, ARGOCD_REFRESH_ANNOTATION } from './argocd-refresh.ts';
 export { startLocalKube, readLocalKubeState, stopLocalKubeAt, freePort } from './local-kube.ts';
 export type { LocalKube, LocalKubeOptions, LocalKubeState } from './local-kube.ts';
 export { argoCrds, installArgoCrds } from './crds.ts';
-export { applyObjects, sortForApply, waitForCrdEstablished, FIELD_MANAGER } from './apply.ts';
+export { applyObjects, waitForCrdEstablished, FIELD_MANAGER } from './apply.ts';
 export type { ApplyOptions, ApplyResult, ObjectResult } from './apply.ts';
-export { readInventory, inventoryObject, pruneCandidates, ownedByInventory, inventoryId, INVENTORY_ANNOTATION } from './inventory.ts';
+export { readInventory, inventoryObject, pruneCandidates, ownedByInventory, inventoryId } from './inventory.ts';
 export type { InventoryRef } from './inventory.ts';
-export { watchObjects, keepInformerRunning, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions, objectKey } from './watch.ts';
+export { watchObjects, keepInformerRunning, reduceWatchEvent, reduceRelist, initialWatchState, compareResourceVersions } from './watch.ts';
 export type { WatchEvent, WatchState, WatchStep, WatchTarget, WatchOptions, WatchHandle } from './watch.ts';
 export { assessHealth, assessWorkloadPods, selectorString, worstHealth } from './health.ts';
 export type { Health, HealthStatus } from './health.ts';

@@ -1,5 +1,5 @@
 import type { KubeClient } from './client.ts';
-import { refKey, type KubeObject, type ObjectRef } from './object.ts';
+import { annotationOf, identityKey, LABELS, type KubeObject, type ObjectRef } from '@ringmaster/kube-common';
 
 /** Where the record of what Ringmaster applied for one instance is kept: a ConfigMap. */
 export interface InventoryRef {
@@ -7,10 +7,7 @@ export interface InventoryRef {
   name: string;
 }
 
-/** Annotation put on every applied object; prune deletes only objects that still carry it with this inventory's id. */
-export const INVENTORY_ANNOTATION = 'ringmaster.io/inventory';
-
-/** The id written in INVENTORY_ANNOTATION: `<namespace>/<name>` of the inventory ConfigMap. */
+/** The id written in the inventory annotation (ANNOTATIONS.inventory): `<namespace>/<name>` of the inventory ConfigMap. */
 export function inventoryId(inv: InventoryRef): string {
   return `${inv.namespace}/${inv.name}`;
 }
@@ -25,7 +22,7 @@ export async function readInventory(client: KubeClient, inv: InventoryRef): Prom
 
 /** Builds the inventory ConfigMap for a set of references (sorted, so equal sets make no write). */
 export function inventoryObject(inv: InventoryRef, refs: ObjectRef[]): KubeObject {
-  const unique = new Map(refs.map((r) => [refKey(r), r]));
+  const unique = new Map(refs.map((r) => [identityKey(r), r]));
   const sorted = [...unique.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => ({
     apiVersion: r.apiVersion,
     kind: r.kind,
@@ -38,7 +35,7 @@ export function inventoryObject(inv: InventoryRef, refs: ObjectRef[]): KubeObjec
     metadata: {
       name: inv.name,
       namespace: inv.namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'ringmaster', 'ringmaster.io/inventory': 'true' },
+      labels: { [LABELS.managedBy]: 'ringmaster', [LABELS.inventory]: 'true' },
     },
     data: { objects: JSON.stringify(sorted, null, 1) },
   };
@@ -46,11 +43,15 @@ export function inventoryObject(inv: InventoryRef, refs: ObjectRef[]): KubeObjec
 
 /** The references recorded earlier that are absent from the desired set: the prune candidates. */
 export function pruneCandidates(previous: ObjectRef[], desired: ObjectRef[]): ObjectRef[] {
-  const keep = new Set(desired.map(refKey));
-  return previous.filter((r) => !keep.has(refKey(r)));
+  const keep = new Set(desired.map(identityKey));
+  return previous.filter((r) => !keep.has(identityKey(r)));
 }
 
-/** True when a live object carries this inventory's annotation, i.e. Ringmaster applied it for this inventory. */
+/**
+ * True when a live object carries this inventory's annotation, i.e. Ringmaster applied it for this
+ * inventory. Objects applied by versions before the `ringmaster.dev` key carry the legacy key: read
+ * too (the next apply writes the new key, and server-side apply drops the old one it owned).
+ */
 export function ownedByInventory(live: KubeObject, inv: InventoryRef): boolean {
-  return live.metadata.annotations?.[INVENTORY_ANNOTATION] === inventoryId(inv);
+  return annotationOf(live, 'inventory') === inventoryId(inv);
 }

@@ -11,7 +11,7 @@ import type { LocalPki } from './certs.ts';
 import type { KubeClient } from './client.ts';
 import { LocalKubeError } from './errors.ts';
 import { waitHealthz } from './healthz.ts';
-import type { KubeObject } from './object.ts';
+import type { KubeObject } from '@ringmaster/kube-common';
 import { freePort, type ProcessGroup } from './processes.ts';
 
 /** The namespace of Argo CD's configuration and Applications on the management cluster. */

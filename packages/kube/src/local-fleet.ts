@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { LABELS } from '@ringmaster/kube-common';
 import { ensureArgoCdBinaries, ensureArgoCdModule, ensureFleetBinaries, type FleetBinaries } from './binaries.ts';
 import { clientCertificate, generateLocalPki, kubeconfigYaml, type KubeconfigEntry, type LocalPki } from './certs.ts';
 import { KubeClient } from './client.ts';
@@ -139,7 +140,7 @@ function fakeNode(name: string, cluster: string, index: number): object {
       name,
       // kwok manages only nodes with this annotation; no taint, so ordinary Pods schedule here
       annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', 'ringmaster.io/cluster': cluster, 'topology.kubernetes.io/zone': `zone-${index % 3}` },
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', [LABELS.cluster]: cluster, 'topology.kubernetes.io/zone': `zone-${index % 3}` },
     },
     status: { allocatable: resources, capacity: resources },
   };

@@ -1,47 +1,5 @@
+import type { ObjectRef } from '@ringmaster/kube-common';
 import { KubeObjectError } from './errors.ts';
-
-/** A Kubernetes object as raw JSON, exactly as the API server returns it. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
-
-/** The parts of ObjectMeta this library reads; everything else passes through untouched. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  managedFields?: ManagedFieldsEntry[];
-  [field: string]: unknown;
-}
-
-/** One entry of metadata.managedFields: who owns which fields, through which operation, since when. */
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: 'Apply' | 'Update' | string;
-  apiVersion?: string;
-  time?: string;
-  fieldsType?: string;
-  fieldsV1?: Record<string, unknown>;
-  subresource?: string;
-}
-
-/** Identifies one object: group/version, kind, namespace (absent for cluster-scoped kinds) and name. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
 
 /** The reference of an object, validating that it names what the API needs. */
 export function refOf(obj: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } }): ObjectRef {
@@ -53,20 +11,9 @@ export function refOf(obj: { apiVersion?: unknown; kind?: unknown; metadata?: { 
   return { apiVersion: obj.apiVersion, kind: obj.kind, name, ...(typeof ns === 'string' && ns !== '' ? { namespace: ns } : {}) };
 }
 
-/** A stable string key for an object reference: `group/Kind/namespace/name` (version-independent). */
-export function refKey(ref: ObjectRef): string {
-  return `${groupOf(ref.apiVersion)}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
-}
-
 /** Human form of a reference, e.g. `apps/v1 Deployment shop/web`. */
 export function formatRef(ref: ObjectRef): string {
   return `${ref.apiVersion} ${ref.kind} ${ref.namespace ? ref.namespace + '/' : ''}${ref.name}`;
-}
-
-/** The API group of an apiVersion ("" for the core group). */
-export function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
 /** Deep structural equality for JSON values (key order does not matter). */

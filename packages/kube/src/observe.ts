@@ -2,7 +2,8 @@ import { detectDrift, type FieldDrift } from './attribution.ts';
 import type { KubeClient } from './client.ts';
 import { KubeObjectError } from './errors.ts';
 import { assessHealth, worstHealth, type Health } from './health.ts';
-import { refOf, type KubeObject, type ObjectRef } from './object.ts';
+import type { KubeObject, ObjectRef } from '@ringmaster/kube-common';
+import { refOf } from './object.ts';
 
 /** The live side of one desired object: whether it exists, its health and its drift. */
 export interface ObservedObject {

@@ -1,6 +1,6 @@
 import { FIELD_MANAGER } from './apply.ts';
 import type { KubeClient } from './client.ts';
-import type { KubeObject, ObjectRef } from './object.ts';
+import type { KubeObject, ObjectRef } from '@ringmaster/kube-common';
 
 /** Options of patchStatus. */
 export interface StatusPatchOptions {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Informer, KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
 import { KubeApiError, isStatus } from './errors.ts';
-import type { KubeObject } from './object.ts';
+import { namespacedName, type KubeObject } from '@ringmaster/kube-common';
 
 /** One event of a watch stream, as the API server sends it. */
 export interface WatchEvent {
@@ -27,14 +27,9 @@ export interface WatchStep {
   error?: { code?: number; reason?: string; message?: string };
 }
 
-/** The cache key of an object: `namespace/name` (or `name` for cluster-scoped ones). */
-export function objectKey(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : String(obj.metadata.name);
-}
-
 /** An empty state, or one built from a list answer. */
 export function initialWatchState(items: KubeObject[] = [], resourceVersion = ''): WatchState {
-  return { objects: new Map(items.map((o) => [objectKey(o), o])), resourceVersion };
+  return { objects: new Map(items.map((o) => [namespacedName(o), o])), resourceVersion };
 }
 
 /**
@@ -63,7 +58,7 @@ export function reduceWatchEvent(state: WatchState, event: WatchEvent): WatchSte
   const rv = obj.metadata?.resourceVersion;
   const nextRv = rv && compareResourceVersions(rv, state.resourceVersion) !== -1 ? rv : state.resourceVersion;
   if (event.type === 'BOOKMARK') return { state: { objects: state.objects, resourceVersion: nextRv } };
-  const key = objectKey(obj);
+  const key = namespacedName(obj);
   const cached = state.objects.get(key);
   const objects = new Map(state.objects);
   if (event.type === 'DELETED') {

@@ -6,14 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { alive, startHangingFixture } from './process-helpers.ts';
 import { LocalKubeError, locateKubeBinaries, startLocalKube } from '../src/index.ts';
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('local control plane lifecycle', () => {
   it('serves the pinned Kubernetes version and stops without leaving processes or files', async () => {
     const kube = await startLocalKube({ argoCrds: false });
@@ -36,7 +28,8 @@ describe('local control plane lifecycle', () => {
     const { child, started } = await startHangingFixture<{ dir: string; etcd: number; apiserver: number }>(fixture);
     expect(alive(started.etcd) && alive(started.apiserver)).toBe(true);
     child.kill('SIGKILL'); // no exit hooks run: the watchdog has to clean up
-    await eventually(() => !alive(started.etcd) && !alive(started.apiserver) && !existsSync(started.dir), 'the watchdog to reap the servers');
+    const left = () => ({ etcd: alive(started.etcd), apiserver: alive(started.apiserver), dir: existsSync(started.dir) });
+    await expect.poll(left, { timeout: 20_000, interval: 100, message: 'the watchdog to reap the servers' }).toEqual({ etcd: false, apiserver: false, dir: false });
   });
 
   it('reports a control plane that cannot start with the reason from its log, and stops what it started', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INVENTORY_ANNOTATION, applyObjects, readInventory, refOf } from '../src/index.ts';
+import { ANNOTATIONS, FIELD_MANAGER, LEGACY_ANNOTATIONS, applyObjects, inventoryId, inventoryObject, readInventory, refOf } from '../src/index.ts';
 import { freshNamespace, useLocalKube, webApp } from './helpers.ts';
 
 describe('prune with an inventory against a real kube-apiserver', () => {
@@ -16,7 +16,7 @@ describe('prune with an inventory against a real kube-apiserver', () => {
     await applyObjects(client, full, { inventory });
     expect((await readInventory(client, inventory)).map((r) => r.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
     const cm = (await client.get(refOf(full[2]!)))!;
-    expect(cm.metadata.annotations?.[INVENTORY_ANNOTATION]).toBe(`${ns}/ringmaster-inventory-web`);
+    expect(cm.metadata.annotations?.[ANNOTATIONS.inventory]).toBe(`${ns}/ringmaster-inventory-web`);
 
     const withoutConfigMap = full.filter((o) => o.kind !== 'ConfigMap');
     const dry = await applyObjects(client, withoutConfigMap, { inventory, dryRun: true });
@@ -60,5 +60,24 @@ describe('prune with an inventory against a real kube-apiserver', () => {
     await applyObjects(client, [], { inventory: { namespace: ns, name: 'inv-a' } });
     expect(await client.get(refOf(a))).toBeUndefined();
     expect(await client.get(refOf(b))).toBeDefined();
+  });
+
+  it('takes over objects an older version applied under the ringmaster.io key: prunes what was dropped, moves what stays to the ringmaster.dev key', async () => {
+    const { client } = kube();
+    const ns = await freshNamespace(kube(), 'legacy');
+    const inventory = { namespace: ns, name: 'inv' };
+    const legacy = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, annotations: { [LEGACY_ANNOTATIONS.inventory]: inventoryId(inventory) } }, data: {} });
+    // what an older version left: its objects and its inventory, applied by the same field manager
+    for (const o of [legacy('kept'), legacy('dropped'), inventoryObject(inventory, [refOf(legacy('kept')), refOf(legacy('dropped'))])]) {
+      await client.apply(o, { fieldManager: FIELD_MANAGER, force: true });
+    }
+
+    const kept = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: ns }, data: {} };
+    const result = await applyObjects(client, [kept], { inventory });
+    expect(result.objects.filter((o) => o.action === 'delete').map((o) => o.ref.name)).toEqual(['dropped']);
+    expect(await client.get(refOf(legacy('dropped')))).toBeUndefined();
+    const live = (await client.get(refOf(kept)))!;
+    expect(live.metadata.annotations?.[ANNOTATIONS.inventory]).toBe(inventoryId(inventory));
+    expect(live.metadata.annotations?.[LEGACY_ANNOTATIONS.inventory]).toBeUndefined();
   });
 });

@@ -5,9 +5,9 @@ import { freshNamespace, useLocalKube, webApp } from './helpers.ts';
 const widgetCrd: KubeObject = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.test.ringmaster.io' },
+  metadata: { name: 'widgets.test.ringmaster.dev' },
   spec: {
-    group: 'test.ringmaster.io',
+    group: 'test.ringmaster.dev',
     scope: 'Namespaced',
     names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
     versions: [{
@@ -34,7 +34,7 @@ describe('custom resources, status subresource and events against a real kube-ap
   it('installs a CRD and a custom resource in one apply, then patches the status through the status subresource', async () => {
     const { client } = kube();
     const ns = await freshNamespace(kube(), 'crd');
-    const widget: KubeObject = { apiVersion: 'test.ringmaster.io/v1', kind: 'Widget', metadata: { name: 'w1', namespace: ns }, spec: { size: 3 } };
+    const widget: KubeObject = { apiVersion: 'test.ringmaster.dev/v1', kind: 'Widget', metadata: { name: 'w1', namespace: ns }, spec: { size: 3 } };
     // the custom resource comes first in the input: apply order puts its CRD first and waits for it
     const result = await applyObjects(client, [widget, widgetCrd]);
     expect(result.objects.map((o) => o.ref.kind)).toEqual(['CustomResourceDefinition', 'Widget']);

@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialWatchState, startLocalKube, watchObjects, type KubeObject, type LocalKube } from '../src/index.ts';
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// how long the watch may take to relist and show a change, and how often to look
+const WAIT = { timeout: 30_000, interval: 50 };
 
 async function etcd<T>(kube: LocalKube, path: string, body: unknown): Promise<T> {
   const res = await fetch(kube.etcdUrl + path, { method: 'POST', body: JSON.stringify(body) });
@@ -47,10 +42,10 @@ describe('watch resume after etcd compaction (410 Gone)', () => {
       onSync: () => lists++,
     });
     try {
-      await eventually(() => lists > 0, 'the relist after 410');
+      await expect.poll(() => lists, { ...WAIT, message: 'the relist after 410' }).toBeGreaterThan(0);
       expect(seen.sort()).toEqual(['ADDED new', 'DELETED dropped']);
       await k.client.create(cm('later'));
-      await eventually(() => seen.includes('ADDED later'), 'an event after the relist');
+      await expect.poll(() => seen, { ...WAIT, message: 'an event after the relist' }).toContain('ADDED later');
       expect([...watch.state.objects.keys()].sort()).toEqual(['gone/kept', 'gone/later', 'gone/new']);
     } finally {
       watch.stop();

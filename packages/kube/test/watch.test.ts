@@ -3,13 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { keepInformerRunning, watchObjects, type KubeObject, type WatchHandle } from '../src/index.ts';
 import { freshNamespace, useLocalKube } from './helpers.ts';
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// how long a watch may take to show a change (kube-apiserver restarts included), and how often to look
+const WAIT = { timeout: 30_000, interval: 50 };
 
 const configMap = (ns: string, name: string, value: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { value } });
 
@@ -33,7 +28,7 @@ describe('watch against a real kube-apiserver', () => {
       expect(seen).toContain('ADDED before');
 
       await k.client.create(configMap(ns, 'during-1', '1'));
-      await eventually(() => seen.includes('ADDED during-1'), 'the first event');
+      await expect.poll(() => seen, { ...WAIT, message: 'the first event' }).toContain('ADDED during-1');
 
       await k.stopApiServer();
       await k.startApiServer();
@@ -41,7 +36,7 @@ describe('watch against a real kube-apiserver', () => {
       await k.client.create(configMap(ns, 'after-restart', '1'));
       await k.client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'before' }, { data: { value: '2' } });
       await k.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'during-1' });
-      await eventually(() => seen.includes('ADDED after-restart') && seen.includes('MODIFIED before') && seen.includes('DELETED during-1'), 'events after the restart');
+      await expect.poll(() => seen, { ...WAIT, message: 'events after the restart' }).toEqual(expect.arrayContaining(['ADDED after-restart', 'MODIFIED before', 'DELETED during-1']));
       expect(errors.length).toBeGreaterThan(0); // the outage was noticed, and survived
       expect([...watch.state.objects.keys()].sort()).toEqual([`${ns}/after-restart`, `${ns}/before`]);
       expect(seen.filter((s) => s === 'ADDED before')).toHaveLength(1);
@@ -63,7 +58,7 @@ describe('watch against a real kube-apiserver', () => {
       await k.stopApiServer();
       await k.startApiServer();
       await k.client.create(configMap(ns, 'x', '1'));
-      await eventually(() => seen.includes('ADDED x'), 'the event after the outage');
+      await expect.poll(() => seen, { ...WAIT, message: 'the event after the outage' }).toContain('ADDED x');
       expect(watch.state.objects.get(`${ns}/x`)?.data).toEqual({ value: '1' });
     } finally {
       watch.stop();
@@ -82,12 +77,12 @@ describe('watch against a real kube-apiserver', () => {
     try {
       await informer.start();
       await k.client.create(configMap(ns, 'first', '1'));
-      await eventually(() => added.includes('first'), 'the first add');
+      await expect.poll(() => added, { ...WAIT, message: 'the first add' }).toContain('first');
       await k.stopApiServer();
-      await eventually(() => errors > 0, 'the informer to fail');
+      await expect.poll(() => errors, { ...WAIT, message: 'the informer to fail' }).toBeGreaterThan(0);
       await k.startApiServer();
       await k.client.create(configMap(ns, 'second', '1'));
-      await eventually(() => added.includes('second'), 'an add after the informer was restarted');
+      await expect.poll(() => added, { ...WAIT, message: 'an add after the informer was restarted' }).toContain('second');
     } finally {
       await stop();
     }

@@ -1,5 +1,5 @@
 import type { KubeObject } from '@ringmaster/kube';
-import { ANNOTATIONS, RISKY_OPERATIONS } from './constants.ts';
+import { ANNOTATIONS, LABELS, MANAGED_BY, RISKY_OPERATIONS } from './constants.ts';
 import { desiredNodes, podName, type DesiredNode } from './nodes.ts';
 import { podFailure, podImage, podReady } from './pods.ts';
 import type { AppCluster, CacheStatus, NodeOperation, NodeOverride, OperationStep } from './types.ts';
@@ -47,7 +47,7 @@ function trafficStep(name: string, traffic: 'serving' | 'dark'): StepDef {
       const n = ctx.node!;
       const pod = ctx.podOf(n.name);
       if (!pod) return traffic === 'dark' ? { state: 'done', message: 'the node has no Pod' } : { state: 'wait', message: `node ${n.name} has no Pod yet` };
-      if (pod.metadata.labels?.['ringmaster.dev/traffic'] !== traffic) return { state: 'wait', message: `waiting for Pod ${pod.metadata.name} to be labelled ${traffic}` };
+      if (pod.metadata.labels?.[LABELS.traffic] !== traffic) return { state: 'wait', message: `waiting for Pod ${pod.metadata.name} to be labelled ${traffic}` };
       const inEp = ctx.inEndpoints(n);
       if (inEp === undefined) return { state: 'done', message: `role ${n.role} has no Service` };
       if (traffic === 'dark' && inEp) return { state: 'wait', message: `waiting for ${n.name} to leave the EndpointSlices` };
@@ -157,13 +157,13 @@ const copyStep: StepDef = {
       metadata: {
         name,
         namespace: ctx.app.metadata.namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'ringmaster-operator', 'ringmaster.dev/app-cluster': ctx.app.metadata.name!, 'ringmaster.dev/operation': ctx.op.metadata.name! },
+        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.appCluster]: ctx.app.metadata.name!, [LABELS.operation]: ctx.op.metadata.name! },
         ownerReferences: [{ apiVersion: ctx.op.apiVersion, kind: 'NodeOperation', name: ctx.op.metadata.name, uid: ctx.op.metadata.uid, controller: true }],
       },
       spec: {
         backoffLimit: 2,
         template: {
-          metadata: { labels: { 'ringmaster.dev/operation': ctx.op.metadata.name! } },
+          metadata: { labels: { [LABELS.operation]: ctx.op.metadata.name! } },
           spec: { restartPolicy: 'Never', containers: [{ name: 'copy-cache', image: builder.image, args: ['copy-cache', '--from', ctx.op.spec.source!.appCluster, '--version', data.version!] }] },
         },
       },

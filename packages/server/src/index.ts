@@ -1,4 +1,5 @@
 export { createServer, startServer, type ServerOptions, type StartOptions, type RingmasterServer } from './http/server.ts';
+export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 export { openStorage, redactUrl, type Storage, type StorageOptions, type Dialect } from './storage/storage.ts';
 export type { Database } from './storage/schema.ts';
 export { WriteQueue, type TransactionRunner } from './storage/write-queue.ts';

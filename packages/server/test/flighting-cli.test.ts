@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
 import { FleetRepo, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
 
@@ -45,12 +45,10 @@ it('drives a release from the CLI: create, status, approve (refused for a viewer
   const rel = JSON.parse(created.stdout);
   expect(rel.image).toEqual({ app: 'appserver', image: 'appserver:3.0.0' });
 
-  let status = await cli(['status', rel.id, '-o', 'json']);
-  for (let i = 0; i < 50 && JSON.parse(status.stdout).state !== 'waiting_for_approval'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    status = await cli(['status', rel.id, '-o', 'json']);
-  }
-  expect(JSON.parse(status.stdout).state).toBe('waiting_for_approval');
+  await vi.waitFor(async () => {
+    const status = await cli(['status', rel.id, '-o', 'json']);
+    expect(JSON.parse(status.stdout).state).toBe('waiting_for_approval');
+  }, { timeout: 5_000, interval: 100 });
   const table = await cli(['status', rel.id]);
   expect(table.stdout).toContain(`release ${rel.id}  waiting_for_approval`);
   expect(table.stdout).toMatch(/dev\s+waiting_for_approval\s+approval\s+1 wave=|dev\s+waiting_for_approval\s+approval\s+1 /);

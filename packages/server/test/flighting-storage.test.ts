@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BACKENDS, startTestServer, useBackends } from './helpers/harness.ts';
 import { createContext, FlightEngine } from '../src/index.ts';
 import { FleetRepo, manifestCommits, manifestRemote, rings, tempDir } from './flighting/fixture.ts';
@@ -23,13 +23,11 @@ describe.each(BACKENDS)('releases on %s', (backend) => {
       const created = await server.call('POST', '/api/v1/releases', { body: { revision: 'main', message: 'on ' + backend } });
       expect(created.status).toBe(201);
       const id = created.body.id;
-      let rel: any;
-      for (let i = 0; i < 100; i++) {
-        rel = (await server.call('GET', `/api/v1/releases/${id}`)).body;
-        if (rel.state === 'waiting_for_approval') break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(rel.state).toBe('waiting_for_approval');
+      const rel = await vi.waitFor(async () => {
+        const r = (await server.call('GET', `/api/v1/releases/${id}`)).body;
+        expect(r.state).toBe('waiting_for_approval');
+        return r;
+      }, { timeout: 5_000, interval: 50 });
       expect(rel.rings.map((r: any) => r.state)).toEqual(['waiting_for_approval', 'pending', 'pending']);
       expect((await server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).status).toBe(409);
 

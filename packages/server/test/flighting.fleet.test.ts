@@ -1,8 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '@ringmaster/kube';
 import { startTestServer, useBackends, type Backend, type TestServer } from './helpers/harness.ts';
 import { crashPods, FleetRepo, git, manifestCommits, manifestRemote, releaseHold, rings, tempDir, type ClusterDef, type RingDef } from './flighting/fixture.ts';
@@ -263,7 +262,7 @@ describe('flighting', () => {
     expect(waiting.reason).toMatch(/Deployment .*\/backend: /);
     expect(await get('StatefulSet', 'synchronizer')).toBeDefined();
     expect(await get('Deployment', 'backend')).toBeDefined();
-    await sleep(500);
+    // that a waiting role holds the next one back for as long as it waits is proven in direct-adapter.test.ts; here: not started
     expect(await get('Deployment', 'frontend')).toBeUndefined();
     expect(await releaseHold(fleet.client('dev-1'), ns, 'backend')).toBe(1);
     expect((await waitState(s, rel.id, ['succeeded', 'halted', 'failed', 'rolled_back'])).state).toBe('succeeded');
@@ -276,7 +275,7 @@ describe('flighting', () => {
     const waiting = await waitState(s, rel.id, ['waiting_for_approval']);
     expect(waiting.rings.map((r: any) => r.state)).toEqual(['succeeded', 'waiting_for_approval', 'pending']);
     expect(waiting.rings[1].gate).toEqual({ kind: 'approval' });
-    await sleep(500);
+    // that nothing moves however long the gate waits is decided with a fake clock (decide.test.ts)
     expect((await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.progress.succeeded).toBe(1);
 
     const viewer = await s.server.token('viewer');
@@ -310,9 +309,10 @@ describe('flighting', () => {
     expect(paused.body.paused).toBe(true);
     // approval while paused does not start the ring
     expect((await s.server.call('POST', `/api/v1/releases/${rel.id}/approve`, { body: {} })).status).toBe(200);
-    await sleep(1000);
+    // that a paused release starts nothing however long it stays paused is decided with a fake clock (decide.test.ts)
+    // the engine looks at the approved ring, finds the release paused and says so
+    await expect.poll(async () => (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.state, { timeout: 30_000, interval: 100 }).toBe('paused');
     const still = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body;
-    expect(still.state).toBe('paused');
     expect(still.progress).toMatchObject({ succeeded: 1, inFlight: 0, pending: 5 });
     expect(manifestCommits(s.remote).filter((c) => c.release === rel.id)).toHaveLength(1);
     const viewer = await s.server.token('viewer');
@@ -464,13 +464,12 @@ describe('a Kubernetes API outage', () => {
 
     const s = await setup({ rings: DEV, clusters: ONE, flighting: { access: { ...fleet.access(), clusters: { 'dev-1': { kubeconfig: viaProxy } } } } });
     const rel = (await s.server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).body;
-    const until = Date.now() + 60_000;
-    let step: any;
-    for (;;) {
-      step = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].clusters[0];
-      if (/^retrying \(attempt [3-9]/.test(step.reason ?? '') || !['pending', 'in_progress'].includes(step.state) || Date.now() > until) break;
-      await sleep(100);
-    }
+    // until the third retry, or a state the step should not reach while the API is down
+    const step = await vi.waitFor(async () => {
+      const c = (await s.server.call('GET', `/api/v1/releases/${rel.id}`)).body.rings[0].waves[0].clusters[0];
+      if (!/^retrying \(attempt [3-9]/.test(c.reason ?? '') && ['pending', 'in_progress'].includes(c.state)) throw new Error(`step ${c.state}: ${c.reason}`);
+      return c;
+    }, { timeout: 60_000, interval: 100 });
     expect(step.state).toBe('in_progress');
     expect(step.reason).toMatch(/^retrying \(attempt \d+, next in \d+s\): unreachable: .*127\.0\.0\.1/);
 

@@ -205,8 +205,12 @@ describe('NodeOperations through the API', () => {
     // approving at creation needs the approver role too
     const selfApproved = await server!.call('POST', ops(), { token: deployer, body: { type: 'upgradeNode', node: 'frontend-0', image: 'registry.local/appserver:2.0', approved: true } });
     expect(selfApproved.status).toBe(403);
-    await new Promise((res) => setTimeout(res, 2000));
-    const still = (await server!.call('GET', ops(`/${name}`))).body;
+    // the operator has looked at it and decided to wait for the approval: nothing ran
+    const still = await vi.waitFor(async () => {
+      const o = (await server!.call('GET', ops(`/${name}`))).body;
+      expect(o.reason, JSON.stringify(o)).toBe('AwaitingApproval');
+      return o;
+    }, wait);
     expect(still.phase).toBe('Pending');
     expect(((await server!.call('GET', `/api/v1/instances/${instance}/nodes`)).body.nodes as { name: string; image: string }[]).find((n) => n.name === 'frontend-0')?.image).toBe('registry.local/appserver:1.0');
     const denied = await server!.call('POST', ops(`/${name}/approve`), { token: deployer, body: {} });

@@ -1,20 +1,13 @@
 import { createContext, useContext, useEffect, useState } from 'react';
+import { Outlet, useLocation } from 'react-router';
 import { api, ApiError, getToken, setToken, type Me } from './api.ts';
-import { linkProps, navigate, useLocation } from './router.ts';
-import { useLive, type LiveStatus, type LiveUpdate } from './live.ts';
+import { linkProps, navigate } from './navigation.ts';
+import { useLive, type LiveStatus } from './live.ts';
+import { queryClient } from './query.ts';
 import { Login } from './views/Login.tsx';
-import { ChangesView } from './views/Changes.tsx';
-import { ChangeDetailView } from './views/ChangeDetail.tsx';
-import { FleetView } from './views/Fleet.tsx';
-import { InstanceView } from './views/Instance.tsx';
-import { ClusterView } from './views/Cluster.tsx';
-import { ReleasesView, ReleaseView } from './views/Release.tsx';
-import { MetricsView } from './views/Metrics.tsx';
-import { RequestsView, RequestView } from './views/Requests.tsx';
 
 export interface Session {
   me: Me;
-  live: LiveUpdate | null;
   liveStatus: LiveStatus;
   /** Since when the live stream is lost (null while live): what is on screen may be out of date. */
   offlineSince: string | null;
@@ -35,8 +28,9 @@ const NAV = [
   { path: '/dora', label: 'Metrics' },
 ];
 
+/** The signed-in shell around every view: the sign-in form until a token is known, then the views. */
 export function App() {
-  const { path } = useLocation();
+  const { pathname: path } = useLocation();
   const [me, setMe] = useState<Me | null>(null);
   const [authError, setAuthError] = useState<string | null>(null);
   const [checked, setChecked] = useState(false);
@@ -47,7 +41,7 @@ export function App() {
     const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
     if (m) {
       setToken(decodeURIComponent(m[1]!));
-      history.replaceState(null, '', window.location.pathname + window.location.search);
+      history.replaceState(history.state, '', window.location.pathname + window.location.search);
     }
     if (!getToken()) {
       setChecked(true);
@@ -65,10 +59,12 @@ export function App() {
       },
     );
   }, []);
-  const { update, status, offlineSince } = useLive(me !== null);
+  const { status, offlineSince } = useLive(me !== null);
   useEffect(() => {
     const onExpired = (e: Event) => {
       setToken(null);
+      // what the old token could read is not for whoever signs in next
+      queryClient.clear();
       setMe(null);
       setAuthError(`Signed out: ${String((e as CustomEvent).detail ?? 'the token is no longer valid')}`);
     };
@@ -86,10 +82,11 @@ export function App() {
   }
   const signOut = () => {
     setToken(null);
+    queryClient.clear();
     setMe(null);
   };
   return (
-    <SessionContext.Provider value={{ me, live: update, liveStatus: status, offlineSince }}>
+    <SessionContext.Provider value={{ me, liveStatus: status, offlineSince }}>
       <a className="skip" href="#main">Skip to content</a>
       <header className="top">
         <a className="brand" {...linkProps('/changes')}>Ringmaster</a>
@@ -105,32 +102,8 @@ export function App() {
         <button type="button" className="link" onClick={signOut}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Route path={path} />
+        <Outlet />
       </main>
     </SessionContext.Provider>
   );
-}
-
-function Route({ path }: { path: string }) {
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  useEffect(() => {
-    if (parts.length === 0) navigate('/changes', { replace: true });
-  });
-  switch (parts[0]) {
-    case undefined:
-    case 'login':
-    case 'changes':
-      return parts[1] ? <ChangeDetailView id={parts[1]} /> : <ChangesView />;
-    case 'fleet':
-      if (parts[1] && parts[2]) return <InstanceView cluster={parts[1]} instance={parts[2]} />;
-      return parts[1] ? <ClusterView cluster={parts[1]} /> : <FleetView />;
-    case 'releases':
-      return parts[1] ? <ReleaseView id={parts[1]} /> : <ReleasesView />;
-    case 'requests':
-      return parts[1] ? <RequestView id={parts[1]} /> : <RequestsView />;
-    case 'dora':
-      return <MetricsView />;
-    default:
-      return <section><h1>Not found</h1><p>No page at {path}. <a {...linkProps('/changes')}>Go to the changes</a>.</p></section>;
-  }
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { contrastFailures, launchBrowser, SCREENSHOTS, startDashboard, timingOf, type Browser, type Dashboard } from './helpers.ts';
 import { FlightFixture } from './fleet-fixture.ts';
 
@@ -23,11 +23,10 @@ beforeAll(async () => {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   release = created.body.id;
   // the engine plans the release in the background; the first ring then waits for its approval
-  const deadline = Date.now() + 20_000;
-  while ((await ringState('dev'))?.state !== 'waiting_for_approval') {
-    if (Date.now() > deadline) throw new Error(`ring dev never waited for approval: ${JSON.stringify(await ringState('dev'))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await vi.waitFor(async () => {
+    const dev = await ringState('dev');
+    expect(dev?.state, `ring dev never waited for approval: ${JSON.stringify(dev)}`).toBe('waiting_for_approval');
+  }, { timeout: 20_000, interval: 100 });
 });
 
 afterAll(async () => {

@@ -41,6 +41,13 @@ async function readEvents(res: Response, until: (events: Array<{ event: string; 
   return events;
 }
 
+/** The stream's first event as a promise: `notice`, called from readEvents' `until`, settles it once the hello has arrived. */
+function helloOf(): { seen: Promise<void>; notice: (events: Array<{ event: string }>) => void } {
+  let resolve!: () => void;
+  const seen = new Promise<void>((r) => (resolve = r));
+  return { seen, notice: (events) => void (events.some((e) => e.event === 'hello') && resolve()) };
+}
+
 describe('serving the dashboard', () => {
   test('any page path answers the app, assets are cached for good, API paths never fall back to it', async () => {
     for (const path of ['/', '/changes?app=shop&since=7d', '/fleet/prod-eu-1/shop', '/dora']) {
@@ -76,9 +83,13 @@ describe('the live stream', () => {
     const res = await fetch(`${dash.url}/api/v1/stream`, { headers: { authorization: `Bearer ${dash.tokens.viewer}` } });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const commits = Array.from({ length: 300 }, (_, i) => sha(`stream-${i}`));
-    const reading = readEvents(res, (evs) => evs.some((e) => e.event === 'update'));
-    // wait for the hello so the subscription exists before posting
-    await new Promise((r) => setTimeout(r, 200));
+    const hello = helloOf();
+    const reading = readEvents(res, (evs) => {
+      hello.notice(evs);
+      return evs.some((e) => e.event === 'update');
+    });
+    // the hello says the subscription exists: post only then
+    await hello.seen;
     await dash.post([
       ...commits.map((commit) => ({ kind: 'commit' as const, app: 'shop', repository: 'acme/shop', commit })),
       { kind: 'health', cluster: 'prod-eu-1', instance: 'shop', status: 'Healthy', release: 'rel-1' },
@@ -97,8 +108,12 @@ describe('the live stream', () => {
   test('an open stream does not keep the server from closing', async () => {
     const other = await startDashboard();
     const res = await fetch(`${other.url}/api/v1/stream`, { headers: { authorization: `Bearer ${other.tokens.viewer}` } });
-    const reading = readEvents(res, () => false, 20_000);
-    await new Promise((r) => setTimeout(r, 100));
+    const hello = helloOf();
+    const reading = readEvents(res, (evs) => {
+      hello.notice(evs);
+      return false;
+    }, 20_000);
+    await hello.seen;
     const started = Date.now();
     await other.close();
     await reading;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { planRevisions } from '@ringmaster/fleet';
 import { planImageIntroductions, type EventInput } from '@ringmaster/server';
@@ -45,12 +45,10 @@ beforeAll(async () => {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   release = created.body.id;
   // the engine plans the release in the background; the first ring then waits for its approval
-  const devState = async () => (await releaseView()).rings?.find((r: { ring: string }) => r.ring === 'dev')?.state;
-  const deadline = Date.now() + 20_000;
-  while ((await devState()) !== 'waiting_for_approval') {
-    if (Date.now() > deadline) throw new Error(`ring dev never waited for approval: ${JSON.stringify(await releaseView())}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await vi.waitFor(async () => {
+    const view = await releaseView();
+    expect(view.rings?.find((r: { ring: string }) => r.ring === 'dev')?.state, `ring dev never waited for approval: ${JSON.stringify(view)}`).toBe('waiting_for_approval');
+  }, { timeout: 20_000, interval: 100 });
 }, 60_000);
 
 afterAll(async () => {

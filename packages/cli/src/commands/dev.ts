@@ -13,6 +13,8 @@ import {
   validateClusterNames,
   type LocalFleetState,
 } from '@ringmaster/kube';
+import { RUNS_COMPILED } from '../compiled.ts';
+import { NeedsCheckoutError } from '../errors.ts';
 import { parseOutput, writeMachine } from '../output.ts';
 
 function ringmasterHome(): string {
@@ -144,6 +146,10 @@ export function registerDevCommands(program: Command): void {
     .option('--nodes <n>', 'kwok nodes per workload cluster', '3')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .action(async (opts: UpOptions) => {
+      if (RUNS_COMPILED) {
+        // the binaries are built by the repository's scripts (scripts/kube), which the packed CLI does not carry
+        throw new NeedsCheckoutError('`ringmaster dev kube up` runs from a checkout of the Ringmaster repository: there, run `npm run ringmaster -- dev kube up`');
+      }
       const format = parseOutput(opts.output, ['table', 'json', 'yaml']);
       const dir = opts.dir ?? defaultKubeDir();
       if (opts.clusters !== undefined) {

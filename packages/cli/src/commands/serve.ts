@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { bundledWebRoot } from '../compiled.ts';
 import { loadFleetFrom, openSource, planRevisions } from '@ringmaster/fleet';
 import { createDnsProvider, dnsConfigFromEnv, planImageIntroductions, startServer, ticketClientFromEnv, type ImageIntroductionFinder, type ServerOptions } from '@ringmaster/server';
 
@@ -125,6 +126,9 @@ export function registerServeCommands(program: Command): void {
         const fleet = await loadFleetFrom(await openSource(opts.fleetRepo, 'HEAD'));
         rings = fleet.rings.map((r) => r.name);
       }
+      // the server takes the dashboard from RINGMASTER_WEB_ROOT; one the user set wins over the carried one
+      const web = bundledWebRoot();
+      if (web) process.env.RINGMASTER_WEB_ROOT ??= web;
       const server = await startServer({
         host: opts.host, port, dataDir: opts.dataDir, databaseUrl: opts.databaseUrl ?? process.env.RINGMASTER_DATABASE_URL,
         bodyLimit, logLevel: opts.logLevel as ServerOptions['logLevel'], webhooks: webhookSecrets(process.env),

@@ -1,4 +1,4 @@
-import { requestRefresh, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { LABELS, requestRefresh, type KubeClient, type KubeObject } from '@ringmaster/kube';
 
 export const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
 
@@ -31,7 +31,7 @@ export function applicationFor(t: ArgoTarget): KubeObject {
     metadata: {
       name: applicationName(t.cluster, t.instance),
       namespace: t.argocd.namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'ringmaster', 'ringmaster.dev/cluster': t.cluster, 'ringmaster.dev/instance': t.instance },
+      labels: { [LABELS.managedBy]: 'ringmaster', [LABELS.cluster]: t.cluster, [LABELS.instance]: t.instance },
       // with server-side apply, Argo CD's default diff merges on the client with the schema it was
       // built with: fields the API server fills in (a StatefulSet's claim templates, argo-cd#11143)
       // or newer than that schema keep the Application OutOfSync. Its server-side diff asks the API server.

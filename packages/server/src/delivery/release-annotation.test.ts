@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toYaml, type RenderedInstance, type RenderedObject } from '@ringmaster/fleet';
-import { RELEASE_ANNOTATION, withReleaseAnnotation } from './release-annotation.ts';
+import { ANNOTATIONS } from '@ringmaster/kube-common';
+import { withReleaseAnnotation } from './release-annotation.ts';
 
 const rendered = (apiVersion: string, kind: string, name: string): RenderedObject => {
   const object = { apiVersion, kind, metadata: { name, namespace: 'shop', labels: { 'ringmaster.dev/app': 'appserver' } }, spec: { roles: [] } };
@@ -16,7 +17,7 @@ describe('withReleaseAnnotation', () => {
     expect(inst).toEqual(before);
     expect(out.objects[0]).toBe(inst.objects[0]);
     const app = out.objects[1]!;
-    expect(app.object.metadata.annotations).toEqual({ [RELEASE_ANNOTATION]: 'r42' });
+    expect(app.object.metadata.annotations).toEqual({ [ANNOTATIONS.release]: 'r42' });
     expect(app.yaml).toContain('  annotations:\n    ringmaster.dev/release: r42\n');
     // deterministic: the same release writes the same bytes
     expect(withReleaseAnnotation(inst, 'r42').objects[1]!.yaml).toBe(app.yaml);

@@ -1,15 +1,12 @@
 import { toYaml, type RenderedInstance } from '@ringmaster/fleet';
-
-/** The annotation delivery writes on the AppClusters of a release (docs/operator.md, updatePolicy onRelease). */
-export const RELEASE_ANNOTATION = 'ringmaster.dev/release';
+import { ANNOTATIONS, DOMAIN, groupOf } from '@ringmaster/kube-common';
 
 /** Kinds that take the annotation: Ringmaster's own AppCluster. */
-const STAMPED = new Set(['ringmaster.dev/AppCluster']);
-
-const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+const STAMPED = new Set([`${DOMAIN}/AppCluster`]);
 
 /**
- * The instance as a release delivers it: every AppCluster carries `ringmaster.dev/release: <id>`,
+ * The instance as a release delivers it: every AppCluster carries `ringmaster.dev/release: <id>`
+ * (ANNOTATIONS.release; docs/operator.md, updatePolicy onRelease),
  * the release whose render this is (a rollback delivers the earlier release's render with that
  * release's id). It is added at delivery, not by the render, so `ringmaster render` and `plan`
  * stay free of it (a plan between two commits shows no annotation change) and the same release
@@ -23,7 +20,7 @@ export function withReleaseAnnotation(inst: RenderedInstance, releaseId: string)
     objects: inst.objects.map((o) => {
       if (!STAMPED.has(`${groupOf(o.apiVersion)}/${o.kind}`)) return o;
       const object = structuredClone(o.object);
-      object.metadata.annotations = { ...object.metadata.annotations, [RELEASE_ANNOTATION]: releaseId };
+      object.metadata.annotations = { ...object.metadata.annotations, [ANNOTATIONS.release]: releaseId };
       return { ...o, object, yaml: toYaml(object, { sort: true }) };
     }),
   };

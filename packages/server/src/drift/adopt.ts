@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  formatPlanText, groupOf, instanceInputs, isUnsafeKey, loadFleet, planRevisions, Renderer,
-  type Fleet, type Instance, type KubeObject as FleetObject, type PatchSpecInput, type Plan, type Value, type Values,
+  formatPlanText, instanceInputs, isUnsafeKey, loadFleet, planRevisions, Renderer,
+  type Fleet, type Instance, type NamedObject as FleetObject, type PatchSpecInput, type Plan, type Value, type Values,
 } from '@ringmaster/fleet';
-import { diffPaths, jsonEqual, refKey } from '@ringmaster/kube';
+import { diffPaths, groupOf, identityKey, jsonEqual } from '@ringmaster/kube';
 import { ConflictError, InputError } from '../errors.ts';
 import { parseFieldPath, pointerOf, valueAt, type PathSegment } from './paths.ts';
 import type { DriftRecord } from './store.ts';
@@ -122,10 +122,10 @@ function containsUndefined(v: unknown): boolean {
 }
 
 function objectsByKey(objs: Array<{ object: FleetObject }>): Map<string, FleetObject> {
-  return new Map(objs.map((o) => [refKey({ apiVersion: o.object.apiVersion, kind: o.object.kind, name: o.object.metadata.name, ...(o.object.metadata.namespace ? { namespace: o.object.metadata.namespace } : {}) }), o.object]));
+  return new Map(objs.map((o) => [identityKey({ apiVersion: o.object.apiVersion, kind: o.object.kind, name: o.object.metadata.name, ...(o.object.metadata.namespace ? { namespace: o.object.metadata.namespace } : {}) }), o.object]));
 }
 
-/** Everything that differs between two renders of one instance: `refKey path` strings. */
+/** Everything that differs between two renders of one instance: `identityKey path` strings. */
 function renderDiff(a: Map<string, FleetObject>, b: Map<string, FleetObject>): string[] {
   const out: string[] = [];
   for (const k of new Set([...a.keys(), ...b.keys()])) for (const p of diffPaths(a.get(k), b.get(k))) out.push(`${k} ${p}`);
@@ -146,7 +146,7 @@ export async function adoptPlan(fleet: Fleet, instance: string, drift: DriftReco
   const patches: PatchSpecInput[] = [];
   const values: Array<{ path: string; value: Value }> = [];
   for (const d of drift) {
-    const key = refKey(d.object);
+    const key = identityKey(d.object);
     const obj = currentObjects.get(key);
     const segs = d.path ? parseFieldPath(d.path) : undefined;
     if (d.state === 'missing') {

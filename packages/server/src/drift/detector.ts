@@ -1,9 +1,9 @@
 import {
-  applyObjects, AuditLogReader, FIELD_MANAGER, groupOf, INVENTORY_ANNOTATION, inventoryId, refKey, refOf, watchObjects,
+  ANNOTATIONS, applyObjects, AuditLogReader, FIELD_MANAGER, groupOf, identityKey, inventoryId, LABELS, refOf, watchObjects,
   type KubeClient, type KubeObject, type ObjectRef, type WatchHandle, type WatchState,
 } from '@ringmaster/kube';
 import type { Fleet, RenderedInstance } from '@ringmaster/fleet';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import { UnavailableError } from '../errors.ts';
 import { eventInputSchema, type EventInput } from '../ingest/event-schema.ts';
@@ -53,7 +53,7 @@ interface Target {
   mode: 'direct' | 'argocd';
   context?: string;
   argo?: { namespace: string };
-  /** Desired objects by refKey, as Ringmaster applies them (with the inventory annotation). */
+  /** Desired objects by identityKey, as Ringmaster applies them (with the inventory annotation). */
   objects: Map<string, KubeObject>;
   policy: DriftPolicy;
 }
@@ -89,7 +89,7 @@ export interface DriftStats {
 export class DriftDetector {
   readonly stats: DriftStats = { evaluations: 0, heals: 0, watches: 0, objects: 0 };
   private readonly targets = new Map<string, Target>();
-  /** cluster → refKey → target key */
+  /** cluster → identityKey → target key */
   private readonly index = new Map<string, Map<string, string>>();
   private readonly watches = new Map<string, ClusterWatch>();
   /** Serialises the evaluations of one cluster. */
@@ -186,6 +186,40 @@ export class DriftDetector {
     this.stats.objects = 0;
   }
 
+  /** A delivered instance as a target: its release's render, objects and policy (undefined when its release or render is gone). */
+  private async deliveredTarget(row: Selectable<Database['delivered']>, releases: Map<string, { revision: string; override: ImageOverride | null }>): Promise<Target | undefined> {
+    const db = this.ctx.storage.db;
+    let rel = releases.get(row.release_id);
+    if (!rel) {
+      const r = await db.selectFrom('releases').select(['revision', 'override']).where('id', '=', row.release_id).executeTakeFirst();
+      if (!r) return undefined;
+      rel = { revision: r.revision, override: r.override ? (JSON.parse(r.override) as ImageOverride) : null };
+      releases.set(row.release_id, rel);
+    }
+    let rendered: { fleet: Fleet; instances: Map<string, RenderedInstance> };
+    try {
+      rendered = await this.ctx.renderer.render(rel.revision, rel.override);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, release: row.release_id }, 'drift: rendering the delivered release failed');
+      return undefined;
+    }
+    const inst = rendered.instances.get(row.instance);
+    const clusterSpec = rendered.fleet.clusters.get(row.cluster);
+    if (!inst || !clusterSpec) return undefined;
+    const delivery = deliveryOf(clusterSpec);
+    return {
+      cluster: row.cluster, instance: row.instance, app: row.app, ring: clusterSpec.ring, namespace: row.namespace, releaseId: row.release_id, digest: row.digest,
+      mode: delivery.mode, ...(delivery.mode === 'direct' && delivery.context ? { context: delivery.context } : {}),
+      ...(delivery.mode === 'argocd' ? { argo: { namespace: delivery.namespace } } : {}),
+      objects: new Map(inst.objects.map((o) => {
+        const obj = structuredClone(o.object) as KubeObject;
+        if (delivery.mode === 'direct') obj.metadata.annotations = { ...obj.metadata.annotations, [ANNOTATIONS.inventory]: inventoryId(inventoryFor(row.instance, row.namespace)) };
+        return [identityKey(refOf(obj)), obj];
+      })),
+      policy: driftPolicy(rendered.fleet, row.instance),
+    };
+  }
+
   /** Reads the delivered table and the steps in flight; (re)builds targets and watches; re-evaluates what changed. */
   private async refresh(): Promise<void> {
     if (!this.acting) {
@@ -217,35 +251,8 @@ export class DriftDetector {
         if (wasBusy.has(row.cluster) && !this.busy.has(row.cluster)) changed.push(old);
         continue;
       }
-      let rel = releases.get(row.release_id);
-      if (!rel) {
-        const r = await db.selectFrom('releases').select(['revision', 'override']).where('id', '=', row.release_id).executeTakeFirst();
-        if (!r) continue;
-        rel = { revision: r.revision, override: r.override ? (JSON.parse(r.override) as ImageOverride) : null };
-        releases.set(row.release_id, rel);
-      }
-      let rendered: { fleet: Fleet; instances: Map<string, RenderedInstance> };
-      try {
-        rendered = await this.ctx.renderer.render(rel.revision, rel.override);
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message, release: row.release_id }, 'drift: rendering the delivered release failed');
-        continue;
-      }
-      const inst = rendered.instances.get(row.instance);
-      const clusterSpec = rendered.fleet.clusters.get(row.cluster);
-      if (!inst || !clusterSpec) continue;
-      const delivery = deliveryOf(clusterSpec);
-      const target: Target = {
-        cluster: row.cluster, instance: row.instance, app: row.app, ring: clusterSpec.ring, namespace: row.namespace, releaseId: row.release_id, digest: row.digest,
-        mode: delivery.mode, ...(delivery.mode === 'direct' && delivery.context ? { context: delivery.context } : {}),
-        ...(delivery.mode === 'argocd' ? { argo: { namespace: delivery.namespace } } : {}),
-        objects: new Map(inst.objects.map((o) => {
-          const obj = structuredClone(o.object) as KubeObject;
-          if (delivery.mode === 'direct') obj.metadata.annotations = { ...obj.metadata.annotations, [INVENTORY_ANNOTATION]: inventoryId(inventoryFor(row.instance, row.namespace)) };
-          return [refKey(refOf(obj)), obj];
-        })),
-        policy: driftPolicy(rendered.fleet, row.instance),
-      };
+      const target = await this.deliveredTarget(row, releases);
+      if (!target) continue;
       if (old) this.unindex(old);
       this.targets.set(key, target);
       this.indexTarget(target);
@@ -372,7 +379,7 @@ export class DriftDetector {
   private onChange(cluster: string, obj: KubeObject): void {
     let key: string;
     try {
-      key = refKey(refOf(obj));
+      key = identityKey(refOf(obj));
     } catch {
       return;
     }
@@ -540,7 +547,7 @@ export class DriftDetector {
     const handle = watchObjects(client, { apiVersion: ARGO_API_VERSION, kind: 'Application', namespace, labelSelector: 'app.kubernetes.io/managed-by=ringmaster' }, {
       onChange: (change) => {
         const labels = change.object.metadata.labels ?? {};
-        const t = this.targets.get(targetKey(labels['ringmaster.dev/cluster'] ?? '', labels['ringmaster.dev/instance'] ?? ''));
+        const t = this.targets.get(targetKey(labels[LABELS.cluster] ?? '', labels[LABELS.instance] ?? ''));
         if (t && t.mode === 'argocd') this.enqueueArgo(t);
       },
       onError: (err) => this.log.warn({ err: (err as Error).message }, 'drift: Application watch error (retrying)'),

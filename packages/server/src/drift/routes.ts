@@ -1,17 +1,17 @@
-import type { FastifyInstance } from 'fastify';
-import { Gauge, type Registry } from 'prom-client';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { adoptBody, driftName, driftQuery, healBody, type DriftInstance } from '@ringmaster/api';
 import { FleetValidationError, GitError, RenderToolError } from '@ringmaster/fleet';
 import { KubeError } from '@ringmaster/kube';
 import type { Storage } from '../storage/storage.ts';
-import { isScoped, requireRole, requireScopes } from '../auth/roles.ts';
+import { isScoped } from '../auth/roles.ts';
+import { paramOf, perRequest } from '../http/access.ts';
 import { ConflictError, NotFoundError, ServerError, UnavailableError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
 import type { Flighting } from '../flighting/routes.ts';
 import { eventInputSchema } from '../ingest/event-schema.ts';
 import { adoptDrift } from './adopt.ts';
-import { DriftDetector, type DriftOptions } from './detector.ts';
-import { driftCounts, listDrift, type DriftRecord } from './store.ts';
+import type { DriftDetector } from './detector.ts';
+import { listDrift, type DriftRecord } from './store.ts';
 
 // The drift API's queries and bodies are the contract's (@ringmaster/api).
 export { adoptBody, driftQuery, healBody } from '@ringmaster/api';
@@ -42,42 +42,14 @@ function asAnswer(err: unknown): never {
 export interface DriftRouteDeps {
   storage: Storage;
   flighting?: Flighting;
-  options?: DriftOptions;
-  registry?: Registry;
+  /** Started by the control plane when flighting runs. */
+  drift?: DriftDetector;
 }
 
-/** The drift API under /api/v1 (inside the authenticated scope), and the detector when flighting runs. */
-export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRouteDeps): Promise<DriftDetector | undefined> {
+/** Where a drift action acts: the detector's target on the acting replica, or what the acting one stored. */
+function driftTargets(deps: DriftRouteDeps) {
   const f = deps.flighting;
-  // the detector follows the engine: it acts while the engine does (on PostgreSQL, its lease holder) and looks as soon as it delivered
-  const detector = f && deps.options?.enabled !== false && f.ctx.options.engine !== false ? new DriftDetector(f.ctx, deps.options ?? {}, api.log, f.engine) : undefined;
-  if (detector) f!.engine.onDelivery(() => detector.wake());
-  detector?.start();
-  api.addHook('onClose', async () => {
-    await detector?.stop();
-  });
-  if (deps.registry) {
-    const storage = deps.storage;
-    new Gauge({ name: 'ringmaster_drift_objects', help: 'Delivered objects that drifted from the desired state (missing ones included), by app and cluster', labelNames: ['app', 'cluster'], registers: [deps.registry], async collect() {
-      const rows = await driftCounts(storage.db);
-      this.reset();
-      for (const r of rows) this.set({ app: r.app, cluster: r.cluster }, r.objects);
-    } });
-  }
-
-  api.get('/drift', async (req) => {
-    const p = req.principal!;
-    requireRole(p, 'viewer');
-    const q = parseInput(driftQuery, req.query, ['query']);
-    // a scoped token sees the drift of its apps and rings only
-    const scope = isScoped(p) ? { apps: p.apps, rings: p.rings } : {};
-    const records = await listDrift(deps.storage.db, { ...q, ...scope });
-    return {
-      detection: detector ? { running: true, acting: detector.acting, ...detector.stats } : { running: false },
-      instances: groupDrift(records),
-    };
-  });
-
+  const detector = deps.drift;
   const targetFor = (instance: string, cluster: string | undefined) => {
     if (!f || !detector) throw new NotFoundError('drift detection is not running on this server: start it with flighting (a fleet repo and a manifest repo, see docs/flighting.md)');
     if (!detector.acting) throw new UnavailableError('this replica does not hold the engine lease: the replica that holds it watches and heals drift; try again (another replica answers)');
@@ -93,25 +65,67 @@ export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRoute
     if (!r) throw new ConflictError(`instance ${instance}${cluster ? ` on cluster ${cluster}` : ''} has no drift to adopt`);
     return { cluster: r.cluster, app: r.app, ring: r.ring, releaseId: r.release };
   };
+  return { targetFor, storedTarget };
+}
 
-  api.post<{ Params: { instance: string } }>('/drift/:instance/heal', async (req) => {
-    const instance = parseInput(name, req.params.instance, ['instance']);
+/** The drift API under /api/v1 (inside the authenticated scope). */
+export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRouteDeps): Promise<void> {
+  const f = deps.flighting;
+  const detector = deps.drift;
+
+  api.get('/drift', { config: { role: 'viewer' } }, async (req) => {
+    const p = req.principal!;
+    const q = parseInput(driftQuery, req.query, ['query']);
+    // a scoped token sees the drift of its apps and rings only
+    const scope = isScoped(p) ? { apps: p.apps, rings: p.rings } : {};
+    const records = await listDrift(deps.storage.db, { ...q, ...scope });
+    return {
+      detection: detector ? { running: true, acting: detector.acting, ...detector.stats } : { running: false },
+      instances: groupDrift(records),
+    };
+  });
+
+  const { targetFor, storedTarget } = driftTargets(deps);
+
+  const healInput = (req: FastifyRequest) => {
+    const instance = parseInput(name, paramOf(req, 'instance'), ['instance']);
     const body = parseInput(healBody, req.body ?? {});
     req.audit = { target: `instance/${instance}`, details: { action: 'heal', cluster: body.cluster, reason: body.reason } };
-    const t = targetFor(instance, body.cluster);
-    requireScopes(req.principal!, 'deployer', [{ app: t.app, ring: t.ring }]);
+    return { instance, body };
+  };
+  const healTarget = perRequest((req) => {
+    const { instance, body } = healInput(req);
+    return { instance, body, t: targetFor(instance, body.cluster) };
+  });
+  const healScope = async (req: FastifyRequest) => {
+    const { t } = await healTarget(req);
+    return [{ app: t.app, ring: t.ring }];
+  };
+  api.post('/drift/:instance/heal', { config: { role: 'deployer', scope: healScope, audit: healInput } }, async (req) => {
+    const { instance, body, t } = await healTarget(req);
     const out = await detector!.heal(t, req.principal!.name).catch(asAnswer);
     req.audit = { target: `instance/${instance}`, details: { action: 'heal', cluster: t.cluster, reason: body.reason, fields: out.healed.length } };
     return { instance, cluster: t.cluster, mode: t.mode, healed: out.healed };
   });
 
-  api.post<{ Params: { instance: string } }>('/drift/:instance/adopt', async (req) => {
-    const instance = parseInput(name, req.params.instance, ['instance']);
+  const adoptInput = (req: FastifyRequest) => {
+    const instance = parseInput(name, paramOf(req, 'instance'), ['instance']);
     const body = parseInput(adoptBody, req.body ?? {});
     req.audit = { target: `instance/${instance}`, details: { action: 'adopt', cluster: body.cluster, reason: body.reason } };
+    return { instance, body };
+  };
+  const adoptTarget = perRequest(async (req) => {
+    const { instance, body } = adoptInput(req);
     // adopt writes the fleet repo, not the cluster: a replica that does not act adopts what the acting one stored
     const t = detector && !detector.acting ? await storedTarget(instance, body.cluster) : targetFor(instance, body.cluster);
-    requireScopes(req.principal!, 'deployer', [{ app: t.app, ring: t.ring }]);
+    return { instance, body, t };
+  });
+  const adoptScope = async (req: FastifyRequest) => {
+    const { t } = await adoptTarget(req);
+    return [{ app: t.app, ring: t.ring }];
+  };
+  api.post('/drift/:instance/adopt', { config: { role: 'deployer', scope: adoptScope, audit: adoptInput } }, async (req) => {
+    const { instance, body, t } = await adoptTarget(req);
     const drift = await listDrift(deps.storage.db, { cluster: t.cluster, instance });
     if (!drift.length) throw new ConflictError(`instance ${instance} on cluster ${t.cluster} has no drift to adopt`);
     const result = await adoptDrift(instance, t.cluster, drift, { fleetRepo: f!.ctx.options.fleetRepo, base: body.base, actor: req.principal!.name, reason: body.reason, dryRun: body.dryRun }).catch(asAnswer);
@@ -124,6 +138,4 @@ export async function registerDriftRoutes(api: FastifyInstance, deps: DriftRoute
     }
     return result;
   });
-
-  return detector;
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { refKey, type ObjectRef } from '@ringmaster/kube';
+import { identityKey, type ObjectRef } from '@ringmaster/kube';
 import type { Database } from '../storage/schema.ts';
 import type { DriftField } from './compare.ts';
 import type { DriftFieldsTable } from './tables.ts';
@@ -50,7 +50,7 @@ export interface FindingChange {
  * nothing; a field that went back to its desired value is deleted). Keeps first_seen of fields that stay.
  */
 export async function storeFinding(db: Kysely<Database>, f: ObjectFinding, now: number): Promise<FindingChange> {
-  const key = refKey(f.ref);
+  const key = identityKey(f.ref);
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('drift_fields').selectAll().where('cluster', '=', f.cluster).where('instance', '=', f.instance).where('object_key', '=', key).execute();
     const byPath = new Map(existing.map((r) => [r.path, r]));

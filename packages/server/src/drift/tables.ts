@@ -4,7 +4,7 @@ export interface DriftFieldsTable {
   instance: string;
   app: string;
   ring: string | null;
-  /** refKey of the object: group/Kind/namespace/name. */
+  /** identityKey of the object: group/Kind/namespace/name. */
   object_key: string;
   api_version: string;
   kind: string;

@@ -42,3 +42,35 @@ export type StepDelivery = (
 
 
 export type StepKind = 'deliver' | 'rollback';
+
+/** Whether a release still rolls out, or rolls back (stored in releases.phase). */
+export type ReleasePhase = 'rollout' | 'rollback';
+
+/**
+ * Where a cluster step is inside its state: its manifest write, then per delivery mode the Argo CD
+ * Applications and their observation, or direct mode's stages (apply, then wait for health) and the prune.
+ */
+export type StepPhase =
+  | { kind: 'write' }
+  | { kind: 'apps' }
+  | { kind: 'observe' }
+  | { kind: 'stage'; stage: number; action: 'apply' | 'wait' }
+  | { kind: 'prune' };
+
+/** The stored (and shown) text of a step phase: write, apps, observe, stage:<n>:apply, stage:<n>:wait, prune. */
+export function phaseText(p: StepPhase): string {
+  return p.kind === 'stage' ? `stage:${p.stage}:${p.action}` : p.kind;
+}
+
+/** Reads a stored step phase; an unknown text is an error (the database holds only what phaseText wrote). */
+export function parsePhase(text: string): StepPhase {
+  if (text === 'write' || text === 'apps' || text === 'observe' || text === 'prune') return { kind: text };
+  const [head, n, action] = text.split(':');
+  const stage = Number(n);
+  if (head === 'stage' && Number.isInteger(stage) && stage >= 0 && (action === 'apply' || action === 'wait')) return { kind: 'stage', stage, action };
+  throw new Error(`unknown step phase "${text}"`);
+}
+
+/** The first phase of every step, and the first after its manifest write by delivery mode. */
+export const WRITE: StepPhase = { kind: 'write' };
+export const firstDeliveryPhase = (mode: StepDelivery['mode']): StepPhase => (mode === 'argocd' ? { kind: 'apps' } : { kind: 'stage', stage: 0, action: 'apply' });

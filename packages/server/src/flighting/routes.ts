@@ -1,12 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventInput } from '../ingest/event-schema.ts';
 import type { Storage } from '../storage/storage.ts';
-import { requireRole } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
+import { paramOf } from '../http/access.ts';
 import { createContext, type FlightingContext, type FlightingOptions, type Logger } from './context.ts';
 import { FlightEngine } from './engine.ts';
+import { FlightStore } from './store.ts';
 import {
   abortRelease, actionBody, approveBody, approveRing, createRelease, createReleaseBody, getRelease, listReleases, listReleasesQuery,
   pauseRelease, resumeRelease, rollbackRelease,
@@ -28,15 +29,12 @@ export function startFlighting(storage: Storage, options: FlightingOptions, reco
 
 export interface ReleaseRouteDeps {
   storage: Storage;
-  options?: FlightingOptions;
-  record: (events: EventInput[]) => Promise<unknown>;
-  manifestRepository?: string;
-  /** Prometheus registry of the server: flighting adds its metrics to it. */
-  registry?: Registry;
+  /** Started by the control plane; undefined without flighting options. */
+  flighting?: Flighting;
 }
 
 /** Engine and release metrics, read when Prometheus scrapes (nothing is kept twice). */
-function registerFlightingMetrics(registry: Registry, flighting: Flighting, storage: Storage): void {
+export function registerFlightingMetrics(registry: Registry, flighting: Flighting, storage: Storage): void {
   const stats = flighting.engine.stats;
   new Counter({ name: 'ringmaster_flighting_cluster_steps_total', help: 'Cluster steps finished (succeeded or failed) by the engine', registers: [registry], collect() {
     this.reset();
@@ -51,9 +49,9 @@ function registerFlightingMetrics(registry: Registry, flighting: Flighting, stor
     this.inc(stats.ioMs / 1000);
   } });
   new Gauge({ name: 'ringmaster_flighting_releases', help: 'Releases by state', labelNames: ['state'], registers: [registry], async collect() {
-    const rows = await storage.db.selectFrom('releases').select(['state']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('state').execute();
+    const rows = await new FlightStore(storage).countByState();
     this.reset();
-    for (const r of rows) this.set({ state: r.state }, Number(r.n));
+    for (const r of rows) this.set({ state: r.state }, r.n);
   } });
 }
 
@@ -61,13 +59,8 @@ function registerFlightingMetrics(registry: Registry, flighting: Flighting, stor
  * The release API under /api/v1 (register inside the authenticated scope). Without flighting options,
  * the routes answer 404 with how to enable flighting.
  */
-export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<Flighting | undefined> {
-  const flighting = deps.options ? startFlighting(deps.storage, deps.options, deps.record, api.log, deps.manifestRepository) : undefined;
-  if (flighting && deps.registry) registerFlightingMetrics(deps.registry, flighting, deps.storage);
-  api.addHook('onClose', async () => {
-    await flighting?.engine.stop();
-    flighting?.ctx.clients.close();
-  });
+export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseRouteDeps): Promise<void> {
+  const { flighting } = deps;
   const need = (): Flighting => {
     if (!flighting) throw new NotFoundError('flighting is not configured on this server: start it with a fleet repo and a manifest repo (see docs/flighting.md)');
     return flighting;
@@ -79,8 +72,8 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
     return out;
   };
 
-  api.post('/releases', async (req, reply) => {
-    requireRole(req.principal!, 'deployer');
+  // the release's apps and rings are known once the fleet is rendered: createRelease checks the scope over them
+  api.post('/releases', { config: { role: 'deployer' } }, async (req, reply) => {
     const body = parseInput(createReleaseBody, req.body);
     req.audit = { target: `release@${body.revision}`, details: { revision: body.revision, image: body.image } };
     const f = need();
@@ -89,19 +82,15 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
     f.engine.wake();
     return reply.status(201).send(rel);
   });
-  api.get('/releases', async (req) => {
-    requireRole(req.principal!, 'viewer');
+  api.get('/releases', { config: { role: 'viewer' } }, async (req) => {
     return listReleases(need().ctx, parseInput(listReleasesQuery, req.query, ['query']));
   });
-  api.get<{ Params: { id: string } }>('/releases/:id', async (req) => {
-    requireRole(req.principal!, 'viewer');
+  api.get<{ Params: { id: string } }>('/releases/:id', { config: { role: 'viewer' } }, async (req) => {
     return getRelease(need().ctx, req.params.id);
   });
-  api.get<{ Params: { id: string } }>('/releases/:id/events', async (req) => {
-    requireRole(req.principal!, 'viewer');
+  api.get<{ Params: { id: string } }>('/releases/:id/events', { config: { role: 'viewer' } }, async (req) => {
     await getRelease(need().ctx, req.params.id);
-    const rows = await deps.storage.db.selectFrom('events').select(['id', 'kind', 'status', 'ring', 'cluster', 'instance', 'commit_sha', 'author', 'occurred_at', 'data'])
-      .where('release_id', '=', req.params.id).orderBy('occurred_at').orderBy('id').limit(10_000).execute();
+    const rows = await new FlightStore(deps.storage).events(req.params.id);
     return {
       events: rows.map((e) => ({
         id: e.id, kind: e.kind, status: e.status, ring: e.ring, cluster: e.cluster, instance: e.instance, commit: e.commit_sha, author: e.author,
@@ -109,23 +98,33 @@ export async function registerReleaseRoutes(api: FastifyInstance, deps: ReleaseR
       })),
     };
   });
-  api.post<{ Params: { id: string } }>('/releases/:id/approve', async (req) => {
+  // actions on a release check the scope over the apps and rings it touches where they load it (authorizeRelease)
+  const approveAudit = (req: FastifyRequest) => {
     const body = parseInput(approveBody, req.body ?? {});
-    req.audit = { target: `release/${req.params.id}`, details: { ring: body.ring } };
+    req.audit = { target: `release/${paramOf(req, 'id')}`, details: { ring: body.ring } };
+    return body;
+  };
+  api.post<{ Params: { id: string } }>('/releases/:id/approve', { config: { role: 'approver', audit: approveAudit } }, async (req) => {
+    const body = approveAudit(req);
     return act((ctx) => approveRing(ctx, req.params.id, req.principal!, body.ring, body.comment));
   });
+  const releaseAudit = (req: FastifyRequest) => {
+    req.audit = { target: `release/${paramOf(req, 'id')}` };
+  };
+  const actionAudit = (req: FastifyRequest) => {
+    const body = parseInput(actionBody, req.body ?? {});
+    req.audit = { target: `release/${paramOf(req, 'id')}`, details: body.reason ? { reason: body.reason } : undefined };
+    return body;
+  };
   for (const [action, fn] of [['pause', pauseRelease], ['resume', resumeRelease]] as const) {
-    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, async (req) => {
-      req.audit = { target: `release/${req.params.id}` };
+    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, { config: { role: 'deployer', audit: releaseAudit } }, async (req) => {
       return act((ctx) => fn(ctx, req.params.id, req.principal!));
     });
   }
   for (const [action, fn] of [['abort', abortRelease], ['rollback', rollbackRelease]] as const) {
-    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, async (req) => {
-      const body = parseInput(actionBody, req.body ?? {});
-      req.audit = { target: `release/${req.params.id}`, details: body.reason ? { reason: body.reason } : undefined };
+    api.post<{ Params: { id: string } }>(`/releases/:id/${action}`, { config: { role: 'deployer', audit: actionAudit } }, async (req) => {
+      const body = actionAudit(req);
       return act((ctx) => fn(ctx, req.params.id, req.principal!, body.reason));
     });
   }
-  return flighting;
 }

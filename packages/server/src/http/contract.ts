@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import serverPackage from '../../package.json' with { type: 'json' };
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { buildOpenApi, errorBody, fastifyPath, routes, type RouteDef } from '@ringmaster/api';
 import { ROLES, type Principal } from '../auth/roles.ts';
@@ -17,7 +17,7 @@ export interface Contract {
 }
 
 /** The server's version (its package.json): answered by GET /api/v1/version without a token (as kubectl's /version is), and the OpenAPI document's version. */
-export const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const SERVER_VERSION: string = serverPackage.version;
 
 /** The OpenAPI document as docs/openapi.json holds it (npm run gen:openapi). */
 export const openApiText = (): string => `${JSON.stringify(buildOpenApi(SERVER_VERSION), null, 2)}\n`;
@@ -27,7 +27,7 @@ const hasRole = (p: Principal | undefined, role: RouteDef['role']) => !role || (
 /**
  * Validates a request against its route's schemas, with the same 400 answer (field and reason) as the
  * handlers' own checks. Signed webhooks are checked after their signature, by their handler; a caller
- * without the route's role is left to the handler, which refuses it as before.
+ * without the route's role is refused by the access hook (http/access.ts), which runs first.
  */
 function checkRequest(route: RouteDef) {
   return async (req: FastifyRequest) => {

@@ -1,4 +1,6 @@
 import type { Storage } from '../storage/storage.ts';
+import { clusterRegions } from './clusters.ts';
+import { JourneyStore } from './store.ts';
 import type { JourneySettings } from './settings.ts';
 import { listChanges, type ChangeFilter } from './queries.ts';
 import { heldBy, percentile } from './predict.ts';
@@ -22,12 +24,17 @@ export async function ringOrder(storage: Storage, settings: JourneySettings): Pr
 
 const emptyStage = (): StageCell => ({ startedAt: null, finishedAt: null, status: null, url: null, ref: null });
 
+type StageRow = Awaited<ReturnType<JourneyStore['boardStages']>>[number];
+type TargetRow = Awaited<ReturnType<JourneyStore['boardTargets']>>[number];
+const gateKey = (change: string, ring: string) => `${change}\u0000${ring}`;
+
 /**
  * One page of the changes board: the change list plus, for those rows only, each stage's times
  * and each ring's counts, aggregated in the database, and the ETA of every ring an in-flight change
  * has not reached (history read once per app and ring, not per row).
  */
 export async function changesBoard(storage: Storage, settings: JourneySettings, filter: ChangeFilter, page: { limit: number; cursor?: string }) {
+  const store = new JourneyStore(storage.db);
   const [list, rings] = await Promise.all([listChanges(storage, filter, page, { notAdoptedAfterMs: settings.notAdoptedAfterMs }), ringOrder(storage, settings)]);
   const ids = list.items.map((c) => c.id);
   const rows: BoardRow[] = list.items.map((c) => ({
@@ -37,133 +44,107 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
   }));
   if (ids.length === 0) return { rings, items: rows, nextCursor: list.nextCursor };
   const byId = new Map(rows.map((r) => [r.id, r]));
-
-  const [stageRows, targetRows, gateRows] = await Promise.all([
-    storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id')
-      .select((eb) => [
-        'ec.change_id', 'e.kind', 'e.repository', 'e.status',
-        eb.fn.min<number>('e.occurred_at').as('first'), eb.fn.max<number>('e.occurred_at').as('last'),
-        eb.fn.max<string>('e.url').as('url'), eb.fn.max<string>('e.build_url').as('build_url'),
-        eb.fn.max<string>('e.commit_sha').as('commit'), eb.fn.max<string>('e.release_id').as('release'),
-      ])
-      .where('ec.change_id', 'in', ids)
-      .where('e.kind', 'in', ['commit', 'pr.merged', 'build.started', 'build.finished', 'image.pushed', 'release'])
-      .groupBy(['ec.change_id', 'e.kind', 'e.repository', 'e.status'])
-      .execute(),
-    storage.db.selectFrom('change_targets')
-      .select((eb) => [
-        'change_id', 'ring', eb.fn.countAll<number>().as('targets'),
-        eb.fn.sum<number>(eb.case().when('synced_at', 'is not', null).then(1).else(0).end()).as('synced'),
-        eb.fn.sum<number>(eb.case().when('state', '=', 'healthy').then(1).else(0).end()).as('healthy'),
-        eb.fn.sum<number>(eb.case().when('state', 'in', ['degraded', 'failed', 'rolled_back', 'aborted']).then(1).else(0).end()).as('failed'),
-        eb.fn.sum<number>(eb.case().when('state', '=', 'rolled_back').then(1).else(0).end()).as('rolled_back'),
-        eb.fn.sum<number>(eb.case().when('state', '=', 'waiting').then(1).else(0).end()).as('waiting'),
-        eb.fn.sum<number>(eb.case().when('state', '=', 'not_reached').then(1).else(0).end()).as('not_reached'),
-        eb.fn.max<number>('healthy_at').as('last_healthy'),
-      ])
-      .where('change_id', 'in', ids)
-      .groupBy(['change_id', 'ring'])
-      .execute(),
-    // ring-level promotion steps (no cluster): the latest says whether the ring waits for approval
-    storage.db.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id')
-      .select(['ec.change_id', 'e.ring', 'e.status', 'e.occurred_at', 'e.id'])
-      .where('ec.change_id', 'in', ids).where('e.kind', '=', 'promotion.step').where('e.cluster', 'is', null)
-      .orderBy('e.occurred_at').orderBy('e.id')
-      .execute(),
-  ]);
+  const [stageRows, targetRows, gateRows] = await Promise.all([store.boardStages(ids), store.boardTargets(ids), store.ringGates(ids)]);
   const gates = new Map<string, string>();
-  for (const g of gateRows) if (g.ring && g.status) gates.set(`${g.change_id}\u0000${g.ring}`, g.status);
-
+  for (const g of gateRows) if (g.ring && g.status) gates.set(gateKey(g.change_id, g.ring), g.status);
   for (const s of stageRows) {
     const row = byId.get(s.change_id);
-    if (!row) continue;
-    const first = Number(s.first);
-    const last = Number(s.last);
-    const st = row.stages;
-    const widen = (cell: StageCell, at: number, end: number) => {
-      cell.startedAt = cell.startedAt && Date.parse(cell.startedAt) <= at ? cell.startedAt : iso(at);
-      cell.finishedAt = cell.finishedAt && Date.parse(cell.finishedAt) >= end ? cell.finishedAt : iso(end);
-    };
-    switch (s.kind) {
-      case 'commit':
-        if (settings.fleetRepository && s.repository === settings.fleetRepository) {
-          widen(st.config, first, first);
-          st.config.ref = s.commit;
-          st.config.url ??= s.url;
-        } else if (settings.manifestRepository && s.repository === settings.manifestRepository) {
-          // manifest commits are per cluster: they show in the ring cells
-        } else if (!s.repository || s.repository === row.repository) {
-          widen(st.commit, first, first);
-          st.commit.ref = row.commit;
-          row.commitUrl ??= s.url;
-          st.commit.url = row.commitUrl;
-        }
-        break;
-      case 'pr.merged':
-        row.pullRequestUrl ??= s.url;
-        break;
-      case 'build.started':
-        st.build.startedAt = iso(first);
-        st.build.status ??= 'running';
-        st.build.url ??= s.build_url ?? s.url;
-        break;
-      case 'build.finished':
-        st.build.finishedAt = iso(last);
-        st.build.status = s.status;
-        st.build.url = s.build_url ?? s.url ?? st.build.url;
-        break;
-      case 'image.pushed':
-        widen(st.image, first, last);
-        st.image.status = 'pushed';
-        break;
-      case 'release':
-        widen(st.release, first, last);
-        st.release.ref = s.release;
-        st.release.status = 'created';
-        break;
-    }
+    if (row) addStage(row, s, settings);
   }
-  for (const row of rows) {
-    row.stages.build.ref = row.buildId;
-    row.stages.build.url ??= row.buildUrl;
-    row.stages.image.ref = row.image;
-    if (row.fleetRevision) row.stages.config.ref ??= row.fleetRevision;
-    if (row.release) row.stages.release.ref ??= row.release;
-    if (!row.stages.commit.startedAt) {
-      row.stages.commit.startedAt = row.committedAt;
-      row.stages.commit.finishedAt = row.committedAt;
-      row.stages.commit.ref = row.commit;
-    }
-  }
-
+  for (const row of rows) finishStages(row);
   for (const t of targetRows) {
     const row = byId.get(t.change_id);
-    if (!row || !t.ring) continue;
-    const targets = Number(t.targets);
-    const healthy = Number(t.healthy ?? 0);
-    row.ringCells[t.ring] = {
-      targets, synced: Number(t.synced ?? 0), healthy, failed: Number(t.failed ?? 0), rolledBack: Number(t.rolled_back ?? 0),
-      waiting: Number(t.waiting ?? 0), notReached: Number(t.not_reached ?? 0),
-      reachedAt: row.rings.find((r) => r.ring === t.ring)?.reachedAt ?? null,
-      completedAt: healthy === targets && targets > 0 ? iso(t.last_healthy) : null,
-      gate: gates.get(`${t.change_id}\u0000${t.ring}`) ?? null,
-      eta: null,
-    };
+    if (row && t.ring) row.ringCells[t.ring] = ringCell(row, t, gates.get(gateKey(t.change_id, t.ring)) ?? null);
   }
+  await addEtas(store, rows, rings, gates);
+  return { rings, items: rows, nextCursor: list.nextCursor };
+}
 
-  // ETAs: past lead times per (app, ring), read once for every app on this page
+/** Widens a stage cell to cover [at, end]. */
+function widen(cell: StageCell, at: number, end: number): void {
+  cell.startedAt = cell.startedAt && Date.parse(cell.startedAt) <= at ? cell.startedAt : iso(at);
+  cell.finishedAt = cell.finishedAt && Date.parse(cell.finishedAt) >= end ? cell.finishedAt : iso(end);
+}
+
+/** Adds one (kind, repository, status) group of a change's events to its stage cells. */
+function addStage(row: BoardRow, s: StageRow, settings: JourneySettings): void {
+  const first = Number(s.first);
+  const last = Number(s.last);
+  const st = row.stages;
+  switch (s.kind) {
+    case 'commit':
+      if (settings.fleetRepository && s.repository === settings.fleetRepository) {
+        widen(st.config, first, first);
+        st.config.ref = s.commit;
+        st.config.url ??= s.url;
+      } else if (settings.manifestRepository && s.repository === settings.manifestRepository) {
+        // manifest commits are per cluster: they show in the ring cells
+      } else if (!s.repository || s.repository === row.repository) {
+        widen(st.commit, first, first);
+        st.commit.ref = row.commit;
+        row.commitUrl ??= s.url;
+        st.commit.url = row.commitUrl;
+      }
+      break;
+    case 'pr.merged':
+      row.pullRequestUrl ??= s.url;
+      break;
+    case 'build.started':
+      st.build.startedAt = iso(first);
+      st.build.status ??= 'running';
+      st.build.url ??= s.build_url ?? s.url;
+      break;
+    case 'build.finished':
+      st.build.finishedAt = iso(last);
+      st.build.status = s.status;
+      st.build.url = s.build_url ?? s.url ?? st.build.url;
+      break;
+    case 'image.pushed':
+      widen(st.image, first, last);
+      st.image.status = 'pushed';
+      break;
+    case 'release':
+      widen(st.release, first, last);
+      st.release.ref = s.release;
+      st.release.status = 'created';
+      break;
+  }
+}
+
+/** What the change row itself knows fills the stages no event did. */
+function finishStages(row: BoardRow): void {
+  row.stages.build.ref = row.buildId;
+  row.stages.build.url ??= row.buildUrl;
+  row.stages.image.ref = row.image;
+  if (row.fleetRevision) row.stages.config.ref ??= row.fleetRevision;
+  if (row.release) row.stages.release.ref ??= row.release;
+  if (!row.stages.commit.startedAt) {
+    row.stages.commit.startedAt = row.committedAt;
+    row.stages.commit.finishedAt = row.committedAt;
+    row.stages.commit.ref = row.commit;
+  }
+}
+
+function ringCell(row: BoardRow, t: TargetRow, gate: string | null): RingCell {
+  const targets = Number(t.targets);
+  const healthy = Number(t.healthy ?? 0);
+  return {
+    targets, synced: Number(t.synced ?? 0), healthy, failed: Number(t.failed ?? 0), rolledBack: Number(t.rolled_back ?? 0),
+    waiting: Number(t.waiting ?? 0), notReached: Number(t.not_reached ?? 0),
+    reachedAt: row.rings.find((r) => r.ring === t.ring)?.reachedAt ?? null,
+    completedAt: healthy === targets && targets > 0 ? iso(t.last_healthy) : null,
+    gate, eta: null,
+  };
+}
+
+/** ETAs: past lead times per (app, ring), read once for every app on this page. */
+async function addEtas(store: JourneyStore, rows: BoardRow[], rings: string[], gates: Map<string, string>): Promise<void> {
   const inFlight = rows.filter((r) => r.status === 'in_progress');
   const histories = new Map<string, number[]>();
   const key = (app: string | null, ring: string) => `${app ?? ''}\u0000${ring}`;
-  const needed = new Set<string>();
-  for (const r of inFlight) for (const ring of rings) if (!r.rings.some((x) => x.ring === ring)) needed.add(key(r.app, ring));
-  await Promise.all([...needed].map(async (k) => {
-    const [app, ring] = k.split('\u0000') as [string, string];
-    const hist = await storage.db.selectFrom('change_rings').select('lead_ms')
-      .where('app', app === '' ? 'is' : '=', (app === '' ? null : app) as any).where('ring', '=', ring)
-      .orderBy('reached_at', 'desc').limit(HISTORY).execute();
-    histories.set(k, hist.map((h) => Number(h.lead_ms)).sort((a, b) => a - b));
-  }));
+  const needed = new Map<string, { app: string | null; ring: string }>();
+  for (const r of inFlight) for (const ring of rings) if (!r.rings.some((x) => x.ring === ring)) needed.set(key(r.app, ring), { app: r.app, ring });
+  await Promise.all([...needed].map(async ([k, { app, ring }]) => histories.set(k, await store.leadTimes(app, ring, HISTORY))));
   for (const r of inFlight) {
     const committed = Date.parse(r.committedAt);
     for (const ring of rings) {
@@ -171,7 +152,7 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
       const sorted = histories.get(key(r.app, ring)) ?? [];
       const median = percentile(sorted, 0.5);
       const p90 = percentile(sorted, 0.9);
-      const cell = r.ringCells[ring] ?? { targets: 0, synced: 0, healthy: 0, failed: 0, rolledBack: 0, waiting: 0, notReached: 0, reachedAt: null, completedAt: null, gate: gates.get(`${r.id}\u0000${ring}`) ?? null, eta: null };
+      const cell = r.ringCells[ring] ?? { targets: 0, synced: 0, healthy: 0, failed: 0, rolledBack: 0, waiting: 0, notReached: 0, reachedAt: null, completedAt: null, gate: gates.get(gateKey(r.id, ring)) ?? null, eta: null };
       // behind an approval no lead time predicts anything: the cell says who must act instead
       const held = heldBy(r.waiting, rings, ring);
       cell.eta = {
@@ -181,7 +162,6 @@ export async function changesBoard(storage: Storage, settings: JourneySettings, 
       r.ringCells[ring] = cell;
     }
   }
-  return { rings, items: rows, nextCursor: list.nextCursor };
 }
 
 export interface FleetMatrixFilter {
@@ -319,21 +299,9 @@ export async function facets(storage: Storage, settings: JourneySettings, region
 }
 
 /**
- * Clusters' regions, as sync/health events name them in data.region. Read once from the events
- * (one scan), then kept current from the live feed; nothing in the journey tables holds regions.
+ * Clusters' regions: from the fleet model's cluster definitions (recorded with each release), else as
+ * sync/health events reported them (journey/clusters.ts).
  */
 export async function loadRegions(storage: Storage): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const rows = await storage.db.selectFrom('events').select(['cluster', 'data'])
-    .where('kind', 'in', ['sync', 'health']).where('cluster', 'is not', null).where('data', 'like', '%"region"%')
-    .orderBy('id').execute();
-  for (const r of rows) {
-    try {
-      const region = (JSON.parse(r.data!) as { region?: unknown }).region;
-      if (typeof region === 'string') out.set(r.cluster!, region);
-    } catch {
-      // data is written by this server as JSON; skip anything else
-    }
-  }
-  return out;
+  return clusterRegions(storage.db);
 }

@@ -5,6 +5,9 @@ import type { TransactionRunner } from '../storage/write-queue.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import { imageKeys, type ImageIntroduction, type ImageIntroductionFinder } from './introduction.ts';
 import { parseTrailers } from './trailers.ts';
+import { recordReportedRegion, reportedRegion } from './clusters.ts';
+import { ringEvent, stepEvent, type TargetEvent } from './targets.ts';
+import { TargetStore, type TargetPatch } from './target-store.ts';
 import type { AppDirectory } from './app-directory.ts';
 import type { JourneySettings } from './settings.ts';
 
@@ -50,8 +53,6 @@ const CHANGE_COLUMNS: Array<keyof ChangesTable> = [
   'stage', 'status', 'build_id', 'build_url', 'image', 'image_digest', 'fleet_revision', 'release_id', 'failed_at',
 ];
 const templates = new Map<string, string>();
-/** Target states a promotion may still move on from (a later release can reach what an earlier one did not). */
-const UNREACHED = ['planned', 'waiting', 'not_reached'];
 /** Release outcomes that leave the clusters not yet reached as they are. */
 const RELEASE_ENDED_SHORT = new Set(['failed', 'rolled_back', 'aborted', 'halted']);
 
@@ -240,10 +241,8 @@ class JourneyWriter {
         const ids = await this.findChanges([['release', ev.release!]]);
         for (const id of ids) {
           if (ev.cluster) {
-            const state = ev.status === 'succeeded' ? 'promoted' : ev.status === 'started' ? 'promoting' : ev.status!;
-            // a step's progress never overrides what the cluster itself reported (synced, healthy); its failure does
-            const from = ev.status === 'started' ? UNREACHED : ev.status === 'succeeded' ? [...UNREACHED, 'promoting', 'committed'] : ev.status === 'failed' || ev.status === 'rolled_back' || ev.status === 'aborted' ? undefined : [...UNREACHED, 'promoting'];
-            await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, state, release_id: ev.release! }, from);
+            const event = stepEvent(ev.status);
+            if (event) await this.upsertTargets(id, ev.cluster, ev.instance, { ring: ev.ring ?? null, release_id: ev.release! }, event);
           } else if (ev.ring) {
             await this.ringGate(id, ev.ring, ev.status);
           }
@@ -333,7 +332,7 @@ class JourneyWriter {
           found.add(id);
           await this.addKeys(id, [['fleet', ev.commit!]]);
           await this.updateChange(id, { fleet_revision: ev.commit! }, 'config');
-          await this.upsertTargets(id, inst.cluster, inst.instance, { ring: inst.ring, app: inst.app, state: 'planned', image });
+          await this.upsertTargets(id, inst.cluster, inst.instance, { ring: inst.ring, app: inst.app, image }, 'planned');
         }
       }
     }
@@ -357,7 +356,7 @@ class JourneyWriter {
       await this.addKeys(id, [['manifest', ev.commit!], ...(release ? [['release', release] as [string, string]] : [])]);
       await this.updateChange(id, release ? { release_id: release } : {}, 'release');
       if (cluster) {
-        await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'committed', manifest_commit: ev.commit!, release_id: release ?? null }, [...UNREACHED, 'promoting', 'promoted']);
+        await this.upsertTargets(id, cluster, ev.instance, { ring, manifest_commit: ev.commit!, release_id: release ?? null }, 'manifest.committed');
       }
     }
     return ids;
@@ -368,6 +367,7 @@ class JourneyWriter {
     const cluster = ev.cluster!;
     const instance = ev.instance ?? ev.app ?? '';
     const at = this.at(ev);
+    await this.rememberRegion(cluster, reportedRegion(ev.data));
     const keys: Array<[string, string]> = [];
     if (ev.commit) keys.push(['manifest', ev.commit]);
     if (ev.release) keys.push(['release', ev.release]);
@@ -386,20 +386,20 @@ class JourneyWriter {
     if (ev.kind === 'sync') {
       for (const id of ids) {
         if (ev.status === 'Synced') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'synced', synced_at: at }, [...UNREACHED, 'promoting', 'promoted', 'committed', 'out_of_sync']);
+          await this.upsertTargets(id, cluster, ev.instance, { ring, synced_at: at }, 'synced');
           await this.updateChange(id, {}, 'deploy');
         } else if (ev.status === 'OutOfSync') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'out_of_sync' }, ['synced', 'committed']);
+          await this.upsertTargets(id, cluster, ev.instance, { ring }, 'out_of_sync');
         }
       }
     } else {
       for (const id of ids) {
         if (ev.status === 'Healthy') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'healthy', healthy_at: at }, [...UNREACHED, 'promoting', 'promoted', 'committed', 'synced', 'degraded', 'out_of_sync']);
+          await this.upsertTargets(id, cluster, ev.instance, { ring, healthy_at: at }, 'healthy');
           await this.updateChange(id, {}, 'healthy');
           if (ring) await this.reachRing(id, ring, at);
         } else if (ev.status === 'Degraded') {
-          await this.upsertTargets(id, cluster, ev.instance, { ring, state: 'degraded' }, undefined);
+          await this.upsertTargets(id, cluster, ev.instance, { ring }, 'degraded');
           await this.updateChange(id, {}, 'deploy', at);
         }
       }
@@ -460,55 +460,27 @@ class JourneyWriter {
    * target not yet reached, in it and after it, "not reached".
    */
   private async ringGate(id: string, ring: string, status: string | undefined) {
-    const set = (from: string[], state: string) => this.trx.updateTable('change_targets').set({ state, updated_at: this.now })
-      .where('change_id', '=', id).where('ring', '=', ring).where('state', 'in', from).execute();
-    if (status === 'waiting') await set(['planned'], 'waiting');
-    else if (status === 'approved' || status === 'started') await set(['waiting'], 'planned');
-    else if (status === 'failed' || status === 'aborted') await this.leaveNotReached(id);
+    const event = ringEvent(status);
+    if (event === 'release.stopped') await this.leaveNotReached(id);
+    else if (event) await this.moveTargets(id, ring, event);
   }
 
   /** The release stopped short: what it had not reached reads "not reached", not "planned" or "in progress". */
   private async leaveNotReached(id: string) {
-    await this.trx.updateTable('change_targets').set({ state: 'not_reached', updated_at: this.now })
-      .where('change_id', '=', id).where('state', 'in', ['planned', 'waiting', 'promoting']).execute();
+    await this.moveTargets(id, undefined, 'release.stopped');
   }
 
-  /**
-   * Sets the state of a change's target rows on a cluster. Without an instance, every row of that
-   * cluster is updated (a manifest commit covers the whole cluster); a row is created if none exists.
-   * `from` lists the states that may move to the new state, so an older event cannot undo a newer one.
-   */
-  private async upsertTargets(changeId: string, cluster: string, instance: string | undefined,
-    patch: { ring?: string | null; app?: string | null; state: string; manifest_commit?: string; release_id?: string | null; synced_at?: number; healthy_at?: number; image?: string },
-    from?: string[]) {
-    let q = this.trx.selectFrom('change_targets').selectAll().where('change_id', '=', changeId).where('cluster', '=', cluster);
-    // a row for the whole cluster ('' instance, from a step or manifest commit) becomes the first instance reported there,
-    // so the cluster is not counted twice, once of them never healthy
-    if (instance !== undefined) q = q.where('instance', 'in', [instance, '']);
-    let rows = await q.execute();
-    if (instance !== undefined && rows.length > 1) rows = rows.filter((r) => r.instance === instance);
-    if (rows.length === 0) {
-      await this.trx.insertInto('change_targets').values({
-        change_id: changeId, cluster, instance: instance ?? '', app: patch.app ?? null, ring: patch.ring ?? null, state: patch.state,
-        manifest_commit: patch.manifest_commit ?? null, release_id: patch.release_id ?? null,
-        synced_at: patch.synced_at ?? null, healthy_at: patch.healthy_at ?? null, updated_at: this.now, image: patch.image ?? null,
-      }).onConflict((oc) => oc.doNothing()).execute();
-      return;
-    }
-    for (const row of rows) {
-      const set: Record<string, unknown> = { updated_at: this.now };
-      if (instance !== undefined && row.instance === '') set.instance = instance;
-      if (patch.image) set.image = patch.image;
-      if (!from || from.includes(row.state)) set.state = patch.state;
-      if (patch.ring && !row.ring) set.ring = patch.ring;
-      if (patch.app && !row.app) set.app = patch.app;
-      if (patch.manifest_commit) set.manifest_commit = patch.manifest_commit;
-      if (patch.release_id) set.release_id = patch.release_id;
-      if (patch.synced_at && !row.synced_at) set.synced_at = patch.synced_at;
-      if (patch.healthy_at && !row.healthy_at) set.healthy_at = patch.healthy_at;
-      await this.trx.updateTable('change_targets').set(set).where('change_id', '=', changeId).where('cluster', '=', cluster)
-        .where('instance', '=', row.instance).execute();
-    }
+  private async moveTargets(id: string, ring: string | undefined, event: TargetEvent) {
+    await this.targets.move(id, ring, event);
+  }
+
+  /** The change targets' SQL, in this transaction. */
+  private get targets(): TargetStore {
+    return new TargetStore(this.trx, this.now);
+  }
+
+  private async upsertTargets(changeId: string, cluster: string, instance: string | undefined, patch: TargetPatch, event: TargetEvent) {
+    await this.targets.upsert(changeId, cluster, instance, patch, event);
   }
 
   private async changeRow(ev: JourneyEvent, sha: string): Promise<ChangesTable> {
@@ -593,6 +565,16 @@ class JourneyWriter {
     // only committed state is shared; what this transaction wrote itself (rememberTeam) stays local
     if (!this.taught.has(app)) this.directory?.set('team', app, row?.team ?? null);
     return row?.team ?? null;
+  }
+
+  /** Regions this transaction recorded already (cluster → region). */
+  private readonly regions = new Map<string, string>();
+
+  /** The region a sync/health event reports for its cluster, kept for clusters the fleet model does not declare. */
+  private async rememberRegion(cluster: string, region: string | undefined) {
+    if (!region || this.regions.get(cluster) === region) return;
+    this.regions.set(cluster, region);
+    await recordReportedRegion(this.trx, cluster, region, this.now);
   }
 
   /** An event naming both app and team teaches the mapping, unless one was set already. */

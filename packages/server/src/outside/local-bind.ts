@@ -101,6 +101,53 @@ function tail(path: string, lines = 15): string {
   }
 }
 
+/** Spawns named on the written configuration, with the exit hook and the watchdog that keep it from outliving this process. */
+function spawnNamed(named: string, dir: string, ownDir: boolean, log: string): { child: ChildProcess; stop: () => Promise<void> } {
+  const out = openSync(log, 'a');
+  const child = spawn(named, ['-g', '-4', '-n', '1', '-c', join(dir, 'named.conf')], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  const killNow = () => {
+    if (alive(child)) child.kill('SIGKILL');
+  };
+  // a process that exits without stop() leaves neither named nor (when it is ours) the folder
+  const onExit = () => {
+    killNow();
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  // Node killed outright runs no exit hook: a detached sh outlives it and kills named (if that pid is still named)
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; grep -q named "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"; [ -n "$3" ] && rm -rf "$3"; true';
+  const watchdog = spawn('sh', ['-c', script, 'ringmaster-bind-watchdog', String(process.pid), String(child.pid), ownDir ? dir : ''], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+  const stop = async () => {
+    process.off('exit', onExit);
+    if (alive(child)) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const force = setTimeout(killNow, 5_000);
+      await exited;
+      clearTimeout(force);
+    }
+    try {
+      if (watchdog.pid !== undefined) process.kill(watchdog.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return { child, stop };
+}
+
+/** True once dig gets the zone's SOA from named; false when named exits or the time is up. */
+async function answersSoa(dig: string, port: number, zone: string, child: ChildProcess): Promise<boolean> {
+  const until = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < until && alive(child)) {
+    const soa = await runDig(dig, port, zone, 'SOA').catch(() => []);
+    if (soa.length > 0) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
 /**
  * Starts BIND 9 (`named -g`, in the foreground) on 127.0.0.1:<free port> serving one zone (default
  * 'tenants.ringmaster.test', SOA + NS, `allow-update { key ringmaster-update; }`) with a fresh TSIG
@@ -127,48 +174,8 @@ export async function startLocalBind(opts: { dir?: string; zone?: string } = {})
     rmSync(join(dir, `${zone}.zone.jnl`), { force: true });
     writeFileSync(join(dir, `${zone}.zone`), zoneFile(zone));
     writeFileSync(join(dir, 'named.conf'), namedConf(dir, port, zone, secret), { mode: 0o600 });
-    const out = openSync(log, 'a');
-    const child = spawn(named, ['-g', '-4', '-n', '1', '-c', join(dir, 'named.conf')], { stdio: ['ignore', out, out] });
-    closeSync(out);
-    const killNow = () => {
-      if (alive(child)) child.kill('SIGKILL');
-    };
-    // a process that exits without stop() leaves neither named nor (when it is ours) the folder
-    const onExit = () => {
-      killNow();
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
-    };
-    process.once('exit', onExit);
-    // Node killed outright runs no exit hook: a detached sh outlives it and kills named (if that pid is still named)
-    const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; grep -q named "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"; [ -n "$3" ] && rm -rf "$3"; true';
-    const watchdog = spawn('sh', ['-c', script, 'ringmaster-bind-watchdog', String(process.pid), String(child.pid), ownDir ? dir : ''], { detached: true, stdio: 'ignore' });
-    watchdog.unref();
-    const stop = async () => {
-      process.off('exit', onExit);
-      if (alive(child)) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const force = setTimeout(killNow, 5_000);
-        await exited;
-        clearTimeout(force);
-      }
-      try {
-        if (watchdog.pid !== undefined) process.kill(watchdog.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-
-    const until = Date.now() + READY_TIMEOUT_MS;
-    let ready = false;
-    while (Date.now() < until && alive(child)) {
-      const soa = await runDig(dig, port, zone, 'SOA').catch(() => []);
-      if (soa.length > 0) {
-        ready = true;
-        break;
-      }
-      await sleep(100);
-    }
+    const { child, stop } = spawnNamed(named, dir, ownDir, log);
+    const ready = await answersSoa(dig, port, zone, child);
     if (ready) {
       const tsig = { name: KEY_NAME, algorithm: 'hmac-sha256' as const, secret };
       let stopped: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 import {
   formatPlanText, loadFleet, planRevisions, Renderer, RingmasterError,
-  type Cluster, type Fleet, type Instance, type KubeObject as FleetObject,
+  type Cluster, type Fleet, type Instance, type NamedObject as FleetObject,
 } from '@ringmaster/fleet';
 import { API_VERSION, desiredNodes, previewOperation, type AppCluster, type NodeOperation, type NodeOperationSpec } from '@ringmaster/operator';
 import type { KubeClient } from '@ringmaster/kube';

@@ -1,4 +1,4 @@
-import type { KubeObject as FleetObject } from '@ringmaster/fleet';
+import type { NamedObject as FleetObject } from '@ringmaster/fleet';
 import type { KubeClient } from '@ringmaster/kube';
 
 // Does a cluster have room for an instance? What the instance asks for (the requests — or, where

@@ -1,36 +1,15 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { logsQuery, requestId } from '@ringmaster/api';
-import { requireRole, requireScopes } from '../auth/roles.ts';
+import { paramOf, perRequest } from '../http/access.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
-import type { Flighting } from '../flighting/routes.ts';
-import type { Logger } from '../flighting/context.ts';
 import { parseInput } from '../http/errors.ts';
 import { verifyTicketWebhook } from '../outside/ticket-webhook.ts';
 import { deliveryIdOf, fingerprint, header } from '../webhooks/receiver.ts';
-import type { RequestOptions } from './context.ts';
 import { cancelBody, createRequestBody, decisionBody, listRequestsQuery, REQUEST_TERMINAL, ticketWebhookBody, type RequestState } from './model.ts';
-import { RequestRunner } from './runner.ts';
 import { cancelRequest, createRequest, decide, type Requests } from './service.ts';
 import { listRequests, loadRequest, logsOf, viewOf } from './store.ts';
 
 const idParam = requestId;
-
-export interface RequestRouteDeps {
-  flighting?: Flighting;
-  options?: RequestOptions;
-  fleetRepository?: string;
-  log: Logger;
-}
-
-/** Starts the requests runner (unless options.runner is false); undefined without flighting, which it builds on. */
-export function startRequests(deps: RequestRouteDeps): Requests | undefined {
-  if (!deps.flighting) return undefined;
-  const options = deps.options ?? {};
-  const ctx = { flighting: deps.flighting, options, dns: options.dns ?? null, tickets: options.tickets ?? null, fleetRepository: deps.fleetRepository, log: deps.log, now: () => Date.now() };
-  const runner = new RequestRunner(ctx);
-  if (options.runner !== false && deps.flighting.ctx.options.engine !== false) runner.start();
-  return { ctx, runner };
-}
 
 /** The requests API under /api/v1 (inside the authenticated scope). */
 export async function registerRequestRoutes(api: FastifyInstance, rq: Requests | undefined): Promise<void> {
@@ -38,47 +17,54 @@ export async function registerRequestRoutes(api: FastifyInstance, rq: Requests |
     if (!rq) throw new NotFoundError('requests need flighting on this server (a fleet repo and a manifest repo, see docs/flighting.md)');
     return rq;
   };
-  api.addHook('onClose', async () => rq?.runner.stop());
+  // a request's app and ring: from the stored request, or (creating one) once preflight resolved them in createRequest
+  const stored = perRequest(async (req) => loadRequest(need().ctx.flighting.ctx.storage.db, parseInput(idParam, paramOf(req, 'id'), ['id'])));
+  const storedScope = async (req: FastifyRequest) => {
+    const r = await stored(req);
+    return [{ app: r.row.app, ring: r.row.ring }];
+  };
 
-  api.post('/requests', async (req, reply) => {
-    requireRole(req.principal!, 'deployer');
+  api.post('/requests', { config: { role: 'deployer' } }, async (req, reply) => {
     const body = parseInput(createRequestBody, req.body ?? {});
     req.audit = { target: `instance/${body.name}`, details: { action: 'request.create', kind: body.kind, app: body.app, cluster: body.cluster, ticket: body.ticket, dryRun: body.dryRun ?? false, reason: body.reason } };
     const view = await createRequest(need(), body, req.principal!);
     if (view.id) req.audit = { target: `request/${view.id}`, details: { action: 'request.create', kind: body.kind, instance: view.instance, app: view.app, ring: view.ring, cluster: view.cluster, ticket: body.ticket, reason: body.reason } };
     return reply.status(body.dryRun ? 200 : 201).send(view);
   });
-  api.get('/requests', async (req) => {
-    requireRole(req.principal!, 'viewer');
+  api.get('/requests', { config: { role: 'viewer' } }, async (req) => {
     const q = parseInput(listRequestsQuery, req.query, ['query']);
     return { requests: await listRequests(need().ctx.flighting.ctx.storage.db, q) };
   });
-  api.get<{ Params: { id: string } }>('/requests/:id', async (req) => {
-    const id = parseInput(idParam, req.params.id, ['id']);
-    const r = await loadRequest(need().ctx.flighting.ctx.storage.db, id);
-    requireScopes(req.principal!, 'viewer', [{ app: r.row.app, ring: r.row.ring }]);
-    return viewOf(r);
+  api.get('/requests/:id', { config: { role: 'viewer', scope: storedScope } }, async (req) => {
+    return viewOf(await stored(req));
   });
   for (const action of ['approve', 'reject'] as const) {
-    api.post<{ Params: { id: string } }>(`/requests/:id/${action}`, async (req) => {
-      const id = parseInput(idParam, req.params.id, ['id']);
+    const input = (req: FastifyRequest) => {
+      const id = parseInput(idParam, paramOf(req, 'id'), ['id']);
       const body = parseInput(decisionBody, req.body ?? {});
       req.audit = { target: `request/${id}`, details: { action: `request.${action}`, comment: body.comment } };
+      return { id, body };
+    };
+    // the request's app and ring are checked where it is loaded (decide), which also refuses approving one's own request
+    api.post(`/requests/:id/${action}`, { config: { role: 'approver', audit: input } }, async (req) => {
+      const { id, body } = input(req);
       return decide(need(), id, { state: action === 'approve' ? 'approved' : 'rejected', by: req.principal!.name, via: 'person', comment: body.comment }, req.principal!);
     });
   }
-  api.post<{ Params: { id: string } }>('/requests/:id/cancel', async (req) => {
-    const id = parseInput(idParam, req.params.id, ['id']);
+  const cancelInput = (req: FastifyRequest) => {
+    const id = parseInput(idParam, paramOf(req, 'id'), ['id']);
     const body = parseInput(cancelBody, req.body ?? {});
     req.audit = { target: `request/${id}`, details: { action: 'request.cancel', reason: body.reason } };
+    return { id, body };
+  };
+  api.post('/requests/:id/cancel', { config: { role: 'deployer', audit: cancelInput } }, async (req) => {
+    const { id, body } = cancelInput(req);
     return cancelRequest(need(), id, req.principal!, body.reason);
   });
-  api.get<{ Params: { id: string } }>('/requests/:id/logs', async (req, reply) => {
-    const id = parseInput(idParam, req.params.id, ['id']);
+  api.get('/requests/:id/logs', { config: { role: 'viewer', scope: storedScope } }, async (req, reply) => {
+    const id = (await stored(req)).row.id;
     const q = parseInput(logsQuery, req.query, ['query']);
     const db = need().ctx.flighting.ctx.storage.db;
-    const r = await loadRequest(db, id);
-    requireScopes(req.principal!, 'viewer', [{ app: r.row.app, ring: r.row.ring }]);
     if (q.follow !== 'true') return { lines: (await logsOf(db, id)).map(({ id: _id, ...l }) => l) };
     return followLogs(rq!, id, req.raw, reply);
   });
@@ -118,9 +104,8 @@ async function followLogs(rq: Requests, id: string, raw: NodeJS.ReadableStream &
  * Signed (HMAC over timestamp and body, 300 s window), each delivery taken once: a forged, stale or
  * replayed delivery is refused and leaves nothing behind but the audit record of the refusal.
  */
-export async function registerTicketWebhook(app: FastifyInstance, ref: { current?: Requests }, secret: string | undefined): Promise<void> {
-  app.post('/api/v1/webhooks/ticket', async (req) => {
-    const rq = ref.current;
+export async function registerTicketWebhook(app: FastifyInstance, rq: Requests | undefined, secret: string | undefined): Promise<void> {
+  app.post('/api/v1/webhooks/ticket', { config: { role: 'signed' } }, async (req) => {
     req.audit = { actor: 'webhook:ticket' };
     if (!secret) throw new NotFoundError('the ticket webhook is not configured on this server (set RINGMASTER_TICKET_WEBHOOK_SECRET)');
     const rawBody = req.rawBody ?? Buffer.alloc(0);

@@ -1,9 +1,11 @@
 import { requireScopes, type Principal } from '../auth/roles.ts';
 import { ConflictError, InputError } from '../errors.ts';
 import { assess } from './assess.ts';
-import type { RequestContext } from './context.ts';
+import type { RequestContext, RequestOptions } from './context.ts';
+import type { Flighting } from '../flighting/routes.ts';
+import type { Logger } from '../flighting/context.ts';
 import { stepsOf, type CreateRequestInput, type RequestApproval, type RequestState, type RequestView } from './model.ts';
-import { journal, type RequestRunner } from './runner.ts';
+import { journal, RequestRunner } from './runner.ts';
 import { appendLog, insertRequest, loadRequest, requestId, transition, viewOf } from './store.ts';
 
 // The requests API's actions: create (preflight and dry run first; nothing is written unless
@@ -12,6 +14,23 @@ import { appendLog, insertRequest, loadRequest, requestId, transition, viewOf } 
 export interface Requests {
   ctx: RequestContext;
   runner: RequestRunner;
+}
+
+export interface RequestStartDeps {
+  flighting?: Flighting;
+  options?: RequestOptions;
+  fleetRepository?: string;
+  log: Logger;
+}
+
+/** Starts the requests runner (unless options.runner is false); undefined without flighting, which it builds on. */
+export function startRequests(deps: RequestStartDeps): Requests | undefined {
+  if (!deps.flighting) return undefined;
+  const options = deps.options ?? {};
+  const ctx = { flighting: deps.flighting, options, dns: options.dns ?? null, tickets: options.tickets ?? null, fleetRepository: deps.fleetRepository, log: deps.log, now: () => Date.now() };
+  const runner = new RequestRunner(ctx);
+  if (options.runner !== false && deps.flighting.ctx.options.engine !== false) runner.start();
+  return { ctx, runner };
 }
 
 /** Creates a request, or answers its dry run. A failing preflight is refused with every check, and nothing is written. */

@@ -1,5 +1,5 @@
 import { loadFleet } from '@ringmaster/fleet';
-import { KubeApiError, type KubeClient, type KubeObject } from '@ringmaster/kube';
+import { ANNOTATIONS, KubeApiError, type KubeClient, type KubeObject } from '@ringmaster/kube';
 import { API_VERSION, type AppCluster, type NodeOperation } from '@ringmaster/operator';
 import type { Principal } from '../auth/roles.ts';
 import { ConflictError, InputError } from '../errors.ts';
@@ -181,7 +181,7 @@ async function volumes(run: StepRun): Promise<StepOutcome> {
     if (plan.keepVolumes) {
       const current = v.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION];
       const options = [...new Set([...(current ? current.split(',').map((o) => o.trim()).filter(Boolean) : []), ...KEEP_OPTIONS.split(',')])].join(',');
-      await client.mergePatch(ref, { metadata: { annotations: { [SYNC_OPTIONS_ANNOTATION]: options, 'ringmaster.dev/kept-by-request': run.req.row.id } } }, { fieldManager: FIELD_MANAGER });
+      await client.mergePatch(ref, { metadata: { annotations: { [SYNC_OPTIONS_ANNOTATION]: options, [ANNOTATIONS.keptByRequest]: run.req.row.id } } }, { fieldManager: FIELD_MANAGER });
       await run.log(`kept PersistentVolumeClaim ${plan.namespace}/${v.metadata.name} (${SYNC_OPTIONS_ANNOTATION}: ${options})`);
     } else {
       await client.delete(ref);
@@ -201,7 +201,7 @@ async function operation(run: StepRun): Promise<StepOutcome> {
   if (!op) {
     const obj: NodeOperation = {
       apiVersion: API_VERSION, kind: 'NodeOperation',
-      metadata: { name, namespace: plan.namespace, annotations: { 'ringmaster.dev/created-by': `request:${row.id}`, 'ringmaster.dev/request': row.id, ...(row.reason ? { 'ringmaster.dev/reason': row.reason.slice(0, 500) } : {}) } },
+      metadata: { name, namespace: plan.namespace, annotations: { [ANNOTATIONS.createdBy]: `request:${row.id}`, [ANNOTATIONS.request]: row.id, ...(row.reason ? { [ANNOTATIONS.reason]: row.reason.slice(0, 500) } : {}) } },
       spec: plan.operation!,
     };
     op = (await client.create(obj, { fieldManager: FIELD_MANAGER }).catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { FlightingTables } from '../flighting/tables.ts';
+import type { JourneyClusterTables } from '../journey/clusters.ts';
 import type { DriftTables } from '../drift/tables.ts';
 import type { RequestTables } from '../requests/tables.ts';
 
@@ -170,7 +171,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import { clientCertificate, KubeClient, kubeconfigYaml, type KubeObject, type LocalFleet } from '@ringmaster/kube';
 
 /** A person with the built-in "edit" role in one namespace of a cluster, acting through a client certificate of the fleet's CA. */
@@ -26,18 +26,19 @@ export async function edit(client: KubeClient, ref: { apiVersion: string; kind: 
   throw new Error('edit kept conflicting');
 }
 
-/** Polls until `fn` returns something truthy; the error names what was awaited and the last failure. */
+/**
+ * Vitest's `vi.waitFor` until `fn` returns something truthy, every 100 ms; on a timeout the error
+ * names what was awaited and the last failure.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
+  return vi.waitFor(async () => {
+    let v: T | undefined | false;
     try {
-      const v = await fn();
-      if (v) return v;
+      v = await fn();
     } catch (err) {
-      last = err;
+      throw new Error(`timed out waiting for ${what}: ${(err as Error).message}`, { cause: err });
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(100);
-  }
+    if (!v) throw new Error(`timed out waiting for ${what}`);
+    return v;
+  }, { timeout: timeoutMs, interval: 100 });
 }

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import { api, may, type ApprovalWait, type AppInfo, type ChangeDetail, type Eta, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { duration, percent, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps } from '../router.ts';
-import { useFacets } from './Filters.tsx';
-import { Stale } from './Stale.tsx';
+import { linkProps } from '../navigation.ts';
+import { useFacets } from '../components/Filters.tsx';
+import { Stale } from '../components/Stale.tsx';
 
 interface DetailData {
   change: ChangeDetail;
@@ -26,15 +26,13 @@ const TARGETS_SHOWN = 100;
 const TIMELINE_SHOWN = 300;
 
 export function ChangeDetailView({ id }: { id: string }) {
-  const { live, me } = useSession();
-  const [version, setVersion] = useState(0);
+  const { me } = useSession();
   // kept here, not in the panel: once approved, the wait (and its panel) goes away while the result stays
   const [approval, setApproval] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
   const [allRings, setAllRings] = useState<Set<string>>(new Set());
   const [allEvents, setAllEvents] = useState(false);
   const facets = useFacets();
-  const relevant = useRelevant(live, (u) => u.changes.includes(id));
-  const { data, error, loadedAt, failedAt } = useData<DetailData>('change', id, `${version}:${relevant?.at ?? ''}`, async (signal) => {
+  const { data, error, loadedAt, failedAt } = useViewData<DetailData>('change', keys.change(id), async (signal) => {
     const [change, eta, apps] = await Promise.all([
       api<ChangeDetail>(`/changes/${encodeURIComponent(id)}`, { signal }),
       api<Eta>(`/changes/${encodeURIComponent(id)}/eta`, { signal }).catch(() => null),
@@ -72,9 +70,8 @@ export function ChangeDetailView({ id }: { id: string }) {
         <div><dt>Release</dt><dd>{c.release ? <a {...linkProps(`/releases/${encodeURIComponent(c.release)}`)}>{c.release}</a> : '–'}</dd></div>
       </dl>
 
-      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} onDone={(result) => {
+      {c.waiting && <ApprovalWaitPanel wait={c.waiting} me={me} app={c.app} reload={() => reloadKey(keys.change(id))} onDone={(result) => {
         setApproval(result);
-        setVersion((v) => v + 1);
       }} />}
       {approval && <p className={approval.kind === 'error' ? 'error' : 'ok'} role={approval.kind === 'error' ? 'alert' : 'status'}>{approval.text}</p>}
 
@@ -179,27 +176,27 @@ function journeyOf(c: ChangeDetail): Array<{ label: string; at: string | null; b
 }
 
 /** Who must act for the change to move on, since when, and, for those who may, the button to do it (the release's approve API). */
-function ApprovalWaitPanel({ wait, me, app, onDone }: { wait: ApprovalWait; me: Me; app: string | null; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void }) {
-  const [busy, setBusy] = useState(false);
+function ApprovalWaitPanel({ wait, me, app, reload, onDone }: {
+  wait: ApprovalWait; me: Me; app: string | null; reload: () => void; onDone: (result: { kind: 'error' | 'ok'; text: string }) => void;
+}) {
+  const { busy, post } = usePost<'approve'>(reload);
   const allowed = may(me, 'approver', { app, ring: wait.ring });
   const denied = allowed ? null : `Approving needs the approver role for ring ${wait.ring}${app ? ` and app ${app}` : ''}; you are ${me.role}${me.rings.length ? ` for ${me.rings.join(', ')}` : ''}.`;
   const approve = async () => {
-    setBusy(true);
     let result: { kind: 'error' | 'ok'; text: string };
     try {
-      await api(`/releases/${encodeURIComponent(wait.release)}/approve`, { method: 'POST', body: { ring: wait.ring } });
+      await post('approve', `/releases/${encodeURIComponent(wait.release)}/approve`, { ring: wait.ring });
       result = { kind: 'ok', text: `Ring ${wait.ring} approved.` };
     } catch (err) {
       result = { kind: 'error', text: err instanceof Error ? err.message : String(err) };
     }
-    setBusy(false);
     onDone(result);
   };
   return (
     <section className="approval-wait st-waiting" aria-label="Waiting for approval" data-testid="approval-wait">
       <span>Waiting since <time dateTime={wait.since} title={wait.since}>{when(wait.since)}</time> for {wait.who}: release{' '}
         <a {...linkProps(`/releases/${encodeURIComponent(wait.release)}`)}>{wait.release}</a> does not go on to ring <strong>{wait.ring}</strong> until someone approves.</span>
-      <button type="button" className="primary" disabled={!allowed || busy} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
+      <button type="button" className="primary" disabled={!allowed || busy !== null} title={denied ?? undefined} aria-describedby={denied ? 'approve-denied' : undefined}
         onClick={() => void approve()}>{busy ? 'Approving…' : `Approve ${wait.ring}`}</button>
       {denied && <span id="approve-denied" className="hint">{denied}</span>}
     </section>

@@ -1,12 +1,13 @@
-import type { KeyboardEvent, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { api, query, type Board, type BoardRow, type RingCell, type StageCell } from '../api.ts';
-import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
+import { keys } from '../keys.ts';
+import { useViewData } from '../query.ts';
 import { between, duration, shortSha, timeWindow, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
-import { Filters } from './Filters.tsx';
-import { Stale } from './Stale.tsx';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
+import { Filters } from '../components/Filters.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
 
 const STAGE_COLUMNS = [
   { key: 'build', label: 'Build' },
@@ -17,34 +18,13 @@ const STAGE_COLUMNS = [
 type StageKey = (typeof STAGE_COLUMNS)[number]['key'];
 const FILTERS = ['app', 'team', 'ring', 'cluster', 'author', 'branch', 'status', 'since', 'from', 'to'] as const;
 
-/** Moves focus between rows with the arrow keys; Enter opens the row. */
-export function rowKeys(open: () => void) {
-  return (e: KeyboardEvent<HTMLElement>) => {
-    const row = e.currentTarget;
-    if (e.target !== row) return;
-    if (e.key === 'Enter') {
-      e.preventDefault();
-      open();
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      // skip rows that are not focusable (group headers in the fleet)
-      let next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
-      while (next && next.tabIndex < 0) next = (e.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling) as HTMLElement | null;
-      next?.focus();
-    }
-  };
-}
-
 export function ChangesView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const hidden = new Set((params.get('hide') ?? '').split(',').filter(Boolean));
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f)]));
   const cursor = params.get('cursor');
-  const key = JSON.stringify([filters, cursor]);
-  // A live update reloads the first page only: deeper pages stay put while someone reads them.
-  const refresh = cursor ? null : live;
-  const { data, error, loading, loadedAt, failedAt } = useData('changes', key, refresh, (signal) => api<Board>(`/dashboard/changes${query({
+  // a live update reloads the first page only (keys.ts)
+  const { data, error, loading, loadedAt, failedAt } = useViewData('changes', keys.changes(filters, cursor), (signal) => api<Board>(`/dashboard/changes${query({
     app: filters.app, team: filters.team, ring: filters.ring, cluster: filters.cluster, author: filters.author, branch: filters.branch,
     status: filters.status, ...timeWindow(params), cursor, limit: 50,
   })}`, { signal }));

@@ -1,23 +1,21 @@
 import { api, query } from '../api.ts';
-import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
-import { rowKeys } from './Changes.tsx';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
+import { rowKeys } from '../components/rowKeys.ts';
 import type { FleetInstance } from './Instance.tsx';
-import { Stale } from './Stale.tsx';
+import { Stale } from '../components/Stale.tsx';
 
 const PAGE = 200;
 
 /** Every instance on one cluster (optionally of one app), a page at a time. */
 export function ClusterView({ cluster }: { cluster: string }) {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const app = params.get('app');
   const cursor = params.get('cursor');
-  const { data, error, loadedAt, failedAt } = useData('cluster', JSON.stringify([cluster, app, cursor]), useRelevant(live, (u) => u.clusters.includes(cluster)),
+  const { data, error, loadedAt, failedAt } = useViewData('cluster', keys.cluster(cluster, app, cursor),
     (signal) => api<{ items: FleetInstance[]; nextCursor: string | null }>(`/fleet${query({ cluster, app, cursor, limit: PAGE })}`, { signal }));
   useRenderTiming('cluster', data);
   return (

@@ -1,14 +1,13 @@
 import { Fragment } from 'react';
 import { api, query, type FleetAppCell, type FleetCell, type FleetMatrix } from '../api.ts';
-import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { useViewData } from '../query.ts';
 import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, useQueryState } from '../router.ts';
-import { Filters } from './Filters.tsx';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { linkProps, useQueryState } from '../navigation.ts';
+import { Filters } from '../components/Filters.tsx';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
 
 // 50 clusters × their instances (about 1,000 instances at 20 a cluster) render in a few tens of ms
 const PAGE = 50;
@@ -34,13 +33,11 @@ function cellClass(cell: FleetAppCell): string {
 
 /** Clusters × apps (each cell lists the app's instances there), grouped by ring and region; one page of clusters at a time. */
 export function FleetView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const page = Math.max(0, Number(params.get('page') ?? '0') || 0);
   const drift = params.get('drift') === 'true';
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f)]));
-  const key = JSON.stringify([filters, page, drift]);
-  const { data, error, loading, loadedAt, failedAt } = useData('fleet', key, useRelevant(live, (u) => u.clusters.length > 0), (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
+  const { data, error, loading, loadedAt, failedAt } = useViewData('fleet', keys.fleet(filters, page, drift), (signal) => api<FleetMatrix>(`/dashboard/fleet${query({
     ...filters, drift: drift ? 'true' : undefined, offset: page * PAGE, limit: PAGE,
   })}`, { signal }));
   useRenderTiming('fleet', data);

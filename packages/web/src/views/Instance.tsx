@@ -1,21 +1,19 @@
 import type { FleetInstance } from '@ringmaster/api';
 import { api, query } from '../api.ts';
-import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { useViewData } from '../query.ts';
 import { shortSha, versionOf, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps } from '../router.ts';
-import { Stale } from './Stale.tsx';
-import { DriftPanel } from './Drift.tsx';
-import { NodesPanel } from './Nodes.tsx';
+import { linkProps } from '../navigation.ts';
+import { Stale } from '../components/Stale.tsx';
+import { DriftPanel } from '../components/DriftPanel.tsx';
+import { NodesPanel } from '../components/NodesPanel.tsx';
 
 export type { FleetInstance };
 
 /** One instance on one cluster: what runs there now, and the change that brought it. */
 export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {
-  const { live } = useSession();
-  const { data, error, loadedAt, failedAt } = useData('instance', `${cluster}/${instance}`, useRelevant(live, (u) => u.clusters.includes(cluster)), async (signal) => {
+  const { data, error, loadedAt, failedAt } = useViewData('instance', keys.instance(cluster, instance), async (signal) => {
     const page = await api<{ items: FleetInstance[] }>(`/fleet${query({ cluster, limit: 1000 })}`, { signal });
     return page.items.find((i) => i.instance === instance) ?? null;
   });
@@ -42,8 +40,8 @@ export function InstanceView({ cluster, instance }: { cluster: string; instance:
           <div><dt>Updated</dt><dd><time dateTime={data.updatedAt}>{when(data.updatedAt)}</time></dd></div>
         </dl>
       )}
-      {data && <DriftPanel cluster={cluster} instance={instance} refresh={loadedAt} />}
-      {data && <NodesPanel cluster={cluster} instance={instance} refresh={loadedAt} />}
+      {data && <DriftPanel cluster={cluster} instance={instance} />}
+      {data && <NodesPanel cluster={cluster} instance={instance} />}
     </section>
   );
 }

@@ -1,14 +1,13 @@
 import type { DoraBy, DoraSeries } from '@ringmaster/api';
 import { api, query } from '../api.ts';
-import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { Stale } from './Stale.tsx';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { useViewData } from '../query.ts';
+import { Stale } from '../components/Stale.tsx';
 import { duration, percent, RANGES, timeWindow } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { useQueryState } from '../router.ts';
-import { BarChart } from './Charts.tsx';
-import { Filters } from './Filters.tsx';
+import { useQueryState } from '../navigation.ts';
+import { BarChart } from '../components/Charts.tsx';
+import { Filters } from '../components/Filters.tsx';
 
 interface MetricsData {
   series: DoraSeries;
@@ -17,7 +16,6 @@ interface MetricsData {
 
 /** DORA's four keys over a chosen window, per app or team, as charts. */
 export function MetricsView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const app = params.get('app');
   const team = params.get('team');
@@ -25,10 +23,9 @@ export function MetricsView() {
   const since = params.get('since') ?? '30d';
   const by = params.get('by') === 'team' ? 'team' : 'app';
   const days = [params.get('from'), params.get('to')];
-  const key = JSON.stringify([app, team, ring, since, by, days]);
-  // DORA moves only when something reaches a ring: reload on health events, not on every build.
-  const refresh = useRelevant(live, (u) => u.kinds.includes('health'));
-  const { data, error, loadedAt, failedAt } = useData<MetricsData>('metrics', key, refresh, async (signal) => {
+  // DORA moves only when something reaches a ring: reloaded on health events, not on every build (keys.ts)
+  const key = keys.metrics({ app, team, ring, since, by, from: days[0] ?? null, to: days[1] ?? null });
+  const { data, error, loadedAt, failedAt } = useViewData<MetricsData>('metrics', key, async (signal) => {
     const picked = timeWindow(params);
     const to = days.some(Boolean) && picked.to ? new Date(picked.to) : new Date();
     const from = days.some(Boolean) && picked.from ? new Date(picked.from) : new Date(to.getTime() - (RANGES[since] ?? RANGES['30d']!));

@@ -2,13 +2,14 @@ import { useEffect, useState } from 'react';
 import { TERMINAL_STATES, type ReleaseListItem, type ReleaseView } from '@ringmaster/api';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { duration, shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
+import { label, StateBadge } from '../components/StateBadge.tsx';
 
 type Release = ReleaseView;
 
@@ -19,7 +20,6 @@ const STATE_CLASS: Record<string, string> = {
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 // words for parts of a finished release (not release states, so not in the state filter)
 const SHOWN_CLASS: Record<string, string> = { ...STATE_CLASS, not_reached: 'st-none', stopped: 'st-failed' };
-const label = (s: string) => s.replace(/_/g, ' ');
 
 /** Once a release has ended, its rings, waves and clusters that never ran or were cut short say so, not "pending" or "in progress". */
 function settled(state: string, finished: boolean): string {
@@ -30,7 +30,7 @@ function settled(state: string, finished: boolean): string {
 }
 
 function State({ state }: { state: string }) {
-  return <span className={`state ${SHOWN_CLASS[state] ?? 'st-none'}`}>{label(state)}</span>;
+  return <StateBadge state={state} classes={SHOWN_CLASS} />;
 }
 
 /** Ticks every second while something on the page counts down. */
@@ -51,11 +51,10 @@ function Countdown({ until, now, what }: { until: string | null | undefined; now
 }
 
 export function ReleasesView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const state = params.get('state');
   const before = params.get('before');
-  const { data, error, loadedAt, failedAt } = useData('releases', JSON.stringify([state, before]), useRelevant(live, (u) => !before && u.releases.length > 0),
+  const { data, error, loadedAt, failedAt } = useViewData('releases', keys.releases(state, before),
     (signal) => api<{ releases: ReleaseListItem[]; nextBefore: number | null }>(`/releases${query({ state, before, limit: 50 })}`, { signal }));
   useRenderTiming('releases', data);
   return (
@@ -107,36 +106,26 @@ function denial(me: Me, role: 'deployer' | 'approver', scope: { ring?: string; a
 }
 
 export function ReleaseView({ id }: { id: string }) {
-  const { me, live } = useSession();
-  const [version, setVersion] = useState(0);
-  const [busy, setBusy] = useState<string | null>(null);
+  const { me } = useSession();
+  const { busy, post } = usePost<string>(() => reloadKey(keys.release(id)));
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const refresh = useRelevant(live, (u) => u.releases.includes(id) || u.kinds.includes('promotion.step'));
-  const { data: rel, error, loadedAt, failedAt } = useData<Release>('release', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }));
+  // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
+  const { data: rel, error, loadedAt, failedAt } = useViewData<Release>('release', keys.release(id), (signal) => api<Release>(`/releases/${encodeURIComponent(id)}`, { signal }),
+    { refetchInterval: (r) => (r && !TERMINAL.has(r.state) ? 5000 : false) });
   useRenderTiming('release', rel);
   const active = !!rel && !TERMINAL.has(rel.state);
   const now = useNow(active);
-  // the engine moves on its own between events (soak ends, deadlines): look again every few seconds while active
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setVersion((v) => v + 1), 5000);
-    return () => clearInterval(t);
-  }, [active]);
 
   if (error && !rel) return <section><h1>Release {id}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!rel) return <p className="loading" role="status">Loading release…</p>;
 
   const act = async (action: string, body: Record<string, unknown> = {}) => {
-    setBusy(action);
     setMessage(null);
     try {
-      await api(`/releases/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      await post(action, `/releases/${encodeURIComponent(id)}/${action}`, body);
       setMessage({ kind: 'ok', text: `${action === 'approve' ? `Ring ${String(body.ring)} approved` : `${action} requested`}.` });
     } catch (err) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
-    } finally {
-      setBusy(null);
-      setVersion((v) => v + 1);
     }
   };
   const confirmThen = (action: string, question: string) => {

@@ -1,13 +1,15 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
+import { experimental_streamedQuery as streamedQuery, keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api, ApiError, getToken, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
-import { useRelevant } from '../live.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { shortSha, when } from '../format.ts';
 import { useRenderTiming } from '../perf.ts';
-import { linkProps, navigate, useQueryState } from '../router.ts';
-import { rowKeys } from './Changes.tsx';
-import { Stale } from './Stale.tsx';
+import { linkProps, navigate, useQueryState } from '../navigation.ts';
+import { rowKeys } from '../components/rowKeys.ts';
+import { Stale } from '../components/Stale.tsx';
+import { label, StateBadge } from '../components/StateBadge.tsx';
 import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/api';
 
 const STATE_CLASS: Record<RequestState, string> = {
@@ -15,19 +17,13 @@ const STATE_CLASS: Record<RequestState, string> = {
 };
 const STEP_CLASS: Record<string, string> = { pending: 'st-none', running: 'st-running', succeeded: 'st-ok', failed: 'st-failed', skipped: 'st-none', cancelled: 'st-failed' };
 const ACTIVE = new Set<RequestState>(['awaiting_approval', 'running']);
-const label = (s: string) => s.replace(/_/g, ' ');
-
-function Badge({ state, classes }: { state: string; classes: Record<string, string> }) {
-  return <span className={`state ${classes[state] ?? 'st-none'}`}>{label(state)}</span>;
-}
 
 /** Every provision, operate and decommission request, newest first, filtered by state and kind. */
 export function RequestsView() {
-  const { live } = useSession();
   const [params, set] = useQueryState();
   const state = params.get('state');
   const kind = params.get('kind');
-  const { data, error, loadedAt, failedAt } = useData('requests', JSON.stringify([state, kind]), useRelevant(live, (u) => u.kinds.includes('request')),
+  const { data, error, loadedAt, failedAt } = useViewData('requests', keys.requests(state, kind),
     (signal) => api<{ requests: RequestSummary[] }>(`/requests${query({ state, kind, limit: 100 })}`, { signal }));
   useRenderTiming('requests', data);
   return (
@@ -60,7 +56,7 @@ export function RequestsView() {
                 <tr key={r.id} tabIndex={0} data-request={r.id} onKeyDown={rowKeys(() => navigate(`/requests/${encodeURIComponent(r.id)}`))}>
                   <th scope="row"><a {...linkProps(`/requests/${encodeURIComponent(r.id)}`)}>{r.id}</a></th>
                   <td>{r.kind}</td>
-                  <td><Badge state={r.state} classes={STATE_CLASS} /></td>
+                  <td><StateBadge state={r.state} classes={STATE_CLASS} /></td>
                   <td>{r.instance}</td>
                   <td>{r.cluster}</td>
                   <td>{r.app}{r.ring ? <small> · {r.ring}</small> : null}</td>
@@ -78,77 +74,60 @@ export function RequestsView() {
   );
 }
 
-/** The log lines of a request: read once when it has ended, followed (NDJSON stream) while it runs. */
-function useLogs(id: string, running: boolean, refresh: unknown): { lines: LogLine[]; error: string | null } {
-  const [lines, setLines] = useState<LogLine[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const abort = new AbortController();
-    const path = `/requests/${encodeURIComponent(id)}/logs`;
-    if (!running) {
-      api<{ lines: LogLine[] }>(path, { signal: abort.signal }).then((r) => setLines(r.lines), (err: unknown) => {
-        if (!abort.signal.aborted) setError((err as Error).message);
-      });
-      return () => abort.abort();
-    }
-    // the stream starts from the first line: what was read before is replaced as it arrives
-    void (async () => {
-      try {
-        const res = await fetch(`/api/v1${path}?follow=true`, { headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'application/x-ndjson' }, signal: abort.signal });
-        if (!res.ok || !res.body) throw new Error(`the log stream answered ${res.status}`);
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        const got: LogLine[] = [];
-        let rest = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          rest += value;
-          const parts = rest.split('\n');
-          rest = parts.pop() ?? '';
-          for (const p of parts) if (p.trim()) got.push(JSON.parse(p) as LogLine);
-          setLines([...got]);
-        }
-      } catch (err) {
-        if (!abort.signal.aborted) setError((err as Error).message);
-      }
-    })();
-    return () => abort.abort();
-  }, [id, running, refresh]);
-  return { lines, error };
+/** The lines of a running request's log as they are written (NDJSON), from the first one. */
+async function* followLogs(path: string, signal: AbortSignal): AsyncGenerator<LogLine> {
+  const res = await fetch(`/api/v1${path}?follow=true`, { headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'application/x-ndjson' }, signal });
+  if (!res.ok || !res.body) throw new Error(`the log stream answered ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    rest += value;
+    const parts = rest.split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) if (p.trim()) yield JSON.parse(p) as LogLine;
+  }
+}
+
+/**
+ * The log lines of a request: read once when it is not running, followed while it runs; read again
+ * when its state changes. What was shown stays until the new lines arrive.
+ */
+function useLogs(id: string, state: string | null): { lines: LogLine[]; error: string | null } {
+  const path = `/requests/${encodeURIComponent(id)}/logs`;
+  const running = state === 'running';
+  const q = useQuery({
+    queryKey: keys.requestLogs(id, state ?? ''),
+    queryFn: running
+      ? streamedQuery<LogLine>({ streamFn: ({ signal }) => followLogs(path, signal) })
+      : async ({ signal }) => (await api<{ lines: LogLine[] }>(path, { signal })).lines,
+    placeholderData: keepPreviousData,
+  });
+  return { lines: q.data ?? [], error: q.error?.message ?? null };
 }
 
 export function RequestView({ id }: { id: string }) {
-  const { me, live } = useSession();
-  const [version, setVersion] = useState(0);
-  const [busy, setBusy] = useState<string | null>(null);
+  const { me } = useSession();
+  const { busy, post } = usePost<'approve' | 'reject' | 'cancel'>(() => reloadKey(keys.request(id)));
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const refresh = useRelevant(live, (u) => u.kinds.includes('request'));
-  const { data: req, error, loadedAt, failedAt } = useData<Request>('request', id, `${version}:${refresh?.at ?? ''}`, (signal) => api<Request>(`/requests/${encodeURIComponent(id)}`, { signal }));
-  useRenderTiming('request', req);
-  const active = !!req && ACTIVE.has(req.state);
   // steps move on their own between events: look again every few seconds while the request is active
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setVersion((v) => v + 1), 3000);
-    return () => clearInterval(t);
-  }, [active]);
+  const { data: req, error, loadedAt, failedAt } = useViewData<Request>('request', keys.request(id), (signal) => api<Request>(`/requests/${encodeURIComponent(id)}`, { signal }),
+    { refetchInterval: (r) => (r && ACTIVE.has(r.state) ? 3000 : false) });
+  useRenderTiming('request', req);
   const running = req?.state === 'running';
-  const logs = useLogs(id, running, req ? req.state : null);
+  const logs = useLogs(id, req?.state ?? null);
 
   if (error && !req) return <section><h1>Request {id}</h1><p className="error" role="alert">{error.message}</p></section>;
   if (!req) return <p className="loading" role="status">Loading request…</p>;
 
   const act = async (action: 'approve' | 'reject' | 'cancel', body: Record<string, unknown>) => {
-    setBusy(action);
     setMessage(null);
     try {
-      const r = await api<Request>(`/requests/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      const r = await post<Request>(action, `/requests/${encodeURIComponent(id)}/${action}`, body);
       setMessage({ kind: 'ok', text: `Request ${label(r.state)}.` });
     } catch (err) {
       setMessage({ kind: 'error', text: err instanceof Error ? err.message : String(err) });
-    } finally {
-      setBusy(null);
-      setVersion((v) => v + 1);
     }
   };
   const withComment = (action: 'approve' | 'reject' | 'cancel', question: string) => {
@@ -166,7 +145,7 @@ export function RequestView({ id }: { id: string }) {
       <p><a {...linkProps('/requests')}>← All requests</a></p>
       <div className="title-row">
         <h1 id="request-title">{label(req.kind)} {req.instance}</h1>
-        <Badge state={req.state} classes={STATE_CLASS} />
+        <StateBadge state={req.state} classes={STATE_CLASS} />
       </div>
       <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />
       <dl className="facts">
@@ -208,7 +187,7 @@ export function RequestView({ id }: { id: string }) {
       <ol className="steps" data-testid="request-steps">
         {req.steps.map((s) => (
           <li key={s.name} data-step={s.name}>
-            <strong>{s.name}</strong> <Badge state={s.state} classes={STEP_CLASS} />
+            <strong>{s.name}</strong> <StateBadge state={s.state} classes={STEP_CLASS} />
             {s.attempts > 1 && <small> · {s.attempts} attempts</small>}
             {s.startedAt && <small> · {when(s.startedAt)}{s.finishedAt ? ` → ${when(s.finishedAt)}` : ''}</small>}
             {s.message && <div className="reason">{s.message}</div>}

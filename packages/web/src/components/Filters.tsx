@@ -1,22 +1,12 @@
-import { useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { api, type Facets } from '../api.ts';
+import { keys } from '../keys.ts';
 import { RANGES } from '../format.ts';
 
-let facetsCache: Promise<Facets> | undefined;
-/** Filter choices change rarely: fetched once per page load. */
+/** Filter choices change rarely: fetched once per page load (a failed fetch is tried again on the next view). */
 export function useFacets(): Facets | null {
-  const [facets, setFacets] = useState<Facets | null>(null);
-  useEffect(() => {
-    facetsCache ??= api<Facets>('/dashboard/facets');
-    let live = true;
-    facetsCache.then((f) => live && setFacets(f), () => {
-      facetsCache = undefined;
-    });
-    return () => {
-      live = false;
-    };
-  }, []);
-  return facets;
+  const { data } = useQuery({ queryKey: keys.facets(), queryFn: () => api<Facets>('/dashboard/facets'), staleTime: Infinity, gcTime: Infinity });
+  return data ?? null;
 }
 
 export type FilterName = 'app' | 'team' | 'ring' | 'region' | 'cluster' | 'author' | 'branch' | 'status' | 'health' | 'since' | 'from' | 'to';

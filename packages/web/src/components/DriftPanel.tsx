@@ -2,7 +2,8 @@ import { useState } from 'react';
 import type { DriftAnswer, DriftRecord } from '@ringmaster/api';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
 /** One drifted field as GET /api/v1/drift answers it. */
@@ -14,27 +15,23 @@ const show = (v: unknown) => (v === undefined || v === null ? '–' : typeof v =
  * The drift of one instance: each field with desired and live value, who changed it (manager and
  * the person from the audit log) and when; Heal and Adopt for those whose role and scope allow it.
  */
-export function DriftPanel({ cluster, instance, refresh }: { cluster: string; instance: string; refresh: unknown }) {
+export function DriftPanel({ cluster, instance }: { cluster: string; instance: string }) {
   const { me } = useSession();
-  const [acting, setActing] = useState<string | null>(null);
+  const { busy: acting, post } = usePost<'heal' | 'adopt'>(() => reloadKey(keys.drift(cluster, instance)));
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
-  const [tick, setTick] = useState(0);
-  const { data, error } = useData('drift', `${cluster}/${instance}/${tick}`, refresh, (signal) => api<DriftAnswer>(`/drift${query({ cluster, instance })}`, { signal }));
+  // read again with the instance: when an event names its cluster (keys.ts)
+  const { data, error } = useViewData('drift', keys.drift(cluster, instance), (signal) => api<DriftAnswer>(`/drift${query({ cluster, instance })}`, { signal }));
   const found = data?.instances[0];
   if (error && !data) return <p className="error" role="alert">{error.message}</p>;
   if (!found) return <p data-testid="drift-none">No drift: the live objects match the fleet repo.</p>;
   const allowed = may(me, 'deployer', { app: found.app, ring: found.ring });
   const act = async (action: 'heal' | 'adopt') => {
-    setActing(action);
     setOutcome(null);
     try {
-      const r = await api<{ branch?: string | null; commit?: string; healed?: unknown[] }>(`/drift/${encodeURIComponent(instance)}/${action}`, { method: 'POST', body: { cluster } });
+      const r = await post<{ branch?: string | null; commit?: string; healed?: unknown[] }>(action, `/drift/${encodeURIComponent(instance)}/${action}`, { cluster });
       setOutcome({ ok: true, text: action === 'adopt' ? `Adopted as commit ${r.commit?.slice(0, 12)} on branch ${r.branch}: review and merge it, then release it.` : `Healed ${r.healed?.length ?? 0} field(s).` });
-      setTick((t) => t + 1);
     } catch (err) {
       setOutcome({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
-    } finally {
-      setActing(null);
     }
   };
   return (

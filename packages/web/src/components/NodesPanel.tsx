@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { InstanceNodes, NodeStatus, OperationView } from '@ringmaster/api';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
-import { useData } from '../data.ts';
+import { keys } from '../keys.ts';
+import { reloadKey, usePost, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
 type NodeRow = NodeStatus;
@@ -15,13 +16,14 @@ type OperationRow = OperationView;
  * Approve for those whose role and scope allow it. Answers 404 (no AppCluster, or not delivered by
  * Ringmaster) show nothing: most instances are not AppClusters.
  */
-export function NodesPanel({ cluster, instance, refresh }: { cluster: string; instance: string; refresh: unknown }) {
+export function NodesPanel({ cluster, instance }: { cluster: string; instance: string }) {
   const { me } = useSession();
-  const [tick, setTick] = useState(0);
-  const [acting, setActing] = useState<string | null>(null);
+  const { busy: acting, post } = usePost<string>(() => reloadKey(keys.nodes(cluster, instance)));
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const base = `/instances/${encodeURIComponent(instance)}`;
-  const { data, error } = useData('nodes', `${cluster}/${instance}`, `${String(refresh)}/${tick}`, async (signal) => {
+  // read again with the instance (when an event names its cluster, keys.ts), and every 2 s while an
+  // operation is in flight, until none is Pending or Running
+  const { data, error } = useViewData('nodes', keys.nodes(cluster, instance), async (signal) => {
     try {
       const [nodes, ops] = await Promise.all([
         api<NodesAnswer>(`${base}/nodes${query({ cluster })}`, { signal }),
@@ -33,30 +35,19 @@ export function NodesPanel({ cluster, instance, refresh }: { cluster: string; in
       if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return null;
       throw err;
     }
-  });
-  // an operation in flight is followed: read again every 2 s until none is Pending or Running
-  const inFlight = !!data && (data.operations.some((o) => o.phase === 'Pending' || o.phase === 'Running') || !!data.nodes.activeOperation);
-  useEffect(() => {
-    if (!inFlight) return undefined;
-    const t = setTimeout(() => setTick((n) => n + 1), 2000);
-    return () => clearTimeout(t);
-  }, [inFlight, data]);
+  }, { refetchInterval: (d) => (d && (d.operations.some((o) => o.phase === 'Pending' || o.phase === 'Running') || !!d.nodes.activeOperation) ? 2000 : false) });
   if (error && data === undefined) return <p className="error" role="alert">{error.message}</p>;
   if (!data) return null;
   const { nodes, operations } = data;
   const operate = may(me, 'deployer', { app: nodes.app, ring: nodes.ring });
   const approve = may(me, 'approver', { app: nodes.app, ring: nodes.ring });
   const act = async (label: string, path: string, body: Record<string, unknown>) => {
-    setActing(label);
     setOutcome(null);
     try {
-      const r = await api<{ name: string; phase: string }>(path, { method: 'POST', body: { cluster, ...body } });
+      const r = await post<{ name: string; phase: string }>(label, path, { cluster, ...body });
       setOutcome({ ok: true, text: `${label}: NodeOperation ${r.name} is ${r.phase}.` });
-      setTick((t) => t + 1);
     } catch (err) {
       setOutcome({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
-    } finally {
-      setActing(null);
     }
   };
   const upgrade = (node: NodeRow) => {
