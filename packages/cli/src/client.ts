@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ApiError, createClient, routes, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from '@ringmaster/api';
 import { ConfigError, configPath, contextToken, readConfig, type Context } from './config.ts';
 import { UsageError } from './errors.ts';
 import { parseOutput, type OutputFormat } from './output.ts';
@@ -65,33 +66,29 @@ export function outputFormat(cmd: Command, allowed: OutputFormat[]): OutputForma
 
 interface ApiIssue { message: string; hint?: string; location?: { file: string; line: number; column: number } }
 
-/** A small client for the API: bearer token, JSON in and out, the server's error shape turned into an error. */
-export async function api(conn: Connection, method: string, path: string, body?: unknown, auth = true): Promise<any> {
-  if (auth && !conn.token) {
+/** The API's error (or a failure to reach it) as the CLI reports it: the message, the field, the issues, and the code for the exit status. */
+function cliError(err: unknown, conn: Connection, method: string, path: string): Error {
+  if (!(err instanceof ApiError)) {
+    return Object.assign(new Error(`cannot reach the server at ${conn.server}: ${(err as Error).message} (set --server, RINGMASTER_SERVER or a context)`), { code: 'RINGMASTER_UNREACHABLE' });
+  }
+  if (err.code === 'RINGMASTER_NOT_JSON') {
+    return Object.assign(new Error(`${conn.server} answered ${method} ${path} with HTTP ${err.status} and no JSON: is it a Ringmaster server?`), { code: 'RINGMASTER_HTTP' });
+  }
+  const issues = ((err.details as { issues?: ApiIssue[] } | undefined)?.issues ?? []);
+  const lines = issues.map((i) => `  ${i.location ? `${i.location.file}:${i.location.line}:${i.location.column}: ` : ''}${i.message}${i.hint ? ` — ${i.hint}` : ''}`);
+  return Object.assign(new Error([`${err.message}${err.field ? ` (field ${err.field})` : ''}`, ...lines].join('\n')), { code: err.code.startsWith('HTTP_') ? 'RINGMASTER_HTTP' : err.code, status: err.status, details: err.details });
+}
+
+/** Calls one route of the API contract (@ringmaster/api) with the connection's server and token; the server's error shape becomes an error with its code. */
+export async function api<N extends RouteName>(conn: Connection, name: N, ...input: object extends RouteInput<N> ? [RouteInput<N>?] : [RouteInput<N>]): Promise<RouteOutput<N>> {
+  const route: RouteDef = routes[name];
+  if (route.auth === 'token' && !conn.token) {
     throw new UsageError('a token is needed: pass --token, set RINGMASTER_TOKEN, or add a context with `ringmaster config set-context NAME --server URL --token-file FILE` (create a token with `ringmaster token create`)');
   }
-  let res: Response;
+  const client = createClient({ baseUrl: conn.server, token: conn.token });
   try {
-    res = await fetch(`${conn.server}/api/v1${path}`, {
-      method,
-      headers: { ...(auth ? { authorization: `Bearer ${conn.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
+    return await client.request(name, ...input);
   } catch (err) {
-    throw Object.assign(new Error(`cannot reach the server at ${conn.server}: ${(err as Error).message} (set --server, RINGMASTER_SERVER or a context)`), { code: 'RINGMASTER_UNREACHABLE' });
+    throw cliError(err, conn, route.method, client.url(name, (input[0] ?? {}) as Pick<RouteInput<N>, 'params' | 'query'>).slice(conn.server.length));
   }
-  const text = await res.text();
-  let parsed: any;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    throw Object.assign(new Error(`${conn.server} answered ${method} /api/v1${path} with HTTP ${res.status} and no JSON: is it a Ringmaster server?`), { code: 'RINGMASTER_HTTP' });
-  }
-  if (!res.ok) {
-    const e = parsed?.error ?? { code: 'RINGMASTER_HTTP', message: `HTTP ${res.status}` };
-    const issues = (e.details?.issues ?? []) as ApiIssue[];
-    const lines = issues.map((i) => `  ${i.location ? `${i.location.file}:${i.location.line}:${i.location.column}: ` : ''}${i.message}${i.hint ? ` — ${i.hint}` : ''}`);
-    throw Object.assign(new Error([`${e.message}${e.field ? ` (field ${e.field})` : ''}`, ...lines].join('\n')), { code: e.code ?? 'RINGMASTER_HTTP', status: res.status, details: e.details });
-  }
-  return parsed;
 }

@@ -1,4 +1,4 @@
-import type { ReleaseView, StepView } from '@ringmaster/server';
+import type { ReleaseView, StepView } from '@ringmaster/api';
 import { TERMINAL_STATES } from '@ringmaster/api';
 import { table } from './output.ts';
 

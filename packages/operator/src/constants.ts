@@ -16,8 +16,5 @@ export const REPORTING_CONTROLLER = `${DOMAIN}/operator`;
 export { ANNOTATIONS, LABELS } from '@ringmaster/kube-common';
 export const MANAGED_BY = 'ringmaster-operator';
 
-/** Operation types that change what a node runs or the cache: they wait for `spec.approved: true`. */
-export const RISKY_OPERATIONS = ['rebuildCache', 'copyCache', 'upgradeNode', 'stopNode'] as const;
-export const OPERATION_TYPES = ['rebuildCache', 'copyCache', 'restartNode', 'setTraffic', 'upgradeNode', 'stopNode', 'startNode'] as const;
-export const NODE_OPERATIONS = ['restartNode', 'setTraffic', 'upgradeNode', 'stopNode', 'startNode'] as const;
-export type OperationType = (typeof OPERATION_TYPES)[number];
+/** Operation types (RISKY_OPERATIONS change what a node runs or the cache: they wait for `spec.approved: true`), as the API contract lists them. */
+export { NODE_OPERATIONS, OPERATION_TYPES, RISKY_OPERATIONS, type OperationType } from '@ringmaster/api';

@@ -3,8 +3,8 @@
  * invalidates only the queries it concerns (see live.ts), so a busy fleet does not reload every view.
  */
 
+/** What GET /api/v1/stream announces: the kinds of events recorded and the objects they name. */
 import type { LiveUpdate } from '@ringmaster/api';
-
 export type { LiveUpdate };
 
 /** Filter values as a view reads them from its URL. */

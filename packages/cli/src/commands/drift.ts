@@ -1,19 +1,11 @@
 import type { Command } from 'commander';
-import type { AdoptResult, DriftRecord } from '@ringmaster/server';
+import type { DriftInstance, DriftRecord, RouteOutput } from '@ringmaster/api';
+
+type AdoptResult = RouteOutput<'adoptDrift'>;
 import { api, clientOptions, connection, outputFormat } from '../client.ts';
 import { table, writeMachine, type OutputFormat } from '../output.ts';
 
 const FORMATS: OutputFormat[] = ['table', 'json', 'yaml'];
-
-interface DriftInstance {
-  cluster: string;
-  instance: string;
-  app: string;
-  ring: string | null;
-  release: string;
-  objects: number;
-  fields: DriftRecord[];
-}
 
 const value = (v: unknown): string => {
   if (v === undefined || v === null) return '-';
@@ -55,8 +47,7 @@ export function registerDriftCommands(program: Command): void {
     .option('--instance <instance>', 'only this instance'))
     .action(async (opts: { app?: string; cluster?: string; instance?: string }, cmd: Command) => {
       const format = outputFormat(cmd, FORMATS);
-      const q = new URLSearchParams(Object.entries(opts).filter(([, v]) => v !== undefined) as [string, string][]);
-      const res = (await api(connection(cmd), 'GET', `/drift${q.size ? `?${q}` : ''}`)) as { instances: DriftInstance[] };
+      const res = await api(connection(cmd), 'listDrift', { query: opts });
       if (!writeMachine(format, res)) process.stdout.write(res.instances.length ? driftTable(res.instances) + '\n' : 'no drift\n');
     });
 
@@ -70,7 +61,7 @@ export function registerDriftCommands(program: Command): void {
     .action(async (instance: string, opts: { cluster?: string; base?: string; reason?: string; dryRun?: boolean }, cmd: Command) => {
       const format = outputFormat(cmd, FORMATS);
       const body = { ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.dryRun ? { dryRun: true } : {}) };
-      const r = (await api(connection(cmd), 'POST', `/drift/${encodeURIComponent(instance)}/adopt`, body)) as AdoptResult;
+      const r = await api(connection(cmd), 'adoptDrift', { params: { instance }, body });
       if (!writeMachine(format, r)) process.stdout.write(formatAdopt(r) + '\n');
     });
 
@@ -81,7 +72,7 @@ export function registerDriftCommands(program: Command): void {
     .option('--reason <text>', 'why (kept in the audit trail)'))
     .action(async (instance: string, opts: { cluster?: string; reason?: string }, cmd: Command) => {
       const format = outputFormat(cmd, FORMATS);
-      const r = (await api(connection(cmd), 'POST', `/drift/${encodeURIComponent(instance)}/heal`, { ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(opts.reason ? { reason: opts.reason } : {}) })) as { instance: string; cluster: string; mode: string; healed: DriftRecord[] };
+      const r = await api(connection(cmd), 'healDrift', { params: { instance }, body: { ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(opts.reason ? { reason: opts.reason } : {}) } });
       if (!writeMachine(format, r)) process.stdout.write(`healed ${r.healed.length} drifted field(s) of ${r.instance} on ${r.cluster} (${r.mode === 'direct' ? 're-applied' : 'Argo CD sync requested'})\n`);
     });
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { isStatus, type KubeClient } from '@ringmaster/kube';
 import { API_VERSION, OPERATION_TYPES, RISKY_OPERATIONS, isTerminal, previewOperation, type AppCluster, type NodeOperation, type OperationType } from '@ringmaster/operator';
+import type { OperationPreview, OperationView } from '@ringmaster/api';
 import { api, connection, type Connection } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { parseOutput, table, writeMachine, type OutputFormat } from '../output.ts';
@@ -95,28 +96,8 @@ function serverOf(cmd: Command, flags: KubeFlags): Connection | undefined {
   return conn.configured ? conn : undefined;
 }
 
-const enc = encodeURIComponent;
-function instanceQuery(flags: KubeFlags): string {
-  const q = new URLSearchParams();
-  if (flags.cluster) q.set('cluster', flags.cluster);
-  if (flags.appCluster) q.set('appCluster', flags.appCluster);
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
-
-/** An operation as the server answers it (GET /instances/{instance}/operations/{name}). */
-interface OperationView {
-  name: string;
-  namespace: string;
-  appCluster: string;
-  type: string;
-  node: string | null;
-  phase: string;
-  progress: string | null;
-  reason: string | null;
-  message: string | null;
-  waitsForApproval?: boolean;
-  steps: { name: string; phase: string; message?: string }[];
+function instanceQuery(flags: KubeFlags): { cluster?: string; appCluster?: string } {
+  return { ...(flags.cluster ? { cluster: flags.cluster } : {}), ...(flags.appCluster ? { appCluster: flags.appCluster } : {}) };
 }
 
 function printView(v: OperationView, format: OutputFormat): void {
@@ -125,7 +106,7 @@ function printView(v: OperationView, format: OutputFormat): void {
   if (v.steps.length) process.stdout.write(table(['STEP', 'PHASE', 'MESSAGE'], v.steps.map((x) => [x.name, x.phase, x.message ?? ''])) + '\n');
 }
 
-function printPreview(format: OutputFormat, out: { operation: { name?: string; namespace?: string }; waitsForApproval: boolean; steps: string[]; changes: { step: string; object: string; field?: string; from?: string; to?: string; effect: string }[] }, spec: NodeOperation['spec']): void {
+function printPreview(format: OutputFormat, out: Pick<OperationPreview, 'waitsForApproval' | 'steps' | 'changes'> & { operation: { name?: string; namespace?: string } }, spec: NodeOperation['spec']): void {
   if (writeMachine(format, out)) return;
   process.stdout.write(`would create NodeOperation ${out.operation.namespace}/${out.operation.name}: ${spec.type}${spec.node ? ` ${spec.node}` : ''} on AppCluster ${spec.appCluster}${out.waitsForApproval ? ' (waits for approval)' : ''}\nsteps: ${out.steps.join(' → ')}\n`);
   process.stdout.write(table(['STEP', 'OBJECT', 'FIELD', 'FROM', 'TO', 'EFFECT'], out.changes.map((c) => [c.step, c.object, c.field ?? '', c.from ?? '', c.to ?? '', c.effect])) + '\n');
@@ -138,7 +119,7 @@ async function followViaServer(conn: Connection, instance: string, flags: KubeFl
   let last = '';
   let current: OperationView | undefined;
   while (Date.now() < until) {
-    current = (await api(conn, 'GET', `/instances/${enc(instance)}/operations/${enc(name)}${instanceQuery(flags)}`)) as OperationView;
+    current = await api(conn, 'getOperation', { params: { instance, name }, query: instanceQuery(flags) });
     const line = `${current.phase} ${current.progress ?? ''} ${current.message ?? ''}`.trim();
     if (line !== last && format === 'table') process.stderr.write(line + '\n');
     last = line;
@@ -157,13 +138,13 @@ async function createViaServer(conn: Connection, instance: string, flags: Create
     ...spec, ...(flags.approve ? { approved: true } : {}), ...(flags.name ? { name: flags.name } : {}),
     ...(flags.cluster ? { cluster: flags.cluster } : {}), ...(flags.appCluster ? { appCluster: flags.appCluster } : {}), ...(flags.dryRun ? { dryRun: true } : {}),
   };
-  const res = await api(conn, 'POST', `/instances/${enc(instance)}/operations`, body);
-  if (flags.dryRun) {
+  const res = await api(conn, 'createOperation', { params: { instance }, body });
+  if ('operation' in res) {
     printPreview(format, res, res.operation.spec);
     return;
   }
   if (!flags.wait) {
-    printView(res as OperationView, format);
+    printView(res, format);
     return;
   }
   const final = await followViaServer(conn, instance, flags, res.name, Number(flags.timeout), format);
@@ -246,7 +227,7 @@ export function registerNodeCommands(program: Command): void {
       const conn = serverOf(cmd, flags);
       let out: { appCluster: string; namespace: string; activeOperation?: string | null; cache?: unknown; nodes: NonNullable<NonNullable<AppCluster['status']>['nodes']> };
       if (conn) {
-        out = await api(conn, 'GET', `/instances/${enc(target)}/nodes${instanceQuery(flags)}`);
+        out = await api(conn, 'instanceNodes', { params: { instance: target }, query: instanceQuery(flags) });
       } else {
         const client = kubeClientFrom(flags.kubeconfig, flags.kubeContext);
         try {
@@ -298,7 +279,7 @@ export function registerNodeCommands(program: Command): void {
       const conn = serverOf(cmd, flags);
       if (conn) {
         const instance = instanceOf(flags, name);
-        const v = wait ? await followViaServer(conn, instance, flags, name, Number(flags.timeout), format) : ((await api(conn, 'GET', `/instances/${enc(instance)}/operations/${enc(name)}${instanceQuery(flags)}`)) as OperationView);
+        const v = wait ? await followViaServer(conn, instance, flags, name, Number(flags.timeout), format) : (await api(conn, 'getOperation', { params: { instance, name }, query: instanceQuery(flags) }));
         printView(v, format);
         if (wait && v.phase !== 'Succeeded') process.exitCode = 1;
         return;
@@ -321,7 +302,7 @@ export function registerNodeCommands(program: Command): void {
       const conn = serverOf(cmd, flags);
       if (conn) {
         const instance = instanceOf(flags, name);
-        const res = await api(conn, 'POST', `/instances/${enc(instance)}/operations/${enc(name)}/approve`, { ...(flags.cluster ? { cluster: flags.cluster } : {}), ...(flags.dryRun ? { dryRun: true } : {}) });
+        const res = await api(conn, 'approveOperation', { params: { instance, name }, body: { ...(flags.cluster ? { cluster: flags.cluster } : {}), ...(flags.dryRun ? { dryRun: true } : {}) } });
         if (writeMachine(format, res)) return;
         process.stdout.write(`${flags.dryRun ? 'would approve' : res.changed ? 'approved' : 'already approved:'} NodeOperation ${res.namespace}/${name} of instance ${instance} on cluster ${res.cluster}\n`);
         return;

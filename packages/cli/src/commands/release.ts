@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ReleaseView } from '@ringmaster/server';
+import type { FlightState, ReleaseListItem, ReleaseView, RouteOutput } from '@ringmaster/api';
 import { api, clientOptions, connection, outputFormat, type Connection } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { table, writeMachine, type OutputFormat } from '../output.ts';
@@ -7,16 +7,8 @@ import { formatRelease, isFinished, releaseChanges } from '../release-view.ts';
 
 const FORMATS: OutputFormat[] = ['table', 'json', 'yaml'];
 
-interface ListedRelease {
-  id: string;
-  revision: string;
-  image: { app: string; image: string } | null;
-  state: string;
-  paused: boolean;
-  createdBy: string;
-  createdAt: string;
-  summary: { clusters: number; apps: string[] };
-}
+/** What `release list` shows of a release. */
+type ListedRelease = Pick<ReleaseListItem, 'id' | 'revision' | 'image' | 'state' | 'paused' | 'createdBy' | 'createdAt'> & { summary: Pick<ReleaseListItem['summary'], 'clusters' | 'apps'> };
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '-');
 
@@ -30,10 +22,8 @@ async function listReleases(conn: Connection, filter: { state?: string; app?: st
   let before: number | null = null;
   // bounded: 20 pages of 500 releases is far more history than a terminal list needs
   for (let page = 0; page < 20 && found.length < filter.limit; page++) {
-    const q = new URLSearchParams({ limit: String(filter.app ? 500 : Math.min(500, filter.limit)) });
-    if (filter.state) q.set('state', filter.state);
-    if (before !== null) q.set('before', String(before));
-    const res = (await api(conn, 'GET', `/releases?${q}`)) as { releases: ListedRelease[]; nextBefore: number | null };
+    const query = { limit: filter.app ? 500 : Math.min(500, filter.limit), state: filter.state as FlightState | undefined, before: before ?? undefined };
+    const res: RouteOutput<'listReleases'> = await api(conn, 'listReleases', { query });
     found.push(...res.releases.filter((r) => !filter.app || r.summary.apps.includes(filter.app) || r.image?.app === filter.app));
     if (res.nextBefore === null) break;
     before = res.nextBefore;
@@ -68,7 +58,7 @@ async function watch(conn: Connection, id: string, format: OutputFormat, interva
   const tty = process.stdout.isTTY === true;
   let prev: ReleaseView | undefined;
   for (;;) {
-    const rel = (await api(conn, 'GET', `/releases/${encodeURIComponent(id)}`)) as ReleaseView;
+    const rel = await api(conn, 'getRelease', { params: { id } });
     const changes = prev ? releaseChanges(prev, rel) : [];
     if (format === 'table' && tty) process.stdout.write('\x1b[2J\x1b[H' + formatRelease(rel) + '\n');
     else if (format === 'table' && !prev) process.stdout.write(formatRelease(rel) + '\n');
@@ -101,7 +91,7 @@ export function registerReleaseCommands(program: Command): void {
         if (!m) throw new UsageError(`--image must be app=image[@value.path] (got "${opts.image}")`);
         image = { app: m[1]!, image: m[2]!, ...(m[3] ? { path: m[3] } : {}) };
       }
-      show(format, await api(connection(cmd), 'POST', '/releases', { revision, ...(image ? { image } : {}), ...(opts.message ? { message: opts.message } : {}) }));
+      show(format, await api(connection(cmd), 'createRelease', { body: { revision, ...(image ? { image } : {}), ...(opts.message ? { message: opts.message } : {}) } }));
     });
 
   const list = async (opts: { state?: string; app?: string; limit: string }, cmd: Command) => {
@@ -128,7 +118,7 @@ export function registerReleaseCommands(program: Command): void {
       const format = outputFormat(cmd, FORMATS);
       const interval = positiveNumber('--interval', opts.interval) * 1000;
       const conn = connection(cmd);
-      if (!opts.watch) return show(format, await api(conn, 'GET', `/releases/${encodeURIComponent(id)}`));
+      if (!opts.watch) return show(format, await api(conn, 'getRelease', { params: { id } }));
       const rel = await watch(conn, id, format, interval);
       if (rel.state !== 'succeeded') process.exitCode = 1;
     });
@@ -142,7 +132,7 @@ export function registerReleaseCommands(program: Command): void {
       const format = outputFormat(cmd, FORMATS);
       const conn = connection(cmd);
       const target = id ?? onlyWaiting(await listReleases(conn, { state: 'waiting_for_approval', limit: 500 }));
-      show(format, await api(conn, 'POST', `/releases/${encodeURIComponent(target)}/approve`, { ...(opts.ring ? { ring: opts.ring } : {}), ...(opts.comment ? { comment: opts.comment } : {}) }));
+      show(format, await api(conn, 'approveRelease', { params: { id: target }, body: { ...(opts.ring ? { ring: opts.ring } : {}), ...(opts.comment ? { comment: opts.comment } : {}) } }));
     });
 
   for (const [name, description] of [
@@ -151,7 +141,7 @@ export function registerReleaseCommands(program: Command): void {
   ] as const) {
     clientOptions(release.command(name).description(description).argument('<id>', 'release id'))
       .action(async (id: string, _opts: unknown, cmd: Command) => {
-        show(outputFormat(cmd, FORMATS), await api(connection(cmd), 'POST', `/releases/${encodeURIComponent(id)}/${name}`, {}));
+        show(outputFormat(cmd, FORMATS), await api(connection(cmd), name === 'pause' ? 'pauseRelease' : 'resumeRelease', { params: { id } }));
       });
   }
   for (const [name, description] of [
@@ -160,7 +150,7 @@ export function registerReleaseCommands(program: Command): void {
   ] as const) {
     clientOptions(release.command(name).description(description).argument('<id>', 'release id').option('--reason <text>', 'why (audit and journey)'))
       .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
-        show(outputFormat(cmd, FORMATS), await api(connection(cmd), 'POST', `/releases/${encodeURIComponent(id)}/${name}`, opts.reason ? { reason: opts.reason } : {}));
+        show(outputFormat(cmd, FORMATS), await api(connection(cmd), name === 'abort' ? 'abortRelease' : 'rollbackRelease', { params: { id }, body: opts.reason ? { reason: opts.reason } : {} }));
       });
   }
 }

@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { isMap, isScalar, LineCounter, parseDocument, stringify } from 'yaml';
 import { isUnsafeKey } from '@ringmaster/fleet';
 import type { OperationType } from '@ringmaster/operator';
-import type { DryRun, LogLine, PreflightCheck, RequestKind, RequestState, RequestSummary, RequestView } from '@ringmaster/server';
+import type { CreateRequestInput, DryRun, LogLine, PreflightCheck, RequestKind, RequestState, RequestSummary, RequestView } from '@ringmaster/api';
 import { api, clientOptions, connection, outputFormat, type Connection } from '../client.ts';
 import { colorEnabled } from '../color.ts';
 import { UsageError } from '../errors.ts';
@@ -449,7 +449,7 @@ async function watchRequest(conn: Connection, id: string, opts: WatchOptions): P
   for (;;) {
     if (!next) {
       try {
-        next = (await api(conn, 'GET', `/requests/${enc(id)}`)) as RequestView;
+        next = await api(conn, 'getRequest', { params: { id } });
         if (lost) process.stderr.write(`the server at ${conn.server} answers again\n`);
         lost = false;
       } catch (err) {
@@ -542,7 +542,7 @@ const logKey = (l: LogLine) => `${l.at}\u0000${l.step}\u0000${l.level}\u0000${l.
  */
 async function followLogs(conn: Connection, id: string, each: (line: LogLine) => void): Promise<void> {
   // the usual errors (no token, unknown request, unreachable server) before anything streams
-  await api(conn, 'GET', `/requests/${enc(id)}`);
+  await api(conn, 'getRequest', { params: { id } });
   const path = `/requests/${enc(id)}/logs?follow=true`;
   const printed = new Map<string, number>();
   let idle = 0;
@@ -577,7 +577,7 @@ async function followLogs(conn: Connection, id: string, each: (line: LogLine) =>
     }
     // the stream ended: when the request did, so does the log
     try {
-      const r = (await api(conn, 'GET', `/requests/${enc(id)}`)) as RequestView;
+      const r = await api(conn, 'getRequest', { params: { id } });
       if (TERMINAL.has(r.state) && broke === undefined) return;
     } catch (err) {
       if (!transient(err)) throw err;
@@ -619,7 +619,7 @@ async function create(cmd: Command, opts: CommonCreate, body: Record<string, unk
   const full = { ...body, ...(opts.ticket ? { ticket: opts.ticket } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.dryRun ? { dryRun: true } : {}) };
   let r: RequestView;
   try {
-    r = (await api(conn, 'POST', '/requests', full)) as RequestView;
+    r = await api(conn, 'createRequest', { body: full as CreateRequestInput });
   } catch (err) {
     const checks = preflightOf(err);
     // the checks first, then (from main) the error itself
@@ -694,11 +694,8 @@ export function registerRequestCommands(program: Command): void {
     .option('--limit <n>', 'requests to list (at most 500)', '50'))
     .action(async (opts: { state?: string; kind?: string; instance?: string; limit: string }, cmd: Command) => {
       const format = outputFormat(cmd, FORMATS);
-      const q = new URLSearchParams({ limit: String(positiveInteger('--limit', opts.limit, 500)) });
-      if (opts.state) q.set('state', opts.state);
-      if (opts.kind) q.set('kind', opts.kind);
-      if (opts.instance) q.set('instance', opts.instance);
-      const res = (await api(connection(cmd), 'GET', `/requests?${q}`)) as { requests: RequestSummary[] };
+      const query = { limit: positiveInteger('--limit', opts.limit, 500), state: opts.state as RequestState | undefined, kind: opts.kind as RequestKind | undefined, instance: opts.instance };
+      const res = await api(connection(cmd), 'listRequests', { query });
       if (!writeMachine(format, res)) process.stdout.write(res.requests.length ? listTable(res.requests) + '\n' : 'no requests\n');
     });
 
@@ -714,7 +711,7 @@ export function registerRequestCommands(program: Command): void {
       const conn = connection(cmd);
       const paint = painter(colorEnabled(cmd));
       if (!opts.watch) {
-        const r = (await api(conn, 'GET', `/requests/${enc(id)}`)) as RequestView;
+        const r = await api(conn, 'getRequest', { params: { id } });
         if (!writeMachine(format, r)) process.stdout.write(formatRequest(r, { diff: opts.diff, paint }) + '\n');
         return;
       }
@@ -728,7 +725,7 @@ export function registerRequestCommands(program: Command): void {
     clientOptions(request.command(name).description(description).argument('<id>', 'request id').option('--comment <text>', 'kept with the decision'))
       .action(async (id: string, opts: { comment?: string }, cmd: Command) => {
         const format = outputFormat(cmd, FORMATS);
-        const r = (await api(connection(cmd), 'POST', `/requests/${enc(id)}/${name}`, opts.comment ? { comment: opts.comment } : {})) as RequestView;
+        const r = await api(connection(cmd), name === 'approve' ? 'approveRequest' : 'rejectRequest', { params: { id }, body: opts.comment ? { comment: opts.comment } : {} });
         if (!writeMachine(format, r)) process.stdout.write(formatRequest(r, { paint: painter(colorEnabled(cmd)) }) + '\n');
       });
   }
@@ -739,7 +736,7 @@ export function registerRequestCommands(program: Command): void {
     .option('--reason <text>', 'why (kept with the request and in the audit trail)'))
     .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
       const format = outputFormat(cmd, FORMATS);
-      const r = (await api(connection(cmd), 'POST', `/requests/${enc(id)}/cancel`, opts.reason ? { reason: opts.reason } : {})) as RequestView;
+      const r = await api(connection(cmd), 'cancelRequest', { params: { id }, body: opts.reason ? { reason: opts.reason } : {} });
       if (!writeMachine(format, r)) process.stdout.write(formatRequest(r, { paint: painter(colorEnabled(cmd)) }) + '\n');
     });
 
@@ -752,7 +749,7 @@ export function registerRequestCommands(program: Command): void {
       const conn = connection(cmd);
       const paint = painter(colorEnabled(cmd));
       if (!opts.follow) {
-        const res = (await api(conn, 'GET', `/requests/${enc(id)}/logs`)) as { lines: LogLine[] };
+        const res = await api(conn, 'requestLogs', { params: { id } });
         if (!writeMachine(format, res)) process.stdout.write(res.lines.map((l) => formatLogLine(l, paint) + '\n').join(''));
         return;
       }

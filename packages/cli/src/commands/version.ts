@@ -22,7 +22,7 @@ export function registerVersionCommand(program: Command): void {
       const conn = opts.client ? undefined : connection(cmd);
       if (conn?.configured) {
         try {
-          const answer = (await api(conn, 'GET', '/version', undefined, false)) as { version?: unknown };
+          const answer = await api(conn, 'version');
           report.server = { url: conn.server, version: String(answer.version) };
         } catch (err) {
           report.server = { url: conn.server, error: (err as Error).message };

@@ -1,8 +1,9 @@
 import { ForbiddenError } from '../errors.ts';
 
-/** Roles in increasing power; each includes the ones before it. */
-export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '@ringmaster/api';
+
+/** Roles in increasing power; each includes the ones before it (the API contract's list). */
+export { ROLES, type Role };
 
 /** Who is calling: a token's identity, or a webhook source authenticated by its signature. */
 export interface Principal {

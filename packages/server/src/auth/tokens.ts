@@ -2,6 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Storage } from '../storage/storage.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import { isRole, ROLES, type Principal, type Role } from './roles.ts';
+import type { TokenInfo } from '@ringmaster/api';
+export type { TokenInfo };
 
 export const TOKEN_PREFIX = 'rmt_';
 
@@ -11,17 +13,6 @@ export interface CreateTokenInput {
   apps?: string[];
   rings?: string[];
   createdBy?: string;
-}
-
-export interface TokenInfo {
-  id: string;
-  name: string;
-  role: Role;
-  apps: string[];
-  rings: string[];
-  createdAt: string;
-  createdBy: string | null;
-  revokedAt: string | null;
 }
 
 /** Only the SHA-256 of a token is stored; the token itself is shown once, at creation. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { adoptBody, driftName, driftQuery, healBody, type DriftInstance } from '@ringmaster/api';
 import { FleetValidationError, GitError, RenderToolError } from '@ringmaster/fleet';
 import { KubeError } from '@ringmaster/kube';
 import type { Storage } from '../storage/storage.ts';
@@ -13,30 +13,13 @@ import { adoptDrift } from './adopt.ts';
 import type { DriftDetector } from './detector.ts';
 import { listDrift, type DriftRecord } from './store.ts';
 
-const name = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (an instance or cluster name)');
-
-export const driftQuery = z.strictObject({
-  app: name.optional(),
-  cluster: name.optional(),
-  instance: name.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
-});
-
-export const healBody = z.strictObject({
-  cluster: name.optional().describe('the cluster, when the instance name is not enough'),
-  reason: z.string().max(2000).optional(),
-});
-
-export const adoptBody = z.strictObject({
-  cluster: name.optional(),
-  reason: z.string().max(2000).optional().describe('why the live change is kept; goes into the commit message'),
-  base: z.string().min(1).max(200).regex(/^[\w./-]+$/, 'must be a branch, tag or commit of the fleet repo').refine((s) => !s.startsWith('-') && !s.includes('..'), 'must be a branch, tag or commit of the fleet repo').optional(),
-  dryRun: z.boolean().optional(),
-});
+// The drift API's queries and bodies are the contract's (@ringmaster/api).
+export { adoptBody, driftQuery, healBody } from '@ringmaster/api';
+const name = driftName;
 
 /** Instances with drift, each with its drifted objects and fields: what `drift list` shows. */
-export function groupDrift(records: DriftRecord[]): Array<{ cluster: string; instance: string; app: string; ring: string | null; release: string; objects: number; fields: DriftRecord[] }> {
-  const out = new Map<string, { cluster: string; instance: string; app: string; ring: string | null; release: string; objects: number; fields: DriftRecord[] }>();
+export function groupDrift(records: DriftRecord[]): DriftInstance[] {
+  const out = new Map<string, DriftInstance>();
   for (const r of records) {
     const k = `${r.cluster}\0${r.instance}`;
     let g = out.get(k);

@@ -3,6 +3,8 @@ import { identityKey, type ObjectRef } from '@ringmaster/kube';
 import type { Database } from '../storage/schema.ts';
 import type { DriftField } from './compare.ts';
 import type { DriftFieldsTable } from './tables.ts';
+import type { DriftRecord } from '@ringmaster/api';
+export type { DriftRecord };
 
 /** Who made a change, from the cluster's audit log. */
 export interface DriftAudit {
@@ -22,28 +24,6 @@ export interface ObjectFinding {
   /** 'missing', or the drifted fields (empty: in sync). */
   drift: DriftField[] | 'missing';
   audit?: DriftAudit;
-}
-
-/** A stored drift, as the API answers it. */
-export interface DriftRecord {
-  cluster: string;
-  instance: string;
-  app: string;
-  ring: string | null;
-  release: string;
-  object: ObjectRef;
-  state: 'drifted' | 'missing';
-  path: string;
-  desired: unknown;
-  live: unknown;
-  manager: string | null;
-  operation: string | null;
-  changedAt: string | null;
-  user: string | null;
-  userVerb: string | null;
-  userAt: string | null;
-  firstSeen: string;
-  lastSeen: string;
 }
 
 const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));

@@ -1,24 +1,14 @@
 import type { RingPolicy } from '@ringmaster/fleet';
 
 import { FLIGHT_STATES, TERMINAL_STATES, isTerminal } from '@ringmaster/api';
-import type { FlightState } from '@ringmaster/api';
-export type { FlightState };
+export type { FlightState, ImageOverride, ResolvedPolicy, StepInstance } from '@ringmaster/api';
+import type { ResolvedPolicy } from '@ringmaster/api';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const STATES = FLIGHT_STATES;
 export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 export { isTerminal, TERMINAL_STATES };
 
-/** A ring policy with every default filled in, as the engine applies it. */
-export interface ResolvedPolicy {
-  waves: { size: number } | { byLabel: string } | { all: true };
-  maxInFlight: number | null;
-  maxFailures: number;
-  soakMs: number;
-  approval: 'auto' | 'manual';
-  autoRollback: boolean;
-  progressDeadlineMs: number;
-}
 
 export const DEFAULT_PROGRESS_DEADLINE_MS = 10 * 60_000;
 
@@ -43,13 +33,6 @@ export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
   };
 }
 
-/** Sets one app's image for a release: the value at `path` (default "image") in the app's values. */
-export interface ImageOverride {
-  app: string;
-  image: string;
-  /** Dotted path of the image value in the app's values (default "image"). */
-  path?: string;
-}
 
 /** How a cluster receives releases (and where it is), copied from the fleet at release time. */
 export type StepDelivery = (
@@ -57,18 +40,6 @@ export type StepDelivery = (
   | { mode: 'direct'; context?: string }
 ) & { region?: string };
 
-/** One instance inside a cluster step. */
-export interface StepInstance {
-  instance: string;
-  app: string;
-  namespace: string;
-  action: 'create' | 'update' | 'delete';
-  /** Digest of the rendered files delivered by this step ('' for a delete). */
-  digest: string;
-  /** What the manifest repo held before: the release whose render it was, and its digest (null: nothing). */
-  previousRelease: string | null;
-  previousDigest: string | null;
-}
 
 export type StepKind = 'deliver' | 'rollback';
 

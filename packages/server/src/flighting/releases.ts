@@ -1,40 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { git, GitError, isUnsafeKey, resolveRevision, type Cluster, type Fleet } from '@ringmaster/fleet';
+import { git, GitError, resolveRevision, type Cluster, type Fleet } from '@ringmaster/fleet';
 import type { Selectable } from 'kysely';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { CreateReleaseInput, listReleasesQuery, ReleaseView, StepView } from '@ringmaster/api';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import { requireScopes, type Principal, type Role, type Scope } from '../auth/roles.ts';
 import type { FlightingContext } from './context.ts';
-import { isTerminal, phaseText, resolvePolicy, STATES, WRITE, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
+import { isTerminal, phaseText, resolvePolicy, WRITE, type ImageOverride, type ResolvedPolicy, type StepDelivery, type StepInstance } from './model.ts';
 import type { RenderedRelease } from './render.ts';
 import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 
-/** Body of POST /api/v1/releases. */
-export const createReleaseBody = z.object({
-  revision: z.string().trim().min(1).max(200).describe('fleet-repo revision: SHA, branch or tag'),
-  image: z.object({
-    app: z.string().min(1).max(200),
-    image: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must be an image reference without spaces'),
-    path: z.string().max(500).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as "image" or "proxy.image"')
-      .refine((p) => !p.split('.').some(isUnsafeKey), 'must not use "__proto__", "constructor" or "prototype" as a key').optional(),
-  }).strict().optional(),
-  message: z.string().max(2000).optional(),
-  instances: z.array(z.string().min(1).max(200)).min(1).max(500).optional()
-    .describe('deliver only these instances (created, updated or pruned); every other difference waits for a later release'),
-}).strict();
-export type CreateReleaseInput = z.infer<typeof createReleaseBody>;
-
-export const listReleasesQuery = z.object({
-  state: z.enum(STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.coerce.number().int().optional().describe('created_at cursor (epoch ms) from the previous page'),
-}).strict();
-
-export const approveBody = z.object({ ring: z.string().min(1).max(100).optional(), comment: z.string().max(2000).optional() }).strict();
-export const actionBody = z.object({ reason: z.string().max(2000).optional() }).strict();
+// The bodies and queries of the release API are the contract's (@ringmaster/api).
+export { createReleaseBody, listReleasesQuery, approveReleaseBody as approveBody, releaseActionBody as actionBody, type CreateReleaseInput } from '@ringmaster/api';
+export type { ReleaseView, StepView } from '@ringmaster/api';
 
 function releaseId(now: number): string {
   const d = new Date(now).toISOString();
@@ -264,54 +245,6 @@ export async function rollbackRelease(ctx: FlightingContext, id: string, princip
   if (moved.length) throw new ConflictError(`a later release changed ${moved.slice(0, 5).map((d) => `${d.cluster}/${d.instance} (${d.release_id})`).join(', ')}; roll that release back first`);
   await store.startRollback(id, `rollback by ${principal.name}${reason ? `: ${reason}` : ''}`, ctx.now());
   return getRelease(ctx, id);
-}
-
-/** A cluster step as the API shows it. */
-export interface StepView {
-  cluster: string;
-  ring: string;
-  wave: number;
-  mode: 'argocd' | 'direct';
-  state: string;
-  phase: string;
-  manifestCommit: string | null;
-  reason: string | null;
-  startedAt: string | null;
-  deadlineAt: string | null;
-  finishedAt: string | null;
-  instances: StepInstance[];
-}
-
-export interface ReleaseView {
-  id: string;
-  revision: string;
-  image: ImageOverride | null;
-  state: string;
-  phase: 'rollout' | 'rollback';
-  paused: boolean;
-  reason: string | null;
-  message: string | null;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  summary: ReleaseSummary;
-  progress: { clusters: number; succeeded: number; failed: number; inFlight: number; pending: number };
-  rings: Array<{
-    ring: string;
-    position: number;
-    state: string;
-    policy: ResolvedPolicy;
-    approval: { required: boolean; approvedBy: string | null; approvedAt: string | null };
-    /** What the ring waits for now: approval, soak (until), wave (clusters in flight), paused, or null. */
-    gate: { kind: 'approval' | 'soak' | 'wave' | 'paused'; until?: string } | null;
-    failures: number;
-    startedAt: string | null;
-    finishedAt: string | null;
-    waves: Array<{ wave: number; label: string | null; state: string; startedAt: string | null; deadlineAt: string | null; soakUntil: string | null; finishedAt: string | null; clusters: StepView[] }>;
-  }>;
-  rollback: { clusters: StepView[] } | null;
-  approvals: Array<{ ring: string; actor: string; at: string; result: string; reason: string | null }>;
 }
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());

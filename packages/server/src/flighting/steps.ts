@@ -1,7 +1,10 @@
 import type { Selectable } from 'kysely';
 import type { ReleaseStepsTable, ReleasesTable } from './tables.ts';
 import type { ReleaseApprovalsTable, ReleaseRingsTable, ReleaseWavesTable } from './tables.ts';
+import type { ReleaseSummary } from '@ringmaster/api';
 import { parsePhase, type FlightState, type ImageOverride, type ReleasePhase, type ResolvedPolicy, type StepDelivery, type StepInstance, type StepKind, type StepPhase } from './model.ts';
+
+export type { ReleaseSummary };
 
 /** A cluster step as the engine works with it (JSON columns parsed). */
 export interface Step {
@@ -46,15 +49,6 @@ export interface Release {
   summary: ReleaseSummary;
 }
 
-export interface ReleaseSummary {
-  instances: number;
-  clusters: number;
-  rings: Record<string, number>;
-  actions: { create: number; update: number; delete: number };
-  apps: string[];
-  /** Instances on clusters the fleet no longer declares: not delivered (remove them by hand). */
-  skipped: string[];
-}
 
 export function toRelease(r: Selectable<ReleasesTable>): Release {
   return {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { doraByQuery, doraSeriesQuery, fleetMatrixQuery } from '@ringmaster/api';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
 import { InputError } from '../errors.ts';
@@ -7,25 +7,7 @@ import { changesBoard, facets, fleetMatrix, loadRegions } from '../journey/dashb
 import { parseInput } from './errors.ts';
 import { changesQuery } from './schemas.ts';
 
-const name = z.string().trim().min(1).max(200);
-const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const DAY = 86_400_000;
-
-const fleetMatrixQuery = z.object({
-  ring: name.optional(), region: name.optional(), app: name.optional(), cluster: name.optional(), health: name.optional(),
-  drift: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-}).strict();
-
-const doraSeriesQuery = z.object({
-  app: name.optional(), team: name.optional(), ring: name.optional(), from: time.optional(), to: time.optional(),
-  buckets: z.coerce.number().int().min(1).max(52).default(12),
-}).strict();
-
-const doraByQuery = z.object({
-  by: z.enum(['app', 'team']).default('app'), ring: name.optional(), from: time.optional(), to: time.optional(),
-}).strict();
 
 /** Read-only aggregations the dashboard's views need, under /api/v1/dashboard. */
 export async function registerDashboardRoutes(api: FastifyInstance, plane: Pick<ControlPlane, 'storage' | 'settings'>): Promise<void> {

@@ -1,9 +1,6 @@
-import serverPackage from '../../package.json' with { type: 'json' };
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control-plane.ts';
-
-/** The server's version (its package.json), answered by GET /api/v1/version without a token, as kubectl's /version is. */
-const SERVER_VERSION: string = serverPackage.version;
+import { SERVER_VERSION } from './contract.ts';
 
 /** Liveness, readiness, the version and Prometheus metrics: no token, nothing that changes state. */
 export async function registerHealthRoutes(app: FastifyInstance, plane: Pick<ControlPlane, 'storage' | 'metrics'>): Promise<void> {

@@ -12,6 +12,7 @@ import { registerHealthRoutes } from './routes-health.ts';
 import { registerLiveRoutes } from './routes-live.ts';
 import { registerDashboardRoutes } from './routes-dashboard.ts';
 import { registerWebRoutes } from './routes-web.ts';
+import { installContract, type Contract } from './contract.ts';
 import { registerEventRoutes } from '../ingest/routes.ts';
 import { registerChangeRoutes } from '../journey/routes.ts';
 import { registerFleetRoutes } from '../journey/routes-fleet.ts';
@@ -34,6 +35,8 @@ export interface ServerOptions extends ControlPlaneOptions {
   webhooks?: WebhookSecrets;
   /** Honour X-Forwarded-For for the audit's client address (behind a reverse proxy). */
   trustProxy?: boolean;
+  /** Check every JSON answer against the API contract (tests): a mismatch answers 500 naming the field. */
+  validateResponses?: boolean;
 }
 
 export interface RingmasterServer {
@@ -45,6 +48,8 @@ export interface RingmasterServer {
   routes: readonly RouteEntry[];
   /** Records journey events in-process (for flighting), with the same correlation as the HTTP API. */
   record(events: EventInput[], source?: string): ReturnType<typeof recordEvents>;
+  /** The API contract as installed: routes it does not declare, if any. */
+  contract: Contract;
   close(): Promise<void>;
 }
 
@@ -169,6 +174,8 @@ async function mountRoutes(app: FastifyInstance, plane: ControlPlane, options: S
 /** Builds the HTTP API on a control plane (opening and migrating the database unless given one); call `app.listen` or use startServer. */
 export async function createServer(options: ServerOptions = {}): Promise<RingmasterServer> {
   const app = createApp(options);
+  // before any route: every route gets the contract's checks as it is registered
+  const contract = installContract(app, { validateResponses: options.validateResponses });
   const routes = collectRoutes(app);
   const plane = await createControlPlane({ ...options, log: app.log });
   // the control plane stops after the HTTP layer: in-flight requests finish, open streams end, then the engine and the storage
@@ -181,6 +188,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Ringmas
     storage: plane.storage,
     plane,
     routes,
+    contract,
     record: async (events, source = 'ringmaster') => plane.record(events.map((ev) => ({ ...parseInput(eventInputSchema, ev), source }))),
     close: () => app.close(),
   };

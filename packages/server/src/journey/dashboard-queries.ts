@@ -2,49 +2,13 @@ import type { Storage } from '../storage/storage.ts';
 import { clusterRegions } from './clusters.ts';
 import { JourneyStore } from './store.ts';
 import type { JourneySettings } from './settings.ts';
-import { listChanges, type ChangeFilter, type ChangeSummary } from './queries.ts';
+import { listChanges, type ChangeFilter } from './queries.ts';
 import { heldBy, percentile } from './predict.ts';
-import type { ApprovalWait } from './waits.ts';
+import type { BoardRow, FleetMatrixRow, RingCell, StageCell } from '@ringmaster/api';
+export type { BoardRow, FleetAppCell, FleetCell, FleetMatrixRow, RingCell, StageCell } from '@ringmaster/api';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const HISTORY = 200;
-
-/** A stage cell of the changes board: when it started and finished, how it ended, where to look. */
-export interface StageCell {
-  startedAt: string | null;
-  finishedAt: string | null;
-  status: string | null;
-  url: string | null;
-  ref: string | null;
-}
-
-/** A ring cell: how many of the change's targets in that ring are synced and healthy. */
-export interface RingCell {
-  targets: number;
-  synced: number;
-  healthy: number;
-  failed: number;
-  /** Of the failed: targets a rollback restored to what ran before. */
-  rolledBack: number;
-  waiting: number;
-  /** Targets a halted, rolled-back or aborted release never reached. */
-  notReached: number;
-  /** First cluster healthy in the ring (the change reached it). */
-  reachedAt: string | null;
-  /** Last cluster healthy, once every target is. */
-  completedAt: string | null;
-  /** The ring's own gate as promotion steps report it: waiting (for approval), started, succeeded, failed. */
-  gate: string | null;
-  /** For a ring not reached yet: the predicted arrival, from this app's history. */
-  eta: { expectedAt: string | null; expectedAtP90: string | null; medianMs: number | null; samples: number; waitingFor: ApprovalWait | null } | null;
-}
-
-export interface BoardRow extends ChangeSummary {
-  stages: { commit: StageCell; build: StageCell; image: StageCell; config: StageCell; release: StageCell };
-  pullRequestUrl: string | null;
-  commitUrl: string | null;
-  ringCells: Record<string, RingCell>;
-}
 
 /** The ring order: configured, else the rings changes have reached, by typical lead time. */
 export async function ringOrder(storage: Storage, settings: JourneySettings): Promise<string[]> {
@@ -208,41 +172,6 @@ export interface FleetMatrixFilter {
   health?: string;
   /** Only clusters with at least one instance out of sync with Git. */
   drift?: boolean;
-}
-
-export interface FleetCell {
-  instance: string;
-  release: string | null;
-  image: string | null;
-  revision: string | null;
-  change: string | null;
-  sync: string | null;
-  health: string | null;
-  drift: boolean;
-  updatedAt: string;
-}
-
-/** The instances of one app on one cluster (often one; one per tenant for multi-tenant apps). */
-export interface FleetAppCell {
-  instances: FleetCell[];
-  /** Instances left out of `instances` (see CELL_INSTANCES); the cluster's own page lists them all. */
-  more: number;
-  healthy: number;
-  degraded: number;
-  drifted: number;
-}
-
-export interface FleetMatrixRow {
-  cluster: string;
-  ring: string | null;
-  region: string | null;
-  instances: number;
-  synced: number;
-  healthy: number;
-  degraded: number;
-  drifted: number;
-  /** By app ('' for instances whose app is unknown). */
-  cells: Record<string, FleetAppCell>;
 }
 
 /**

@@ -3,8 +3,8 @@ import type { Storage } from '../storage/storage.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
 import type { RecordResult } from './record.ts';
 import type { LiveUpdate } from '@ringmaster/api';
+/** What a dashboard needs to know to refresh: the contract's LiveUpdate (@ringmaster/api). */
 export type { LiveUpdate };
-
 
 /** An in-process feed of recorded journey events, one per open storage (one per server). */
 export class LiveFeed {

@@ -2,6 +2,8 @@ import type { Storage } from '../storage/storage.ts';
 import { NotFoundError } from '../errors.ts';
 import type { JourneySettings } from './settings.ts';
 import { approvalWaits, type ApprovalWait } from './waits.ts';
+import type { RingEta } from '@ringmaster/api';
+export type { RingEta };
 
 export function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
@@ -10,18 +12,6 @@ export function percentile(sorted: number[], p: number): number | null {
 }
 
 const HISTORY = 200;
-
-export interface RingEta {
-  ring: string;
-  /** Median and 90th percentile of past lead times (commit → ring healthy) for this app and ring. */
-  medianMs: number | null;
-  p90Ms: number | null;
-  samples: number;
-  expectedAt: string | null;
-  expectedAtP90: string | null;
-  /** Set when the ring cannot be reached before a person acts: then there is no expected time. */
-  waitingFor: ApprovalWait | null;
-}
 
 /** Rings at or after the one waiting for approval cannot be predicted from lead times: nothing moves until someone approves. */
 export function heldBy(wait: ApprovalWait | null | undefined, order: string[], ring: string): ApprovalWait | null {

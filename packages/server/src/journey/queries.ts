@@ -3,6 +3,8 @@ import type { ChangesTable } from '../storage/schema.ts';
 import { InputError, NotFoundError } from '../errors.ts';
 import { NOT_ADOPTED_AFTER_MS } from './settings.ts';
 import { approvalWaits, type ApprovalWait } from './waits.ts';
+import type { ChangeDetail, ChangeSummary, FleetInstance, RingReach } from '@ringmaster/api';
+export type { ChangeDetail, ChangeSummary, FleetInstance, RingReach, TargetState, TimelineEntry } from '@ringmaster/api';
 
 export interface ChangeFilter {
   app?: string;
@@ -16,43 +18,6 @@ export interface ChangeFilter {
   from?: number;
   /** committed before (epoch ms) */
   to?: number;
-}
-
-export interface ChangeSummary {
-  id: string;
-  app: string | null;
-  team: string | null;
-  repository: string | null;
-  commit: string;
-  title: string | null;
-  author: string | null;
-  authorEmail: string | null;
-  branch: string | null;
-  stage: string;
-  status: string;
-  committedAt: string;
-  updatedAt: string;
-  buildId: string | null;
-  buildUrl: string | null;
-  image: string | null;
-  imageDigest: string | null;
-  fleetRevision: string | null;
-  release: string | null;
-  failedAt: string | null;
-  /** Rings this change has reached (healthy on at least one cluster), with when and how many of the ring's targets are healthy. */
-  rings: RingReach[];
-  /** The approval its release waits for now, or null. */
-  waiting: ApprovalWait | null;
-}
-
-/** A ring reached: the first healthy cluster's time, and n/m; the ring is complete only when every target there is healthy. */
-export interface RingReach {
-  ring: string;
-  reachedAt: string;
-  targets: number;
-  healthy: number;
-  /** When the last target of the ring turned healthy, once all have; else null. */
-  completedAt: string | null;
 }
 
 /** What a change's status depends on besides its row: when a commit stops waiting to be adopted. */
@@ -153,45 +118,6 @@ async function ringsOf(storage: Storage, ids: string[]): Promise<Map<string, Rin
   return out;
 }
 
-export interface TimelineEntry {
-  id: number;
-  kind: string;
-  source: string;
-  occurredAt: string;
-  repository: string | null;
-  commit: string | null;
-  buildId: string | null;
-  image: string | null;
-  release: string | null;
-  ring: string | null;
-  cluster: string | null;
-  instance: string | null;
-  status: string | null;
-  url: string | null;
-  author: string | null;
-  message: string | null;
-}
-
-export interface TargetState {
-  cluster: string;
-  instance: string;
-  app: string | null;
-  ring: string | null;
-  state: string;
-  manifestCommit: string | null;
-  release: string | null;
-  /** The image this instance's render runs for the change, when the fleet change's plan named it. */
-  image: string | null;
-  syncedAt: string | null;
-  healthyAt: string | null;
-  updatedAt: string;
-}
-
-export interface ChangeDetail extends ChangeSummary {
-  timeline: TimelineEntry[];
-  targets: TargetState[];
-}
-
 const TIMELINE_LIMIT = 2000;
 
 export async function getChange(storage: Storage, id: string, options: StatusOptions = {}): Promise<ChangeDetail> {
@@ -216,20 +142,6 @@ export async function getChange(storage: Storage, id: string, options: StatusOpt
       release: t.release_id, image: t.image, syncedAt: iso(t.synced_at), healthyAt: iso(t.healthy_at), updatedAt: iso(t.updated_at)!,
     })),
   };
-}
-
-export interface FleetInstance {
-  cluster: string;
-  instance: string;
-  app: string | null;
-  ring: string | null;
-  release: string | null;
-  image: string | null;
-  revision: string | null;
-  change: string | null;
-  sync: string | null;
-  health: string | null;
-  updatedAt: string;
 }
 
 /** The fleet now, one row per instance, keyset-paginated by (cluster, instance). */

@@ -1,15 +1,7 @@
 import type { Storage } from '../storage/storage.ts';
 import { TERMINAL_STATES } from '@ringmaster/api';
-
-/** A change held up by a person: the ring of its release that waits for an approver, and since when. */
-export interface ApprovalWait {
-  kind: 'approval';
-  release: string;
-  ring: string;
-  since: string;
-  /** Who may act, as the approve API checks it. */
-  who: string;
-}
+import type { ApprovalWait } from '@ringmaster/api';
+export type { ApprovalWait };
 
 /** Release-level outcomes after which nothing waits any more. */
 const RELEASE_ENDED: ReadonlySet<string> = new Set(TERMINAL_STATES);

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { createOperationBody, dns, instanceQuery, approveOperationBody as approveBody, type OperationView } from '@ringmaster/api';
 import { KubeApiError, listEventsFor, type KubeObject } from '@ringmaster/kube';
 import {
-  API_VERSION, OPERATION_TYPES, RISKY_OPERATIONS, desiredNodes, isTerminal, previewOperation,
+  API_VERSION, RISKY_OPERATIONS, desiredNodes, isTerminal, previewOperation,
   type NodeOperation, type NodeOperationSpec,
 } from '@ringmaster/operator';
 import { ConflictError, InputError } from '../errors.ts';
@@ -19,47 +20,19 @@ import { OperationJourney } from './follow.ts';
 // app and ring, audited, and recorded on the instance's journey (kind "operation").
 
 const FIELD_MANAGER = 'ringmaster-server';
-const dns = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label');
-/** An image reference: [host[:port]/]path[:tag][@sha256:digest], no spaces or shell characters. */
-const imageRef = z.string().min(1).max(500)
-  .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/, 'must be an image reference such as registry.local/appserver:1.2 (lowercase path, optional :tag and @sha256:digest)');
-
-export const instanceQuery = z.strictObject({
-  cluster: dns.optional().describe('the cluster, when the instance name is on several'),
-  appCluster: dns.optional().describe('the AppCluster, when the instance namespace has several'),
-});
-
-export const createOperationBody = z.strictObject({
-  type: z.enum(OPERATION_TYPES),
-  node: dns.optional().describe('the node (<role>-<ordinal>) of a node operation'),
-  image: imageRef.optional().describe('upgradeNode: the new image'),
-  traffic: z.enum(['serving', 'dark']).optional().describe('setTraffic: serving or dark'),
-  source: z.strictObject({ appCluster: dns }).optional().describe('copyCache: the AppCluster whose cache is copied'),
-  approved: z.boolean().optional().describe('risky types: approve at creation (needs the approver role)'),
-  name: dns.optional().describe('name of the NodeOperation (default: generated)'),
-  stepTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
-  cluster: dns.optional(),
-  appCluster: dns.optional(),
-  dryRun: z.boolean().optional().describe('answer which nodes and objects would change; write nothing'),
-  reason: z.string().max(2000).optional(),
-});
-
-export const approveBody = z.strictObject({
-  cluster: dns.optional(),
-  dryRun: z.boolean().optional(),
-  reason: z.string().max(2000).optional(),
-});
+// The operations API's queries and bodies are the contract's (@ringmaster/api).
+export { approveOperationBody as approveBody, createOperationBody, instanceQuery } from '@ringmaster/api';
 
 const isRisky = (type: string) => (RISKY_OPERATIONS as readonly string[]).includes(type);
 
-export function operationView(op: NodeOperation, events?: KubeObject[]) {
+export function operationView(op: NodeOperation, events?: KubeObject[]): OperationView {
   return {
-    name: op.metadata.name, namespace: op.metadata.namespace, appCluster: op.spec.appCluster, type: op.spec.type, node: op.spec.node ?? null,
+    name: op.metadata.name!, namespace: op.metadata.namespace!, appCluster: op.spec.appCluster, type: op.spec.type, node: op.spec.node ?? null,
     image: op.spec.image ?? null, traffic: op.spec.traffic ?? null, approved: op.spec.approved ?? null, waitsForApproval: isRisky(op.spec.type) && op.spec.approved !== true && !isTerminal(op),
     createdAt: op.metadata.creationTimestamp ?? null, createdBy: op.metadata.annotations?.['ringmaster.dev/created-by'] ?? null,
     phase: op.status?.phase ?? 'Pending', progress: op.status?.progress ?? null, reason: op.status?.reason ?? null, message: op.status?.message ?? null,
     startedAt: op.status?.startedAt ?? null, completedAt: op.status?.completedAt ?? null, steps: op.status?.steps ?? [],
-    ...(events ? { events: events.map((e) => ({ reason: e.reason, type: e.type, note: e.note, at: e.eventTime ?? (e.metadata as { creationTimestamp?: string }).creationTimestamp })) } : {}),
+    ...(events ? { events: events.map((e) => ({ reason: e.reason as string | undefined, type: e.type as string | undefined, note: e.note as string | undefined, at: (e.eventTime ?? (e.metadata as { creationTimestamp?: string }).creationTimestamp) as string | undefined })) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { logsQuery, requestId } from '@ringmaster/api';
 import { paramOf, perRequest } from '../http/access.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import { parseInput } from '../http/errors.ts';
@@ -9,7 +9,7 @@ import { cancelBody, createRequestBody, decisionBody, listRequestsQuery, REQUEST
 import { cancelRequest, createRequest, decide, type Requests } from './service.ts';
 import { listRequests, loadRequest, logsOf, viewOf } from './store.ts';
 
-const idParam = z.string().min(1).max(60).regex(/^[a-z0-9-]+$/, 'must be a request id such as rq-20261203-081500-a1b2c3');
+const idParam = requestId;
 
 /** The requests API under /api/v1 (inside the authenticated scope). */
 export async function registerRequestRoutes(api: FastifyInstance, rq: Requests | undefined): Promise<void> {
@@ -63,7 +63,7 @@ export async function registerRequestRoutes(api: FastifyInstance, rq: Requests |
   });
   api.get('/requests/:id/logs', { config: { role: 'viewer', scope: storedScope } }, async (req, reply) => {
     const id = (await stored(req)).row.id;
-    const q = parseInput(z.strictObject({ follow: z.enum(['true', 'false']).optional() }), req.query, ['query']);
+    const q = parseInput(logsQuery, req.query, ['query']);
     const db = need().ctx.flighting.ctx.storage.db;
     if (q.follow !== 'true') return { lines: (await logsOf(db, id)).map(({ id: _id, ...l }) => l) };
     return followLogs(rq!, id, req.raw, reply);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { createToken, openStorage, startServer, type ServerOptions, type Storage } from '../../src/index.ts';
+import { createToken, openStorage, startServer, type RingmasterServer, type ServerOptions, type Storage } from '../../src/index.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -37,6 +37,8 @@ export interface TestServer {
   url: string;
   storage: Storage;
   admin: string;
+  /** The API contract as the server installed it. */
+  contract: RingmasterServer['contract'];
   close(): Promise<void>;
   /** fetch against the server with JSON in and out. */
   call(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Buffer }): Promise<{ status: number; body: any; headers: Headers }>;
@@ -47,7 +49,7 @@ let tokenSeq = 0;
 
 export async function startTestServer(storageOptions: { dataDir?: string; databaseUrl?: string }, options: ServerOptions = {}): Promise<TestServer> {
   const storage = await openStorage(storageOptions);
-  const server = await startServer({ ...options, storage, host: '127.0.0.1', port: 0, logLevel: false });
+  const server = await startServer({ validateResponses: true, ...options, storage, host: '127.0.0.1', port: 0, logLevel: false });
   const admin = (await createToken(storage, { name: `admin-${++tokenSeq}`, role: 'admin' })).token;
   const call: TestServer['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
@@ -72,6 +74,7 @@ export async function startTestServer(storageOptions: { dataDir?: string; databa
     url: server.url,
     storage,
     admin,
+    contract: server.contract,
     call,
     async token(role, extra = {}) {
       return (await createToken(storage, { name: `${role}-${++tokenSeq}`, role: role as any, ...extra })).token;

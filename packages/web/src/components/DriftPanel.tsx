@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { DriftAnswer, DriftRecord } from '@ringmaster/api';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
@@ -6,21 +7,7 @@ import { reloadKey, usePost, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
 /** One drifted field as GET /api/v1/drift answers it. */
-export interface DriftField {
-  object: { apiVersion: string; kind: string; namespace?: string; name: string };
-  state: 'drifted' | 'missing';
-  path: string;
-  desired: unknown;
-  live: unknown;
-  manager: string | null;
-  changedAt: string | null;
-  user: string | null;
-  userAt: string | null;
-}
-
-interface DriftAnswer {
-  instances: Array<{ cluster: string; instance: string; app: string; ring: string | null; fields: DriftField[] }>;
-}
+export type DriftField = DriftRecord;
 
 const show = (v: unknown) => (v === undefined || v === null ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
 

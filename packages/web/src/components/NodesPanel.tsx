@@ -1,46 +1,14 @@
 import { useState } from 'react';
+import type { InstanceNodes, NodeStatus, OperationView } from '@ringmaster/api';
 import { api, ApiError, may, query } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
 import { reloadKey, usePost, useViewData } from '../query.ts';
 import { when } from '../format.ts';
 
-/** One node of the instance's AppCluster, as GET /api/v1/instances/{instance}/nodes answers it. */
-interface NodeRow {
-  name: string;
-  role: string;
-  phase: string;
-  state: 'up' | 'down';
-  traffic: 'serving' | 'dark';
-  image: string;
-  cacheVersion?: string;
-  updatePending?: boolean;
-  message?: string;
-}
-
-interface NodesAnswer {
-  app: string;
-  ring: string | null;
-  appCluster: string;
-  conditions: { type: string; status: string; reason: string; message: string }[];
-  activeOperation: string | null;
-  nodes: NodeRow[];
-}
-
-interface OperationRow {
-  name: string;
-  type: string;
-  node: string | null;
-  image: string | null;
-  phase: string;
-  progress: string | null;
-  reason: string | null;
-  message: string | null;
-  waitsForApproval: boolean;
-  createdAt: string | null;
-  createdBy: string | null;
-  steps: { name: string; phase: string; message?: string }[];
-}
+type NodeRow = NodeStatus;
+type NodesAnswer = InstanceNodes;
+type OperationRow = OperationView;
 
 /**
  * The nodes of an instance's AppCluster (role, phase, up/down, serving/dark, image, cache version,

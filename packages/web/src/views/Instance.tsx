@@ -1,3 +1,4 @@
+import type { FleetInstance } from '@ringmaster/api';
 import { api, query } from '../api.ts';
 import { keys } from '../keys.ts';
 import { useViewData } from '../query.ts';
@@ -8,19 +9,7 @@ import { Stale } from '../components/Stale.tsx';
 import { DriftPanel } from '../components/DriftPanel.tsx';
 import { NodesPanel } from '../components/NodesPanel.tsx';
 
-export interface FleetInstance {
-  cluster: string;
-  instance: string;
-  app: string | null;
-  ring: string | null;
-  release: string | null;
-  image: string | null;
-  revision: string | null;
-  change: string | null;
-  sync: string | null;
-  health: string | null;
-  updatedAt: string;
-}
+export type { FleetInstance };
 
 /** One instance on one cluster: what runs there now, and the change that brought it. */
 export function InstanceView({ cluster, instance }: { cluster: string; instance: string }) {

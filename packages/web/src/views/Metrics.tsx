@@ -1,4 +1,5 @@
-import { api, query, type Dora } from '../api.ts';
+import type { DoraBy, DoraSeries } from '@ringmaster/api';
+import { api, query } from '../api.ts';
 import { keys } from '../keys.ts';
 import { useViewData } from '../query.ts';
 import { Stale } from '../components/Stale.tsx';
@@ -9,8 +10,8 @@ import { BarChart } from '../components/Charts.tsx';
 import { Filters } from '../components/Filters.tsx';
 
 interface MetricsData {
-  series: { total: Dora; buckets: Dora[] };
-  by: { by: string; ring: string; items: Dora[] };
+  series: DoraSeries;
+  by: DoraBy;
 }
 
 /** DORA's four keys over a chosen window, per app or team, as charts. */

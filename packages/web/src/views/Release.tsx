@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { TERMINAL_STATES } from '@ringmaster/api';
+import { TERMINAL_STATES, type ReleaseListItem, type ReleaseView } from '@ringmaster/api';
 import { api, ApiError, may, query, type Me } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { keys } from '../keys.ts';
@@ -11,72 +11,7 @@ import { rowKeys } from '../components/rowKeys.ts';
 import { Stale } from '../components/Stale.tsx';
 import { label, StateBadge } from '../components/StateBadge.tsx';
 
-/** The release API's shapes (docs/api.md, "Releases"). */
-interface ReleaseSummary {
-  instances: number;
-  clusters: number;
-  rings: Record<string, number>;
-  actions: { create: number; update: number; delete: number };
-  apps: string[];
-  skipped: string[];
-}
-interface ReleaseListItem {
-  id: string;
-  revision: string;
-  image: { app: string; image: string } | null;
-  state: string;
-  phase: string;
-  paused: boolean;
-  reason: string | null;
-  message: string | null;
-  createdBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-  summary: ReleaseSummary;
-}
-interface ClusterStep {
-  cluster: string;
-  ring: string;
-  wave: number;
-  mode: string;
-  state: string;
-  phase: string;
-  manifestCommit: string | null;
-  reason: string | null;
-  startedAt: string | null;
-  deadlineAt: string | null;
-  finishedAt: string | null;
-  instances: Array<{ instance: string; app: string; action: string }>;
-}
-interface Wave {
-  wave: number;
-  label: string | null;
-  state: string;
-  startedAt: string | null;
-  deadlineAt: string | null;
-  soakUntil: string | null;
-  finishedAt: string | null;
-  clusters: ClusterStep[];
-}
-interface Ring {
-  ring: string;
-  position: number;
-  state: string;
-  policy: { waves: unknown; maxInFlight: number | null; maxFailures: number; soakMs: number; approval: string; autoRollback: boolean; progressDeadlineMs: number };
-  approval: { required: boolean; approvedBy: string | null; approvedAt: string | null };
-  gate: { kind: string | null; until?: string | null } | null;
-  failures: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  waves: Wave[];
-}
-interface Release extends ReleaseListItem {
-  updatedAt: string;
-  progress: { clusters: number; succeeded: number; failed: number; inFlight: number; pending: number };
-  rings: Ring[];
-  rollback: { state?: string; clusters: ClusterStep[] } | null;
-  approvals: Array<{ ring: string; actor: string; at: string; result: string; reason: string | null }>;
-}
+type Release = ReleaseView;
 
 const STATE_CLASS: Record<string, string> = {
   succeeded: 'st-ok', in_progress: 'st-running', soaking: 'st-running', pending: 'st-none', waiting_for_approval: 'st-waiting',
@@ -289,7 +224,7 @@ export function ReleaseView({ id }: { id: string }) {
 
       {rel.rollback && (
         <>
-          <h2>Rollback {rel.rollback.state && <State state={rel.rollback.state} />}</h2>
+          <h2>Rollback</h2>
           <ul className="wave">
             {rel.rollback.clusters.map((c) => <li key={c.cluster} className={STATE_CLASS[c.state] ?? 'st-none'}>{c.cluster} <small>{label(c.state)}</small>{c.reason && <div className="reason">{c.reason}</div>}</li>)}
           </ul>

@@ -10,7 +10,7 @@ import { linkProps, navigate, useQueryState } from '../navigation.ts';
 import { rowKeys } from '../components/rowKeys.ts';
 import { Stale } from '../components/Stale.tsx';
 import { label, StateBadge } from '../components/StateBadge.tsx';
-import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/server';
+import type { LogLine, RequestState, RequestSummary, RequestView as Request } from '@ringmaster/api';
 
 const STATE_CLASS: Record<RequestState, string> = {
   dry_run: 'st-none', awaiting_approval: 'st-waiting', running: 'st-running', succeeded: 'st-ok', failed: 'st-failed', rejected: 'st-failed', cancelled: 'st-failed',
