@@ -1,8 +1,5 @@
 export * from './common.ts';
 export * from './releases.ts';
-<<<<<<< HEAD
-export * from './live.ts';
-=======
 export * from './events.ts';
 export * from './changes.ts';
 export * from './fleet.ts';
@@ -16,4 +13,3 @@ export * from './requests.ts';
 export * from './routes.ts';
 export * from './openapi.ts';
 export * from './client.ts';
->>>>>>> api
