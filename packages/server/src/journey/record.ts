@@ -1,5 +1,4 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { Database, ChangesTable } from '../storage/schema.ts';
+import type { ChangesTable } from '../storage/schema.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { TransactionRunner } from '../storage/write-queue.ts';
 import type { JourneyEvent } from '../ingest/event-schema.ts';
@@ -10,6 +9,7 @@ import { ringEvent, stepEvent, type TargetEvent } from './targets.ts';
 import { TargetStore, type TargetPatch } from './target-store.ts';
 import type { AppDirectory } from './app-directory.ts';
 import type { JourneySettings } from './settings.ts';
+import { ChangeStore, type EventsRow, type Trx } from './change-store.ts';
 
 /** How far a change has travelled, in order; a change only moves forward. */
 export const STAGES = ['commit', 'build', 'image', 'config', 'release', 'deploy', 'healthy'] as const;
@@ -40,82 +40,17 @@ export interface RecordResult {
   events: Array<{ id: number; changes: string[] } | { duplicate: true }>;
 }
 
-type Trx = Transaction<Database> | Kysely<Database>;
-type EventsRow = Omit<Database['events'], 'id'>;
-
-const EVENT_COLUMNS: Array<keyof EventsRow> = [
-  'kind', 'source', 'delivery_id', 'idempotency_key', 'app', 'team', 'repository', 'commit_sha', 'previous_commit', 'branch',
-  'author', 'author_email', 'message', 'build_id', 'build_url', 'image', 'image_digest', 'release_id', 'ring', 'cluster',
-  'instance', 'status', 'url', 'occurred_at', 'received_at', 'data',
-];
-const CHANGE_COLUMNS: Array<keyof ChangesTable> = [
-  'id', 'app', 'team', 'repository', 'commit_sha', 'branch', 'author', 'author_email', 'title', 'committed_at', 'updated_at',
-  'stage', 'status', 'build_id', 'build_url', 'image', 'image_digest', 'fleet_revision', 'release_id', 'failed_at',
-];
-const templates = new Map<string, string>();
 /** Release outcomes that leave the clusters not yet reached as they are. */
 const RELEASE_ENDED_SHORT = new Set(['failed', 'rolled_back', 'aborted', 'halted']);
-
-/**
- * The event and change inserts are the hottest statements; building them through the query builder for
- * every event costs more than running them, so their SQL is compiled once per dialect and reused.
- */
-function template(trx: Trx, name: 'event' | 'change', rows = 1): string {
-  const key = `${trx.getExecutor().adapter.constructor.name}:${name}:${rows}`;
-  let text = templates.get(key);
-  if (!text) {
-    if (name === 'event') {
-      const sample = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, null])) as unknown as EventsRow;
-      text = trx.insertInto('events').values(Array.from({ length: rows }, () => sample))
-        .onConflict((oc) => oc.column('idempotency_key').where('idempotency_key', 'is not', null).doNothing())
-        .returning(['id', 'idempotency_key']).compile().sql;
-    } else {
-      const sample = Object.fromEntries(CHANGE_COLUMNS.map((c) => [c, null])) as unknown as ChangesTable;
-      text = trx.insertInto('changes').values(Array.from({ length: rows }, () => sample)).onConflict((oc) => oc.column('id').doNothing()).returning('id').compile().sql;
-    }
-    templates.set(key, text);
-  }
-  return text;
-}
-
-/** Rows per multi-row event insert: 26 parameters each stays far below both dialects' parameter limits. */
-const EVENT_CHUNK = 100;
-const CHANGE_CHUNK = 100;
-
-/**
- * Inserts events with multi-row statements; answers each event's id, or undefined when its idempotency
- * key was seen before (or earlier in the same batch). Ids grow in the order of the VALUES list on both
- * dialects (rowid / sequence), which is how returned rows are matched back to events.
- */
-async function insertEvents(trx: Trx, rows: EventsRow[]): Promise<Array<number | undefined>> {
-  const ids: Array<number | undefined> = [];
-  for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
-    const chunk = rows.slice(start, start + EVENT_CHUNK);
-    const params = chunk.flatMap((row) => EVENT_COLUMNS.map((c) => row[c]));
-    const res = await trx.executeQuery<{ id: number; idempotency_key: string | null }>(CompiledQuery.raw(template(trx, 'event', chunk.length), params));
-    const returned = res.rows.map((r) => ({ id: Number(r.id), key: r.idempotency_key })).sort((a, b) => a.id - b.id);
-    const insertedKeys = new Set(returned.filter((r) => r.key !== null).map((r) => r.key));
-    let next = 0;
-    for (const row of chunk) {
-      const key = row.idempotency_key;
-      const inserted = key === null || insertedKeys.delete(key);
-      ids.push(inserted ? returned[next++]!.id : undefined);
-    }
-  }
-  return ids;
-}
 
 /**
  * Records a delivery under its id and, in the same table, its body's fingerprint (source `<source>#body`);
  * false when either was seen before. Both rows are kept either way, so a replay's new id is known too.
  */
-async function claimDelivery(trx: Trx, delivery: NonNullable<RecordOptions['delivery']>, now: number, events: number): Promise<boolean> {
+async function claimDelivery(store: ChangeStore, delivery: NonNullable<RecordOptions['delivery']>, now: number, events: number): Promise<boolean> {
   const rows = [{ source: delivery.source, delivery_id: delivery.id, received_at: now, events }];
   if (delivery.fingerprint) rows.push({ source: `${delivery.source}#body`, delivery_id: delivery.fingerprint, received_at: now, events });
-  const inserted = await trx.insertInto('deliveries').values(rows)
-    .onConflict((oc) => oc.columns(['source', 'delivery_id']).doNothing())
-    .returning('delivery_id').execute();
-  return inserted.length === rows.length;
+  return store.claimDeliveries(rows);
 }
 
 /**
@@ -140,13 +75,14 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
   }
   const transaction: TransactionRunner = options.transaction ?? ((fn) => storage.db.transaction().execute(fn));
   return transaction(async (trx) => {
-    if (options.delivery && !(await claimDelivery(trx, options.delivery, now, events.length))) {
+    const store = new ChangeStore(trx, now);
+    if (options.delivery && !(await claimDelivery(store, options.delivery, now, events.length))) {
       return { duplicateDelivery: true, stored: 0, duplicates: events.length, events: events.map(() => ({ duplicate: true as const })) };
     }
     const result: RecordResult = { duplicateDelivery: false, stored: 0, duplicates: 0, events: [] };
-    const j = new JourneyWriter(trx, settings, introductions, now, options.directory);
+    const j = new JourneyWriter(trx, store, settings, introductions, now, options.directory);
     const links: Array<{ event_id: number; change_id: string }> = [];
-    const ids = await insertEvents(trx, events.map((ev) => j.eventRow(ev)));
+    const ids = await store.insertEvents(events.map((ev) => j.eventRow(ev)));
     await j.createChanges(events.filter((_, i) => ids[i] !== undefined));
     for (const [i, ev] of events.entries()) {
       const id = ids[i];
@@ -161,9 +97,7 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
       result.events.push({ id, changes });
     }
     // links are written together: one statement per 500 instead of one per event
-    for (let i = 0; i < links.length; i += 500) {
-      await trx.insertInto('event_changes').values(links.slice(i, i + 500)).onConflict((oc) => oc.doNothing()).execute();
-    }
+    await store.linkEvents(links);
     return result;
   });
 }
@@ -171,6 +105,7 @@ export async function recordEvents(storage: Storage, events: JourneyEvent[], opt
 class JourneyWriter {
   constructor(
     private readonly trx: Trx,
+    private readonly store: ChangeStore,
     private readonly settings: JourneySettings,
     private readonly introductions: Map<string, ImageIntroduction[]>,
     private readonly now: number,
@@ -264,12 +199,8 @@ class JourneyWriter {
     }
   }
 
-  /** Whether a build of this change succeeded after `at` (deliveries arrive out of order); read through the timeline's index. */
   private async succeededLater(id: string, at: number): Promise<boolean> {
-    const row = await this.trx.selectFrom('event_changes as ec').innerJoin('events as e', 'e.id', 'ec.event_id').select('e.id')
-      .where('ec.change_id', '=', id).where('e.kind', '=', 'build.finished').where('e.status', '=', 'succeeded').where('e.occurred_at', '>', at)
-      .limit(1).executeTakeFirst();
-    return row !== undefined;
+    return this.store.succeededLater(id, at);
   }
 
   /**
@@ -277,9 +208,7 @@ class JourneyWriter {
    * change that has not reached its release stage; a failed release or deployment stays failed.
    */
   private async clearBuildFailure(id: string, at: number) {
-    await this.trx.updateTable('changes').set({ status: 'in_progress', failed_at: null, updated_at: this.now })
-      .where('id', '=', id).where('status', '=', 'failed').where('failed_at', '<=', at)
-      .where('stage', 'in', STAGES.slice(0, STAGES.indexOf('release'))).execute();
+    await this.store.clearFailure(id, at, STAGES.slice(0, STAGES.indexOf('release')));
   }
 
   private isManifestCommit(ev: JourneyEvent): boolean {
@@ -300,12 +229,7 @@ class JourneyWriter {
       const source = ev.kind === 'pr.merged' || (ev.kind === 'commit' && !this.isManifestCommit(ev) && !this.isFleetCommit(ev));
       if (source && !rows.has(ev.commit!)) rows.set(ev.commit!, await this.changeRow(ev, ev.commit!));
     }
-    const all = [...rows.values()];
-    for (let start = 0; start < all.length; start += CHANGE_CHUNK) {
-      const chunk = all.slice(start, start + CHANGE_CHUNK);
-      const res = await this.trx.executeQuery<{ id: string }>(CompiledQuery.raw(template(this.trx, 'change', chunk.length), chunk.flatMap((row) => CHANGE_COLUMNS.map((c) => row[c]))));
-      for (const r of res.rows) this.created.add(r.id);
-    }
+    for (const id of await this.store.insertChanges([...rows.values()])) this.created.add(id);
   }
 
   private async sourceCommit(ev: JourneyEvent): Promise<string> {
@@ -372,16 +296,15 @@ class JourneyWriter {
     if (ev.commit) keys.push(['manifest', ev.commit]);
     if (ev.release) keys.push(['release', ev.release]);
     let ids = keys.length > 0 ? await this.findChanges(keys) : [];
-    const current = await this.trx.selectFrom('fleet_state').selectAll().where('cluster', '=', cluster).where('instance', '=', instance).executeTakeFirst();
+    const current = await this.store.fleetState(cluster, instance);
     if (ids.length === 0 && current?.change_id && !ev.commit) ids = [current.change_id];
 
     let ring = ev.ring ?? null;
     for (const id of ids) {
-      const target = await this.trx.selectFrom('change_targets').select(['ring']).where('change_id', '=', id).where('cluster', '=', cluster).executeTakeFirst();
-      ring = ring ?? target?.ring ?? null;
+      ring = ring ?? (await this.store.targetRing(id, cluster)) ?? null;
     }
     ring = ring ?? current?.ring ?? null;
-    const latest = ids.length > 0 ? await this.trx.selectFrom('changes').select(['id', 'image', 'release_id', 'app']).where('id', 'in', ids).orderBy('committed_at', 'desc').executeTakeFirst() : undefined;
+    const latest = await this.store.latestChange(ids);
 
     if (ev.kind === 'sync') {
       for (const id of ids) {
@@ -408,8 +331,7 @@ class JourneyWriter {
 
     const app = ev.app ?? latest?.app ?? current?.app ?? null;
     // what the instance's own render runs (a region may pull from its own registry), else what CI built
-    const rendered = latest ? (await this.trx.selectFrom('change_targets').select('image').where('change_id', '=', latest.id)
-      .where('cluster', '=', cluster).where('instance', '=', instance).executeTakeFirst())?.image : null;
+    const rendered = latest ? await this.store.targetImage(latest.id, cluster, instance) : null;
     const patch = {
       app, ring,
       release_id: latest?.release_id ?? ev.release ?? current?.release_id ?? null,
@@ -420,38 +342,34 @@ class JourneyWriter {
       health: ev.kind === 'health' ? ev.status! : current?.health ?? null,
       updated_at: at,
     };
-    await this.trx.insertInto('fleet_state').values({ cluster, instance, ...patch })
-      .onConflict((oc) => oc.columns(['cluster', 'instance']).doUpdateSet(patch)).execute();
+    await this.store.setFleetState(cluster, instance, patch);
     return ids;
   }
 
   /** Degraded opens an incident on the instance; the next Healthy closes it (time to restore). */
   private async trackIncident(ev: JourneyEvent, cluster: string, instance: string, ring: string | null, changeId: string | null, at: number) {
-    const open = await this.trx.selectFrom('incidents').select('id').where('cluster', '=', cluster).where('instance', '=', instance)
-      .where('restored_at', 'is', null).executeTakeFirst();
+    const open = await this.store.openIncident(cluster, instance);
     if (ev.status === 'Degraded' && !open) {
-      const app = ev.app ?? (changeId ? (await this.trx.selectFrom('changes').select(['app']).where('id', '=', changeId).executeTakeFirst())?.app : null) ?? null;
+      const app = ev.app ?? (changeId ? (await this.store.change(changeId))?.app : null) ?? null;
       const team = app ? await this.teamOf(app) : null;
-      await this.trx.insertInto('incidents').values({ app, team, ring, cluster, instance, change_id: changeId, started_at: at, restored_at: null }).execute();
+      await this.store.openIncidentFor({ app, team, ring, cluster, instance, change_id: changeId, started_at: at });
     } else if (ev.status === 'Healthy' && open) {
-      await this.trx.updateTable('incidents').set({ restored_at: at }).where('id', '=', open.id).execute();
+      await this.store.restoreIncident(open.id, at);
     }
   }
 
   private async reachRing(id: string, ring: string, at: number) {
-    const change = await this.trx.selectFrom('changes').select(['app', 'team', 'committed_at', 'failed_at']).where('id', '=', id).executeTakeFirstOrThrow();
-    await this.trx.insertInto('change_rings').values({
+    const change = await this.store.change(id);
+    if (!change) throw new Error(`change ${id} not found`);
+    await this.store.reachRing({
       change_id: id, app: change.app, team: change.team, ring, reached_at: at, lead_ms: Math.max(0, at - change.committed_at),
       failed: change.failed_at === null ? 0 : 1,
-    })
-      .onConflict((oc) => oc.columns(['change_id', 'ring']).doNothing()).execute();
+    });
     const rings = this.settings.rings;
     if (rings.length === 0 || ring !== rings[rings.length - 1]) return;
     // the last ring is done only when every cluster targeted there runs the change healthy, not the first one
-    const open = await this.trx.selectFrom('change_targets').select('cluster').where('change_id', '=', id).where('ring', '=', ring)
-      .where('state', '!=', 'healthy').limit(1).executeTakeFirst();
-    if (open) return;
-    await this.trx.updateTable('changes').set({ status: 'succeeded', updated_at: this.now }).where('id', '=', id).where('status', '=', 'in_progress').execute();
+    if (await this.store.ringOpen(id, ring)) return;
+    await this.store.succeed(id);
   }
 
   /**
@@ -497,45 +415,31 @@ class JourneyWriter {
   private async ensureChange(ev: JourneyEvent, sha: string): Promise<string> {
     if (this.created.has(sha)) return sha;
     const row = await this.changeRow(ev, sha);
-    const inserted = (await this.trx.executeQuery<{ id: string }>(CompiledQuery.raw(template(this.trx, 'change'), CHANGE_COLUMNS.map((c) => row[c])))).rows[0];
+    const inserted = await this.store.insertChanges([row]);
     // a change's id is its commit SHA, so finding it by commit needs no key row
-    if (inserted) this.created.add(sha);
+    if (inserted.length) this.created.add(sha);
     return sha;
   }
 
   private async updateChange(id: string, patch: Partial<ChangesTable>, stage: Stage, failedAt?: number) {
-    const row = await this.trx.selectFrom('changes').select(['stage', 'status', 'app']).where('id', '=', id).executeTakeFirst();
+    const row = await this.store.change(id);
     if (!row) return;
     const set: Partial<ChangesTable> = { ...patch, updated_at: this.now };
     if (STAGES.indexOf(stage) > STAGES.indexOf(row.stage as Stage)) set.stage = stage;
     if (failedAt !== undefined && row.status !== 'failed') {
       set.status = 'failed';
       set.failed_at = failedAt;
-      await this.trx.updateTable('change_rings').set({ failed: 1 }).where('change_id', '=', id).execute();
+      await this.store.failRings(id);
     }
-    await this.trx.updateTable('changes').set(set).where('id', '=', id).execute();
+    await this.store.setChange(id, set);
   }
 
   private async findChanges(keys: Array<[string, string]>): Promise<string[]> {
-    const commits = keys.filter(([kind]) => kind === 'commit').map(([, value]) => value);
-    const others = keys.filter(([kind]) => kind !== 'commit');
-    const found: string[] = [];
-    if (commits.length > 0) {
-      found.push(...(await this.trx.selectFrom('changes').select('id').where('id', 'in', commits).execute()).map((r) => r.id));
-    }
-    if (others.length > 0) {
-      const rows = await this.trx.selectFrom('change_keys').select('change_id')
-        .where((eb) => eb.or(others.map(([kind, value]) => eb.and([eb('kind', '=', kind), eb('value', '=', value)]))))
-        .execute();
-      found.push(...rows.map((r) => r.change_id));
-    }
-    return [...new Set(found)];
+    return this.store.findChanges(keys);
   }
 
   private async addKeys(changeId: string, keys: Array<[string, string]>) {
-    if (keys.length === 0) return;
-    await this.trx.insertInto('change_keys').values(keys.map(([kind, value]) => ({ kind, value, change_id: changeId })))
-      .onConflict((oc) => oc.doNothing()).execute();
+    await this.store.addKeys(changeId, keys);
   }
 
   // Memoised for the length of one transaction: a batch names the same few apps again and again.
@@ -550,21 +454,21 @@ class JourneyWriter {
     if (this.apps.has(repository)) return this.apps.get(repository)!;
     const shared = this.directory?.get('app', repository);
     if (shared) return shared.value;
-    const row = await this.trx.selectFrom('app_repositories').select('app').where('repository', '=', repository).executeTakeFirst();
-    this.apps.set(repository, row?.app ?? null);
-    this.directory?.set('app', repository, row?.app ?? null);
-    return row?.app ?? null;
+    const app = await this.store.appOfRepository(repository);
+    this.apps.set(repository, app);
+    this.directory?.set('app', repository, app);
+    return app;
   }
 
   private async teamOf(app: string): Promise<string | null> {
     if (this.teams.has(app)) return this.teams.get(app)!;
     const shared = this.directory?.get('team', app);
     if (shared) return shared.value;
-    const row = await this.trx.selectFrom('apps').select('team').where('app', '=', app).executeTakeFirst();
-    this.teams.set(app, row?.team ?? null);
+    const team = await this.store.teamOf(app);
+    this.teams.set(app, team);
     // only committed state is shared; what this transaction wrote itself (rememberTeam) stays local
-    if (!this.taught.has(app)) this.directory?.set('team', app, row?.team ?? null);
-    return row?.team ?? null;
+    if (!this.taught.has(app)) this.directory?.set('team', app, team);
+    return team;
   }
 
   /** Regions this transaction recorded already (cluster → region). */
@@ -581,8 +485,7 @@ class JourneyWriter {
   private async rememberTeam(app: string, team: string) {
     if (this.teams.has(app) || this.directory?.get('team', app)?.value) return;
     this.taught.add(app);
-    await this.trx.insertInto('apps').values({ app, team, contacts: null, updated_at: this.now })
-      .onConflict((oc) => oc.column('app').doNothing()).execute();
+    await this.store.teachTeam(app, team);
     this.teams.delete(app);
     await this.teamOf(app);
   }
