@@ -385,7 +385,7 @@ const TIMED_OUT: unique symbol = Symbol('timed out');
  * CANCEL_GRACE_MS later). What a timed-out action found is never recorded: the runner records only
  * the results of actions that finished in time.
  */
-async function withTimeout<T>(action: (signal: AbortSignal) => Promise<T>, ms: number, step: Step): Promise<T> {
+export async function withTimeout<T>(action: (signal: AbortSignal) => Promise<T>, ms: number, step: Step): Promise<T> {
   const controller = new AbortController();
   const running = action(controller.signal);
   let timer: NodeJS.Timeout | undefined;
