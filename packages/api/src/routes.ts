@@ -94,7 +94,7 @@ export const routes = {
   revokeToken: { method: 'DELETE', path: `${V1}/tokens/{id}`, tag: 'admin', summary: 'revoke a token', auth: 'token', role: 'admin', params: id, responses: { 204: noContent } },
   listAudit: get('/audit', 'admin', 'the audit trail, newest first', auditList, { role: 'admin', query: auditQuery }),
 
-  me: get('/dashboard/me', 'dashboard', 'who the token is', me, { role: undefined }),
+  me: get('/dashboard/me', 'dashboard', 'who the token is (any role)', me),
   board: get('/dashboard/changes', 'dashboard', 'the changes board: stages and ring cells per change', board, { query: changesQuery }),
   fleetMatrix: get('/dashboard/fleet', 'dashboard', 'the fleet matrix: clusters by apps', fleetMatrix, { query: fleetMatrixQuery }),
   facets: get('/dashboard/facets', 'dashboard', "values for the dashboard's filter pickers", facets),

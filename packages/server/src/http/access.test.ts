@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, createToken, TokenAuthenticator, type RingmasterServer } from '../index.ts';
 import { toHttpError } from './errors.ts';
 import { registerAccessHook } from './access.ts';
+import { installContract } from './contract.ts';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // the only routes that authenticate by a signature over their body instead of a token
@@ -77,6 +78,21 @@ describe('route-declared roles', () => {
       expect((await app.inject({ method: 'POST', url: '/declared', headers })).json()).toEqual({ ran: true });
     } finally {
       await app.close();
+    }
+  });
+
+  it("takes a route's role from the contract: a route that declares another role than the contract's does not start", async () => {
+    for (const [role, starts] of [['viewer', true], ['admin', false]] as const) {
+      const app = Fastify({ logger: false });
+      installContract(app, {});
+      const register = () => app.get('/api/v1/changes', { config: { role } }, async () => ({ items: [] }));
+      try {
+        if (starts) register();
+        else expect(register).toThrow('contract: GET /api/v1/changes declares role admin, the contract says viewer');
+        await app.ready();
+      } finally {
+        await app.close().catch(() => undefined);
+      }
     }
   });
 });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { buildOpenApi, errorBody, fastifyPath, routes, type RouteDef } from '@ringmaster/api';
 import { ROLES, type Principal } from '../auth/roles.ts';
 import { parseInput } from './errors.ts';
+import { accessOf } from './access.ts';
 
 export interface ContractOptions {
   /** Check every JSON answer against the contract (tests): a mismatch answers 500 and names the route, status and field. */
@@ -74,6 +75,10 @@ export function installContract(app: FastifyInstance, options: ContractOptions):
         continue;
       }
       contract.registered.push(`${method} ${opts.url}`);
+      const declared = accessOf(opts.config).role;
+      const expected = route.auth === 'signature' ? 'signed' : route.auth === 'none' ? undefined : route.role;
+      // the contract's role is the one truth (the OpenAPI document and the CLI read it): a route that says otherwise does not start
+      if (declared !== expected) throw new Error(`contract: ${method} ${opts.url} declares role ${declared ?? '(none)'}, the contract says ${expected ?? '(none)'}`);
       opts.preHandler = [...asArray(opts.preHandler), checkRequest(route)];
       if (options.validateResponses) opts.preSerialization = [...asArray(opts.preSerialization), checkResponse(route)];
     }
