@@ -10,6 +10,7 @@ import { isTerminal, phaseText, resolvePolicy, WRITE, type ImageOverride, type R
 import type { RenderedRelease } from './render.ts';
 import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
+import { checkMetricGates } from './measure.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 
@@ -139,6 +140,8 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   const { byCluster, skipped } = changesOf(rendered, await store.delivered(), input.instances ? new Set(input.instances) : null);
   // a deployer scoped to some apps or rings may release only changes inside its scope
   requireScopes(principal, 'deployer', [...byCluster].flatMap(([cluster, insts]) => insts.map((i) => ({ app: i.app, ring: fleet.clusters.get(cluster)!.ring }))));
+
+  await checkMetricGates(ctx, fleet);
 
   const active = await store.findActive();
   if (active) throw new ConflictError(`release ${active.id} is ${active.state}; finish, abort or roll it back before creating another`);
