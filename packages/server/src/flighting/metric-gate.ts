@@ -1,5 +1,5 @@
 import type { MetricGate } from '@ringmaster/fleet';
-import type { ResolvedMetricGate } from '@ringmaster/api';
+import type { MetricGateView, ResolvedMetricGate } from '@ringmaster/api';
 import type { ResolvedPolicy } from './model.ts';
 import type { Step } from './steps.ts';
 
@@ -149,4 +149,14 @@ export function decideMetricGates(
 /** Sample values for checking a ring's queries before a release: the placeholders filled with names that parse. */
 export function sampleQuery(query: string, ring: string): string {
   return templateQuery(query, { cluster: 'cluster', ring, instance: 'instance', app: 'app' });
+}
+
+/** A ring's gates with their measurements, as the release answer shows them. */
+export function metricGateViews(ring: string, gates: ResolvedMetricGate[], measurements: Measurement[]): MetricGateView[] {
+  return gates.map((g) => ({
+    gate: g.name, query: g.query, threshold: g.threshold, count: g.count, failureLimit: g.failureLimit,
+    measurements: measurements.filter((m) => m.ring === ring && m.gate === g.name).map((m) => ({
+      cluster: m.cluster, instance: m.instance || null, wave: m.wave, seq: m.seq, at: new Date(m.at).toISOString(), value: m.value, ok: m.ok, error: m.error,
+    })),
+  }));
 }

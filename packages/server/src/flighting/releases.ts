@@ -11,6 +11,8 @@ import type { RenderedRelease } from './render.ts';
 import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
 import { checkMetricGates } from './measure.ts';
+import { MeasurementStore } from './measurement-store.ts';
+import { metricGateViews, type Measurement } from './metric-gate.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 
@@ -269,9 +271,10 @@ function gateOf(rel: Release, ring: Ring, waves: Wave[]): ReleaseView['rings'][n
   return { kind: 'wave' };
 }
 
-function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[]): ReleaseView['rings'][number] {
+function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[], measurements: Measurement[] = []): ReleaseView['rings'][number] {
   const rw = waves.filter((w) => w.ring === r.ring);
   return {
+    ...(r.policy.metrics?.length ? { metrics: metricGateViews(r.ring, r.policy.metrics, measurements) } : {}),
     ring: r.ring, position: r.position, state: r.state, policy: r.policy,
     approval: { required: r.policy.approval === 'manual', approvedBy: r.approvedBy, approvedAt: iso(r.approvedAt) },
     gate: gateOf(rel, r, rw), failures: deliver.filter((s) => s.ring === r.ring && s.state === 'failed').length,
@@ -287,7 +290,7 @@ function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[]): Releas
 export async function getRelease(ctx: FlightingContext, id: string): Promise<ReleaseView> {
   const store = storeOf(ctx);
   const rel = await load(ctx, id);
-  const [rings, waves, steps, approvals] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id)]);
+  const [rings, waves, steps, approvals, measurements] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id)]);
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
@@ -295,7 +298,7 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
     id: rel.id, revision: rel.revision, image: rel.override, state: rel.state, phase: rel.phase, paused: rel.paused, reason: rel.reason, message: rel.message,
     createdBy: rel.createdBy, createdAt: iso(rel.createdAt)!, updatedAt: iso(rel.updatedAt)!, finishedAt: iso(rel.finishedAt), summary: rel.summary,
     progress: { clusters: deliver.length, succeeded: count('succeeded'), failed: count('failed'), inFlight: count('in_progress'), pending: count('pending') },
-    rings: rings.map((r) => ringView(rel, r, waves, deliver)),
+    rings: rings.map((r) => ringView(rel, r, waves, deliver, measurements)),
     rollback: rollback.length ? { clusters: rollback.map(stepView) } : null,
     approvals: approvals.map((a) => ({ ring: a.ring, actor: a.actor, at: iso(a.at)!, result: a.result, reason: a.reason })),
   };
