@@ -1,6 +1,7 @@
 import type { ReleaseView, StepView } from '@ringmaster/api';
 import { TERMINAL_STATES } from '@ringmaster/api';
 import { table } from './output.ts';
+import { formatMetricGates } from './metric-gates-view.ts';
 
 /** Release states after which nothing moves any more. */
 export const FINISHED: ReadonlySet<string> = new Set(TERMINAL_STATES);
@@ -105,7 +106,7 @@ export function formatRelease(rel: ReleaseView): string {
       + table(['CLUSTER', 'STATE', 'COMMIT', 'REASON'], rel.rollback.clusters.map((c) => [c.cluster, clusterWord(c, finished), short(c.manifestCommit), (c.reason ?? '').slice(0, 80)]))
     : '';
   // a blank line between the header and the table, and before the rollback
-  return head.join('\n') + '\n' + body + rollback;
+  return head.join('\n') + '\n' + body + formatMetricGates(rel) + rollback;
 }
 
 function ringLine(r: Ring, finished: boolean): string {

@@ -10,6 +10,7 @@ import { linkProps, navigate, useQueryState } from '../navigation.ts';
 import { rowKeys } from '../components/rowKeys.ts';
 import { Stale } from '../components/Stale.tsx';
 import { label, StateBadge } from '../components/StateBadge.tsx';
+import { MetricGates } from '../components/MetricGates.tsx';
 
 type Release = ReleaseView;
 
@@ -217,6 +218,7 @@ export function ReleaseView({ id }: { id: string }) {
                   </div>
                 ))}
               </div>
+              {ring.metrics?.length ? <MetricGates ring={ring.ring} gates={ring.metrics} /> : null}
             </article>
           );
         })}
