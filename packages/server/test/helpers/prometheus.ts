@@ -13,17 +13,17 @@ export class TestExporter {
   private constructor(private readonly server: Server, readonly port: number) {}
 
   static async start(): Promise<TestExporter> {
-    let exporter: TestExporter | undefined;
+    const holder: { exporter?: TestExporter } = {};
     const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
+      if (req.url !== '/metrics' || !holder.exporter) {
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exporter!.text());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(holder.exporter.text());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    exporter = new TestExporter(server, (server.address() as AddressInfo).port);
-    return exporter;
+    holder.exporter = new TestExporter(server, (server.address() as AddressInfo).port);
+    return holder.exporter;
   }
 
   /** Sets a gauge's value for these labels (a new series the first time). */
