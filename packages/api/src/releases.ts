@@ -115,8 +115,8 @@ export const ringView = z.object({
   state: z.string(),
   policy: resolvedPolicy,
   approval: z.object({ required: z.boolean(), approvedBy: z.string().nullable(), approvedAt: maybeTime }),
-  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused']), until: time.optional() }).nullable()
-    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused'),
+  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused', 'metrics']), until: time.optional() }).nullable()
+    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused, metrics (soak over, metric gates still measuring)'),
   failures: z.number(),
   startedAt: maybeTime,
   finishedAt: maybeTime,

@@ -73,6 +73,7 @@ function waveWord(w: Wave, finished: boolean): string {
 function gateWord(r: Ring, finished: boolean): string {
   if (r.approval.approvedBy) return `approved by ${r.approval.approvedBy}`;
   if (finished) return '';
+  if (r.gate?.kind === 'metrics') return 'metric gates measuring';
   if (r.gate) return r.gate.kind === 'soak' ? `soak until ${r.gate.until!.slice(11, 19)}` : r.gate.kind;
   return r.approval.required && r.state === 'pending' ? 'needs approval' : '';
 }

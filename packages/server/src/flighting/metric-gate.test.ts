@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type DecideOptions, type Decision } from './decide.ts';
-import { decideMetricGates, escapeLabelValue, judge, resolveMetricGate, templateQuery, type Measurement, type MeasureRequest } from './metric-gate.ts';
+import { decideMetricGates, escapeLabelValue, judge, measuringPastSoak, resolveMetricGate, templateQuery, type Measurement, type MeasureRequest } from './metric-gate.ts';
 import { resolvePolicy, type ResolvedPolicy } from './model.ts';
 import type { ReleaseSnapshot, Step } from './steps.ts';
 
@@ -118,5 +118,14 @@ describe('decide with metric gates', () => {
     expect(d.actions).toEqual([{ kind: 'fail-step', step: 'deliver', cluster: 'c1', reason: expect.stringContaining('metric gate error-rate: 2 of 2 measurements failed') }]);
     const after = decide(snap([bad(0), bad(1)], [step('c1', { state: 'failed', reason: (d.actions[0] as { reason: string }).reason })]), T0 + 20_000, OPTS);
     expect(kinds(after)).toEqual(['emit', 'halt', 'roll-back']);
+  });
+});
+
+describe('measuringPastSoak', () => {
+  const soaking = { ring: 'dev', wave: 0, label: null, state: 'soaking' as const, startedAt: T0, deadlineAt: null, soakUntil: T0 + 5_000, finishedAt: null };
+  it('is true once the soak is over while gated waves still soak', () => {
+    expect(measuringPastSoak(policy(), [soaking], T0 + 1_000)).toBe(false);
+    expect(measuringPastSoak(policy(), [soaking], T0 + 5_000)).toBe(true);
+    expect(measuringPastSoak(resolvePolicy({}), [soaking], T0 + 5_000)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import type { MetricGate } from '@ringmaster/fleet';
 import type { MetricGateView, ResolvedMetricGate } from '@ringmaster/api';
 import type { ResolvedPolicy } from './model.ts';
-import type { Step } from './steps.ts';
+import type { Step, Wave } from './steps.ts';
 
 export type { ResolvedMetricGate };
 
@@ -159,4 +159,9 @@ export function metricGateViews(ring: string, gates: ResolvedMetricGate[], measu
       cluster: m.cluster, instance: m.instance || null, wave: m.wave, seq: m.seq, at: new Date(m.at).toISOString(), value: m.value, ok: m.ok, error: m.error,
     })),
   }));
+}
+
+/** Whether a ring's soak is over while its metric gates still hold a soaking wave (the gate it shows is then "metrics"). */
+export function measuringPastSoak(policy: ResolvedPolicy, waves: Wave[], now: number): boolean {
+  return !!policy.metrics?.length && waves.some((w) => w.state === 'soaking' && w.soakUntil !== null && w.soakUntil <= now);
 }

@@ -185,6 +185,7 @@ export function ReleaseView({ id }: { id: string }) {
                 {ring.gate?.kind === 'soak' && <Countdown until={ring.gate.until} now={now} what="soak ends" />}
                 {ring.gate?.kind === 'wave' && <span>clusters in flight</span>}
                 {ring.gate?.kind === 'paused' && <span>paused</span>}
+                {ring.gate?.kind === 'metrics' && <span>soak over, metric gates measuring</span>}
                 {ring.approval.approvedBy && <span>approved by <strong>{ring.approval.approvedBy}</strong> {when(ring.approval.approvedAt)}</span>}
                 {canApprove && (
                   <button type="button" className="primary" disabled={!!approveDenied || busy !== null} title={approveDenied ?? undefined}
