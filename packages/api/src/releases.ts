@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
+import { metricGateView, resolvedMetricGate } from './metrics.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
@@ -98,6 +99,7 @@ export const resolvedPolicy = z.object({
   approval: z.enum(['auto', 'manual']),
   autoRollback: z.boolean(),
   progressDeadlineMs: z.number(),
+  metrics: z.array(resolvedMetricGate).optional().describe('metric gates (absent: none)'),
 });
 export type ResolvedPolicy = z.infer<typeof resolvedPolicy>;
 
@@ -113,12 +115,13 @@ export const ringView = z.object({
   state: z.string(),
   policy: resolvedPolicy,
   approval: z.object({ required: z.boolean(), approvedBy: z.string().nullable(), approvedAt: maybeTime }),
-  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused']), until: time.optional() }).nullable()
-    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused'),
+  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused', 'metrics']), until: time.optional() }).nullable()
+    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused, metrics (soak over, metric gates still measuring)'),
   failures: z.number(),
   startedAt: maybeTime,
   finishedAt: maybeTime,
   waves: z.array(waveView),
+  metrics: z.array(metricGateView).optional().describe("the ring's metric gates and their measurements (absent: the ring has none)"),
 });
 export type RingView = z.infer<typeof ringView>;
 

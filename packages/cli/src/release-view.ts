@@ -1,6 +1,7 @@
 import type { ReleaseView, StepView } from '@ringmaster/api';
 import { TERMINAL_STATES } from '@ringmaster/api';
 import { table } from './output.ts';
+import { formatMetricGates } from './metric-gates-view.ts';
 
 /** Release states after which nothing moves any more. */
 export const FINISHED: ReadonlySet<string> = new Set(TERMINAL_STATES);
@@ -72,6 +73,7 @@ function waveWord(w: Wave, finished: boolean): string {
 function gateWord(r: Ring, finished: boolean): string {
   if (r.approval.approvedBy) return `approved by ${r.approval.approvedBy}`;
   if (finished) return '';
+  if (r.gate?.kind === 'metrics') return 'metric gates measuring';
   if (r.gate) return r.gate.kind === 'soak' ? `soak until ${r.gate.until!.slice(11, 19)}` : r.gate.kind;
   return r.approval.required && r.state === 'pending' ? 'needs approval' : '';
 }
@@ -105,7 +107,7 @@ export function formatRelease(rel: ReleaseView): string {
       + table(['CLUSTER', 'STATE', 'COMMIT', 'REASON'], rel.rollback.clusters.map((c) => [c.cluster, clusterWord(c, finished), short(c.manifestCommit), (c.reason ?? '').slice(0, 80)]))
     : '';
   // a blank line between the header and the table, and before the rollback
-  return head.join('\n') + '\n' + body + rollback;
+  return head.join('\n') + '\n' + body + formatMetricGates(rel) + rollback;
 }
 
 function ringLine(r: Ring, finished: boolean): string {

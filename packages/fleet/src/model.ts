@@ -103,6 +103,34 @@ export const WavesSchema = z.union([
 ]);
 
 /** Per-ring rollout policy (used by flighting). */
+/** Placeholders a metric gate's query may use; each is filled in per measured cluster (and instance). */
+export const METRIC_QUERY_VARIABLES = ['cluster', 'instance', 'ring', 'app'] as const;
+
+export const MetricGateSchema = z
+  .strictObject({
+    name: NameSchema.describe('name of the gate, shown with every measurement and failure'),
+    query: z
+      .string()
+      .min(1)
+      .max(4000)
+      .refine((q) => [...q.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].every((m) => (METRIC_QUERY_VARIABLES as readonly string[]).includes(m[1]!)), {
+        message: `may use only the placeholders ${METRIC_QUERY_VARIABLES.map((v) => `{{${v}}}`).join(', ')}`,
+      })
+      .describe('PromQL instant query whose result is one number; {{cluster}}, {{instance}}, {{ring}} and {{app}} are filled in (escaped for a PromQL label string)'),
+    threshold: z
+      .strictObject({
+        min: z.number().optional().describe('the value must be at least this'),
+        max: z.number().optional().describe('the value must be at most this'),
+      })
+      .refine((t) => t.min !== undefined || t.max !== undefined, { message: 'needs min, max or both' })
+      .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, { message: 'min must not be greater than max' })
+      .describe('the range a measurement must be in to hold'),
+    interval: DurationSchema.optional().describe('time between two measurements (default 30s)'),
+    count: z.number().int().positive().max(1000).optional().describe('measurements per cluster before the gate holds (default 3)'),
+    failureLimit: z.number().int().nonnegative().optional().describe('failed measurements allowed per cluster; one more fails the cluster (default 0)'),
+  })
+  .describe('a Prometheus query that must hold on each cluster of a wave after it is healthy');
+
 export const RingPolicySchema = z.strictObject({
   waves: WavesSchema.optional(),
   maxInFlight: z.number().int().positive().optional().describe('clusters promoted at once inside a wave'),
@@ -111,6 +139,11 @@ export const RingPolicySchema = z.strictObject({
   approval: z.enum(['auto', 'manual']).optional().describe('manual: an approver must approve before the ring starts'),
   autoRollback: z.boolean().optional().describe('roll back every touched cluster when the ring halts'),
   progressDeadline: DurationSchema.optional().describe('time a wave has to become healthy'),
+  metrics: z
+    .array(MetricGateSchema)
+    .refine((gates) => new Set(gates.map((g) => g.name)).size === gates.length, { message: 'metric gate names must be unique in a ring' })
+    .optional()
+    .describe('metric gates: Prometheus queries measured on each cluster of a wave once it is healthy'),
 });
 
 export const RingSchema = z.strictObject({
@@ -239,6 +272,7 @@ export const InstanceSchema = z.strictObject({
 export type FleetFile = z.infer<typeof FleetFileSchema>;
 export type Ring = z.infer<typeof RingSchema>;
 export type RingPolicy = z.infer<typeof RingPolicySchema>;
+export type MetricGate = z.infer<typeof MetricGateSchema>;
 export type Region = z.infer<typeof RegionSchema>;
 export type ClusterSpec = z.infer<typeof ClusterSchema>;
 export type AppSpec = z.infer<typeof AppSchema>;

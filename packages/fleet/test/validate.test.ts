@@ -41,6 +41,16 @@ describe('validate', () => {
     expect(issue.location).toMatchObject({ file: 'clusters/dev.yaml', line: 5 });
   });
 
+  it('points at a metric gate\'s bad threshold and unknown placeholder', async () => {
+    repo = new TempRepo(EXAMPLE_FLEET);
+    repo.edit('ringmaster.yaml', '      waves: { size: 1 }\n', '      waves: { size: 1 }\n      metrics:\n        - { name: error-rate, query: \'sum(x{pod="{{pod}}"})\', threshold: {} }\n');
+    const issues = await issuesOf(repo.dir);
+    expect(issues.map((i) => [i.message, i.location])).toEqual([
+      [expect.stringContaining('may use only the placeholders {{cluster}}, {{instance}}, {{ring}}, {{app}}'), expect.objectContaining({ file: 'ringmaster.yaml', line: 15 })],
+      [expect.stringContaining('needs min, max or both'), expect.objectContaining({ file: 'ringmaster.yaml', line: 15 })],
+    ]);
+  });
+
   it('names an unknown field at its key', async () => {
     repo = new TempRepo(EXAMPLE_FLEET);
     repo.edit('clusters/dev.yaml', 'region: eu-west\n', 'region: eu-west\nregoin: typo\n');

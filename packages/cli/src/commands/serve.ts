@@ -27,6 +27,7 @@ interface ServeOptions {
   managementContext?: string;
   clusterContext?: string[];
   timeScale?: string;
+  prometheusUrl?: string;
 }
 
 /** Flighting (releases and delivery) runs when both the fleet repo and the manifest repo are given. */
@@ -50,6 +51,8 @@ function flightingOptions(opts: ServeOptions): ServerOptions['flighting'] {
       management: opts.managementContext ? { kubeconfig: opts.kubeconfig, context: opts.managementContext } : undefined,
     },
     timeScale,
+    // metric gates only: Prometheus is asked when the fleet declares gates
+    prometheusUrl: opts.prometheusUrl ?? (process.env.RINGMASTER_PROMETHEUS_URL || undefined),
   };
 }
 
@@ -115,6 +118,7 @@ export function registerServeCommands(program: Command): void {
     .option('--management-context <name>', 'kubeconfig context of the cluster where Argo CD Applications live')
     .option('--cluster-context <cluster=context>', 'kubeconfig context of a cluster (repeatable; default: the fleet\'s delivery.direct.context)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--time-scale <factor>', 'multiply the fleet\'s soak and deadline durations (e.g. 0.01 for demos)')
+    .option('--prometheus-url <url>', 'Prometheus for the fleet\'s metric gates (or RINGMASTER_PROMETHEUS_URL); asked only when the fleet declares gates')
     .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD,\nRINGMASTER_TICKET_WEBHOOK_SECRET. Requests (docs/requests.md) write DNS records through RINGMASTER_DNS_SERVER,\nRINGMASTER_DNS_ZONE, RINGMASTER_DNS_TSIG_KEY_NAME, RINGMASTER_DNS_TSIG_ALGORITHM and RINGMASTER_DNS_TSIG_SECRET_FILE,\nand call the ticketing system at RINGMASTER_TICKET_URL (signed with RINGMASTER_TICKET_SECRET).')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);

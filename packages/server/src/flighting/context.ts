@@ -33,6 +33,8 @@ export interface FlightingOptions {
   retentionDays?: number;
   /** PostgreSQL: how long the engine lease holder may stay silent before a standby ends its session and takes over (default 15 s). */
   leaseMs?: number;
+  /** Prometheus's base URL for metric gates (else RINGMASTER_PROMETHEUS_URL); asked only when the fleet declares gates. */
+  prometheusUrl?: string;
   /** false: serve the API but do not run the engine loop (e.g. a read-only replica). */
   engine?: boolean;
 }

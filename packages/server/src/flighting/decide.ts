@@ -1,6 +1,7 @@
 import type { EventInput } from '../ingest/event-schema.ts';
 import { isTerminal, type FlightState, type ResolvedPolicy, type StepKind } from './model.ts';
 import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
+import { decideMetricGates, type MeasureRequest, type Measurement } from './metric-gate.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -20,6 +21,8 @@ export type ReleaseAction =
   | { kind: 'soak'; ring: string; wave: number; until: number }
   /** Look at finished clusters again: one that turned Degraded fails (and the release is looked at again at once). */
   | { kind: 'check'; clusters: string[] }
+  /** Take these metric gate measurements (Prometheus queries) and store them. */
+  | { kind: 'measure'; ring: string; wave: number; measurements: MeasureRequest[] }
   | { kind: 'finish-wave'; ring: string; wave: number }
   | { kind: 'finish-ring'; ring: string }
   | { kind: 'finish' }
@@ -120,7 +123,7 @@ function decideRollout(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
       return halt(plan, ring.ring, ring.policy, `${failed.length} cluster(s) failed in ring ${ring.ring} (maxFailures ${ring.policy.maxFailures}): ${failed.map((s) => `${s.cluster}: ${s.reason ?? 'failed'}`).join('; ')}`);
     }
     for (const wave of snap.waves.filter((w) => w.ring === ring.ring)) {
-      const waits = decideWave(plan, ring, { ...wave }, steps);
+      const waits = decideWave(plan, ring, { ...wave }, steps, snap.measurements ?? []);
       if (waits) return waits;
     }
     plan.emit(ringEvent(rel, ring.ring, 'succeeded', 'succeeded'));
@@ -149,7 +152,7 @@ function openRing(plan: Plan, ring: Ring): Decision | undefined {
 }
 
 /** One wave of a ring: start it, start its clusters within maxInFlight, fail them at the deadline, soak, finish. Returns a decision while the wave is not done. */
-function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[]): Decision | undefined {
+function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measurements: Measurement[]): Decision | undefined {
   const { rel, now, o } = plan;
   const policy = ring.policy;
   if (wave.state === 'succeeded' || wave.state === 'failed') return undefined;
@@ -189,11 +192,16 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[]): Deci
   }
   if (wave.state === 'soaking') {
     const until = wave.soakUntil ?? 0;
-    if (now < until) {
+    // metric gates (metric-gate.ts) hold the wave until every healthy cluster has its measurements
+    const gates = decideMetricGates(policy, ring.ring, wave.wave, steps, measurements, now, (ms) => scaled(ms, o));
+    for (const f of gates.failures) plan.push({ kind: 'fail-step', step: 'deliver', cluster: f.cluster, reason: f.reason });
+    if (gates.failures.length) return plan.done(0);
+    if (gates.measure.length) plan.push({ kind: 'measure', ring: ring.ring, wave: wave.wave, measurements: gates.measure });
+    if (now < until || !gates.done) {
       // the gate is "the wave stays healthy": a cluster that turns Degraded while soaking fails
       const healthy = steps.filter((s) => s.state === 'succeeded').map((s) => s.cluster);
       if (healthy.length) plan.push({ kind: 'check', clusters: healthy });
-      return plan.done(Math.min(until - now, o.pollMs));
+      return plan.done(Math.min(now < until ? until - now : Infinity, o.pollMs, gates.next ?? Infinity));
     }
     plan.push({ kind: 'finish-wave', ring: ring.ring, wave: wave.wave });
   }

@@ -7,6 +7,7 @@ import type { Storage } from '../storage/storage.ts';
 import { EngineLease, type LeaseState } from './engine-lease.ts';
 import { decide, type ReleaseAction } from './decide.ts';
 import { FlightStore } from './store.ts';
+import { takeMeasurements } from './measure.ts';
 import { StepRunner, type EngineStats } from './step-runner.ts';
 import type { ReleaseSnapshot, Step } from './steps.ts';
 
@@ -213,6 +214,7 @@ export class FlightEngine {
       case 'fail-step': for (const s of stepsOf(a.step, [a.cluster])) await this.steps.failStep(rel, s, a.reason); break;
       case 'soak': await this.store.setWave(id, a.ring, a.wave, { state: 'soaking', soakUntil: a.until }); break;
       case 'check': return this.steps.check(rel, stepsOf('deliver', a.clusters));
+      case 'measure': await takeMeasurements(this.ctx, rel, a); break;
       case 'finish-wave': await this.store.setWave(id, a.ring, a.wave, { state: 'succeeded', finishedAt: now }); break;
       case 'finish-ring': await this.store.setRing(id, a.ring, { state: 'succeeded', finishedAt: now }); break;
       case 'finish': await this.store.setRelease(id, now, { state: 'succeeded', finished: true }); break;

@@ -1,4 +1,5 @@
 import type { RingPolicy } from '@ringmaster/fleet';
+import { resolveMetricGate } from './metric-gate.ts';
 
 import { FLIGHT_STATES, TERMINAL_STATES, isTerminal } from '@ringmaster/api';
 export type { FlightState, ImageOverride, ResolvedPolicy, StepInstance } from '@ringmaster/api';
@@ -30,6 +31,7 @@ export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
     approval: policy?.approval ?? 'auto',
     autoRollback: policy?.autoRollback ?? false,
     progressDeadlineMs: parseDuration(policy?.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,
+    ...(policy?.metrics?.length ? { metrics: policy.metrics.map(resolveMetricGate) } : {}),
   };
 }
 

@@ -10,6 +10,9 @@ import { isTerminal, phaseText, resolvePolicy, WRITE, type ImageOverride, type R
 import type { RenderedRelease } from './render.ts';
 import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
+import { checkMetricGates } from './measure.ts';
+import { MeasurementStore } from './measurement-store.ts';
+import { measuringPastSoak, metricGateViews, type Measurement } from './metric-gate.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 
@@ -140,6 +143,8 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
   // a deployer scoped to some apps or rings may release only changes inside its scope
   requireScopes(principal, 'deployer', [...byCluster].flatMap(([cluster, insts]) => insts.map((i) => ({ app: i.app, ring: fleet.clusters.get(cluster)!.ring }))));
 
+  await checkMetricGates(ctx, fleet);
+
   const active = await store.findActive();
   if (active) throw new ConflictError(`release ${active.id} is ${active.state}; finish, abort or roll it back before creating another`);
 
@@ -266,12 +271,14 @@ function gateOf(rel: Release, ring: Ring, waves: Wave[]): ReleaseView['rings'][n
   return { kind: 'wave' };
 }
 
-function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[]): ReleaseView['rings'][number] {
+function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[], measurements: Measurement[] = [], now = Date.now()): ReleaseView['rings'][number] {
   const rw = waves.filter((w) => w.ring === r.ring);
+  const gate = gateOf(rel, r, rw);
   return {
+    ...(r.policy.metrics?.length ? { metrics: metricGateViews(r.ring, r.policy.metrics, measurements) } : {}),
     ring: r.ring, position: r.position, state: r.state, policy: r.policy,
     approval: { required: r.policy.approval === 'manual', approvedBy: r.approvedBy, approvedAt: iso(r.approvedAt) },
-    gate: gateOf(rel, r, rw), failures: deliver.filter((s) => s.ring === r.ring && s.state === 'failed').length,
+    gate: gate?.kind === 'soak' && measuringPastSoak(r.policy, rw, now) ? { kind: 'metrics' } : gate, failures: deliver.filter((s) => s.ring === r.ring && s.state === 'failed').length,
     startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt),
     waves: rw.map((w) => ({
       wave: w.wave, label: w.label, state: w.state, startedAt: iso(w.startedAt), deadlineAt: iso(w.deadlineAt), soakUntil: iso(w.soakUntil), finishedAt: iso(w.finishedAt),
@@ -284,7 +291,7 @@ function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[]): Releas
 export async function getRelease(ctx: FlightingContext, id: string): Promise<ReleaseView> {
   const store = storeOf(ctx);
   const rel = await load(ctx, id);
-  const [rings, waves, steps, approvals] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id)]);
+  const [rings, waves, steps, approvals, measurements] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id)]);
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
@@ -292,7 +299,7 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
     id: rel.id, revision: rel.revision, image: rel.override, state: rel.state, phase: rel.phase, paused: rel.paused, reason: rel.reason, message: rel.message,
     createdBy: rel.createdBy, createdAt: iso(rel.createdAt)!, updatedAt: iso(rel.updatedAt)!, finishedAt: iso(rel.finishedAt), summary: rel.summary,
     progress: { clusters: deliver.length, succeeded: count('succeeded'), failed: count('failed'), inFlight: count('in_progress'), pending: count('pending') },
-    rings: rings.map((r) => ringView(rel, r, waves, deliver)),
+    rings: rings.map((r) => ringView(rel, r, waves, deliver, measurements, ctx.now())),
     rollback: rollback.length ? { clusters: rollback.map(stepView) } : null,
     approvals: approvals.map((a) => ({ ring: a.ring, actor: a.actor, at: iso(a.at)!, result: a.result, reason: a.reason })),
   };

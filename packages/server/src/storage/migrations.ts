@@ -1,6 +1,7 @@
 import { sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './storage.ts';
 import { flightingMigrations } from '../flighting/migration.ts';
+import { metricGateMigrations } from '../flighting/measurement-store.ts';
 import { driftMigrations } from '../drift/migration.ts';
 import { requestMigrations } from '../requests/migration.ts';
 import { journeyClusterMigrations } from '../journey/clusters.ts';
@@ -250,5 +251,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...driftMigrations(),
     ...requestMigrations(dialect),
     ...journeyClusterMigrations(),
+    ...metricGateMigrations(),
   };
 }

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { FlightingTables } from '../flighting/tables.ts';
+import type { MeasurementTables } from '../flighting/measurement-store.ts';
 import type { JourneyClusterTables } from '../journey/clusters.ts';
 import type { DriftTables } from '../drift/tables.ts';
 import type { RequestTables } from '../requests/tables.ts';
@@ -171,7 +172,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, MeasurementTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

@@ -10,6 +10,7 @@ import { linkProps, navigate, useQueryState } from '../navigation.ts';
 import { rowKeys } from '../components/rowKeys.ts';
 import { Stale } from '../components/Stale.tsx';
 import { label, StateBadge } from '../components/StateBadge.tsx';
+import { MetricGates } from '../components/MetricGates.tsx';
 
 type Release = ReleaseView;
 
@@ -184,6 +185,7 @@ export function ReleaseView({ id }: { id: string }) {
                 {ring.gate?.kind === 'soak' && <Countdown until={ring.gate.until} now={now} what="soak ends" />}
                 {ring.gate?.kind === 'wave' && <span>clusters in flight</span>}
                 {ring.gate?.kind === 'paused' && <span>paused</span>}
+                {ring.gate?.kind === 'metrics' && <span>soak over, metric gates measuring</span>}
                 {ring.approval.approvedBy && <span>approved by <strong>{ring.approval.approvedBy}</strong> {when(ring.approval.approvedAt)}</span>}
                 {canApprove && (
                   <button type="button" className="primary" disabled={!!approveDenied || busy !== null} title={approveDenied ?? undefined}
@@ -217,6 +219,7 @@ export function ReleaseView({ id }: { id: string }) {
                   </div>
                 ))}
               </div>
+              {ring.metrics?.length ? <MetricGates ring={ring.ring} gates={ring.metrics} /> : null}
             </article>
           );
         })}
