@@ -89,6 +89,10 @@ export const stepView = z.object({
 });
 export type StepView = z.infer<typeof stepView>;
 
+/** A deployment window as the engine applies it: opens at each start of the cron schedule in the time zone, for durationMs. */
+export const deploymentWindow = z.object({ schedule: z.string(), durationMs: z.number(), timeZone: z.string() });
+export type DeploymentWindow = z.infer<typeof deploymentWindow>;
+
 /** A ring policy with every default filled in, as the engine applies it. */
 export const resolvedPolicy = z.object({
   waves: z.union([z.object({ size: z.number() }), z.object({ byLabel: z.string() }), z.object({ all: z.literal(true) })]),
@@ -98,6 +102,7 @@ export const resolvedPolicy = z.object({
   approval: z.enum(['auto', 'manual']),
   autoRollback: z.boolean(),
   progressDeadlineMs: z.number(),
+  windows: z.array(deploymentWindow).optional().describe('deployment windows of the ring (none or absent: always open)'),
 });
 export type ResolvedPolicy = z.infer<typeof resolvedPolicy>;
 

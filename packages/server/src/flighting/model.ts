@@ -30,6 +30,7 @@ export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
     approval: policy?.approval ?? 'auto',
     autoRollback: policy?.autoRollback ?? false,
     progressDeadlineMs: parseDuration(policy?.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,
+    windows: (policy?.windows ?? []).map((w) => ({ schedule: w.schedule, durationMs: parseDuration(w.duration)!, timeZone: w.timeZone ?? 'UTC' })),
   };
 }
 
