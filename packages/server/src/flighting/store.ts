@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../storage/schema.ts';
+import { FreezeStore } from './freezes.ts';
 import { TERMINAL_STATES, phaseText, type FlightState, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 import type { DeliveredTable, ReleaseRingsTable, ReleaseStepsTable, ReleaseWavesTable, ReleasesTable } from './tables.ts';
 import { toRelease, toRing, toStep, toWave, type Approval, type Release, type ReleaseSnapshot, type Ring, type Step, type Wave } from './steps.ts';
@@ -77,8 +78,8 @@ export class FlightStore {
   async snapshot(id: string): Promise<ReleaseSnapshot | undefined> {
     const release = await this.release(id);
     if (!release) return undefined;
-    const [rings, waves, steps] = await Promise.all([this.rings(id), this.waves(id), this.steps(id)]);
-    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback') };
+    const [rings, waves, steps, holds] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new FreezeStore(this.storage).facts(id)]);
+    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), holds };
   }
 
   async setRelease(id: string, now: number, set: { state?: FlightState; reason?: string | null; finished?: boolean; paused?: boolean }): Promise<void> {
@@ -256,7 +257,7 @@ export class FlightStore {
 
   async deleteRelease(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
+      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals', 'release_overrides'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
       await trx.deleteFrom('releases').where('id', '=', id).execute();
     });
   }

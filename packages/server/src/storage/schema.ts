@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { FreezeTables } from '../flighting/freezes.ts';
 import type { FlightingTables } from '../flighting/tables.ts';
 import type { JourneyClusterTables } from '../journey/clusters.ts';
 import type { DriftTables } from '../drift/tables.ts';
@@ -171,7 +172,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, FreezeTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;
