@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './releases.ts';
+export * from './freeze.ts';
 export * from './events.ts';
 export * from './changes.ts';
 export * from './fleet.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
+import { releaseOverride } from './freeze.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
@@ -118,8 +119,12 @@ export const ringView = z.object({
   state: z.string(),
   policy: resolvedPolicy,
   approval: z.object({ required: z.boolean(), approvedBy: z.string().nullable(), approvedAt: maybeTime }),
-  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused']), until: time.optional() }).nullable()
-    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused'),
+  gate: z.object({
+    kind: z.enum(['approval', 'soak', 'wave', 'paused', 'window', 'freeze']), until: time.optional(),
+    opensAt: maybeTime.optional().describe('window: when the next window opens (null: never again)'),
+    reason: z.string().optional().describe('freeze: why releases are frozen'),
+  }).nullable()
+    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused, window (opensAt), freeze (reason)'),
   failures: z.number(),
   startedAt: maybeTime,
   finishedAt: maybeTime,
@@ -155,6 +160,7 @@ export const releaseView = z.object({
   rings: z.array(ringView),
   rollback: z.object({ clusters: z.array(stepView) }).nullable(),
   approvals: z.array(z.object({ ring: z.string(), actor: z.string(), at: time, result: z.string(), reason: z.string().nullable() })),
+  overrides: z.array(releaseOverride).optional().describe('gates an admin let this release pass (window, freeze), with who and why'),
 });
 export type ReleaseView = z.infer<typeof releaseView>;
 

@@ -70,3 +70,36 @@ export function holdEvent(hold: Hold): { key: string; data: Record<string, unkno
   if (hold.gate === 'freeze') return { key: `waiting-freeze-${hold.since}`, data: { gate: 'freeze', reason: hold.reason, by: hold.by } };
   return { key: `waiting-window-${hold.opensAt ?? 'never'}`, data: { gate: 'window', opensAt: hold.opensAt === null ? null : new Date(hold.opensAt).toISOString() } };
 }
+
+/** What the release view needs to tell which ring a hold stops (the same rules as decide's). */
+export interface HoldSubject {
+  release: { state: string; phase: string; paused: boolean };
+  rings: Array<{ ring: string; state: string; policy: ResolvedPolicy; approvedBy: string | null }>;
+  waves: Array<{ ring: string; wave: number; state: string }>;
+  deliver: Array<{ ring: string; wave: number; state: string }>;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
+
+/** The ring a freeze or a closed window holds now, with the hold; undefined when nothing outside holds the release. */
+export function currentHold(s: HoldSubject, facts: BoundaryFacts | undefined, now: number): { ring: string; hold: Hold } | undefined {
+  if (TERMINAL.has(s.release.state) || s.release.phase === 'rollback' || s.release.paused) return undefined;
+  for (const ring of s.rings) {
+    if (ring.state === 'succeeded') continue;
+    if (TERMINAL.has(ring.state)) return undefined;
+    const steps = s.deliver.filter((x) => x.ring === ring.ring);
+    if (steps.length === 0) continue;
+    const at = (hold: Hold | undefined) => (hold ? { ring: ring.ring, hold } : undefined);
+    if (ring.state === 'pending' || ring.state === 'waiting_for_approval') {
+      return ring.policy.approval === 'manual' && !ring.approvedBy ? undefined : at(holdAt(facts, ring.policy, now));
+    }
+    const waves = s.waves.filter((w) => w.ring === ring.ring);
+    const current = waves.find((w) => w.state === 'in_progress' || w.state === 'soaking');
+    if (current) {
+      const waiting = current.state === 'in_progress' && steps.some((x) => x.wave === current.wave && x.state === 'pending');
+      return waiting ? at(frozen(facts)) : undefined;
+    }
+    return waves.some((w) => w.state === 'pending') ? at(holdAt(facts, ring.policy, now)) : undefined;
+  }
+  return undefined;
+}
