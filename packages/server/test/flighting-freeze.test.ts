@@ -1,6 +1,9 @@
 // Windows and freezes over the real server: a real fleet repo (Git), real SQLite, HTTP. No cluster
 // is needed: what is asserted is whether a ring starts, not how its clusters are delivered to.
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/harness.ts';
 import { FleetRepo, manifestRemote, tempDir } from './flighting/fixture.ts';
@@ -30,6 +33,17 @@ afterAll(async () => {
   await server?.close();
   for (const d of [fleet?.dir, remote, work, data]) if (d) rmSync(d, { recursive: true, force: true });
 });
+
+const BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin', 'ringmaster.js');
+async function cli(args: string[], token = server.admin): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], { env: { ...process.env, RINGMASTER_SERVER: server.url, RINGMASTER_TOKEN: token } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 const release = async (id: string) => (await server.call('GET', `/api/v1/releases/${id}`)).body;
 const dev = async (id: string) => (await release(id)).rings[0];
@@ -97,6 +111,22 @@ describe('an organisation-wide freeze', () => {
     server = await startTestServer({ dataDir: data }, options());
     expect((await server.call('GET', '/api/v1/freeze')).body).toMatchObject({ active: true, freeze: { reason: 'incident' } });
     expect((await server.call('POST', '/api/v1/freeze/end', { body: { reason: 'resolved' } })).body).toMatchObject({ active: false, freeze: { endReason: 'resolved' } });
+  }, 60_000);
+});
+
+describe('the freeze from the CLI', () => {
+  it('starts, shows and ends a freeze; a viewer may look but not start one', async () => {
+    const viewer = await server.token('viewer');
+    const refused = await cli(['freeze', 'start', '--reason', 'mine'], viewer);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/this call needs approver/);
+    const started = await cli(['freeze', 'start', '--reason', 'release train']);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/^FROZEN since .* by admin-\d+: release train/);
+    const status = await cli(['freeze', 'status', '--output', 'json'], viewer);
+    expect(JSON.parse(status.stdout)).toMatchObject({ active: true, freeze: { reason: 'release train' } });
+    const ended = await cli(['freeze', 'end', '--reason', 'train left']);
+    expect(ended.stdout).toMatch(/^not frozen \(the last freeze, "release train" .*: train left\)/);
   }, 60_000);
 });
 
