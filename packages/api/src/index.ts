@@ -1,6 +1,7 @@
 export * from './common.ts';
 export * from './releases.ts';
 export * from './metrics.ts';
+export * from './freeze.ts';
 export * from './events.ts';
 export * from './changes.ts';
 export * from './fleet.ts';

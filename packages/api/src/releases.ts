@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
 import { metricGateView, resolvedMetricGate } from './metrics.ts';
+import { releaseOverride } from './freeze.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
@@ -90,6 +91,10 @@ export const stepView = z.object({
 });
 export type StepView = z.infer<typeof stepView>;
 
+/** A deployment window as the engine applies it: opens at each start of the cron schedule in the time zone, for durationMs. */
+export const deploymentWindow = z.object({ schedule: z.string(), durationMs: z.number(), timeZone: z.string() });
+export type DeploymentWindow = z.infer<typeof deploymentWindow>;
+
 /** A ring policy with every default filled in, as the engine applies it. */
 export const resolvedPolicy = z.object({
   waves: z.union([z.object({ size: z.number() }), z.object({ byLabel: z.string() }), z.object({ all: z.literal(true) })]),
@@ -100,6 +105,7 @@ export const resolvedPolicy = z.object({
   autoRollback: z.boolean(),
   progressDeadlineMs: z.number(),
   metrics: z.array(resolvedMetricGate).optional().describe('metric gates (absent: none)'),
+  windows: z.array(deploymentWindow).optional().describe('deployment windows of the ring (none or absent: always open)'),
 });
 export type ResolvedPolicy = z.infer<typeof resolvedPolicy>;
 
@@ -115,8 +121,12 @@ export const ringView = z.object({
   state: z.string(),
   policy: resolvedPolicy,
   approval: z.object({ required: z.boolean(), approvedBy: z.string().nullable(), approvedAt: maybeTime }),
-  gate: z.object({ kind: z.enum(['approval', 'soak', 'wave', 'paused', 'metrics']), until: time.optional() }).nullable()
-    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused, metrics (soak over, metric gates still measuring)'),
+  gate: z.object({
+    kind: z.enum(['approval', 'soak', 'wave', 'paused', 'metrics', 'window', 'freeze']), until: time.optional(),
+    opensAt: maybeTime.optional().describe('window: when the next window opens (null: never again)'),
+    reason: z.string().optional().describe('freeze: why releases are frozen'),
+  }).nullable()
+    .describe('what the ring waits for now: approval, soak (until), wave (clusters in flight), paused, metrics (soak over, metric gates still measuring), window (opensAt), freeze (reason)'),
   failures: z.number(),
   startedAt: maybeTime,
   finishedAt: maybeTime,
@@ -153,6 +163,7 @@ export const releaseView = z.object({
   rings: z.array(ringView),
   rollback: z.object({ clusters: z.array(stepView) }).nullable(),
   approvals: z.array(z.object({ ring: z.string(), actor: z.string(), at: time, result: z.string(), reason: z.string().nullable() })),
+  overrides: z.array(releaseOverride).optional().describe('gates an admin let this release pass (window, freeze), with who and why'),
 });
 export type ReleaseView = z.infer<typeof releaseView>;
 

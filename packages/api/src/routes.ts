@@ -12,6 +12,7 @@ import { health, openApiSchema, ready, version } from './meta.ts';
 import {
   approveReleaseBody, createReleaseBody, listReleasesQuery, releaseActionBody, releaseEvents, releaseList, releaseView,
 } from './releases.ts';
+import { endFreezeBody, freezeStatus, overrideReleaseBody, startFreezeBody } from './freeze.ts';
 import { adoptAnswer, adoptBody, driftAnswer, driftName, driftQuery, healAnswer, healBody } from './drift.ts';
 import {
   approvedOperation, approveOperationBody, createOperationBody, dns, instanceNodes, instanceQuery, operationAnswer, operationList, operationPreview,
@@ -110,6 +111,12 @@ export const routes = {
   resumeRelease: { ...releaseAction('resume', 'deployer', noContent, 'resume a paused release'), body: undefined },
   abortRelease: releaseAction('abort', 'deployer', releaseActionBody, 'abort a release (what was delivered stays)'),
   rollbackRelease: releaseAction('rollback', 'deployer', releaseActionBody, 'roll a release back'),
+  overrideRelease: releaseAction('override', 'admin', overrideReleaseBody, "let one release pass its rings' deployment windows or the freeze (admin, with a reason)"),
+
+  getFreeze: get('/freeze', 'releases', 'whether an organisation-wide freeze holds every release, and the latest freeze', freezeStatus),
+  startFreeze: post('/freeze', 'releases', 'start a freeze: every release holds at its next boundary (reason required)', 'approver', startFreezeBody, { 201: freezeStatus }),
+  endFreeze: post('/freeze/end', 'releases', 'end the freeze: held releases resume', 'approver', endFreezeBody, { 200: freezeStatus }),
+  deleteFreeze: { method: 'DELETE', path: `${V1}/freeze`, tag: 'releases', summary: 'end the freeze (as POST /freeze/end)', auth: 'token', role: 'approver', responses: { 200: freezeStatus } },
 
   listDrift: get('/drift', 'drift', 'drifted instances with their objects and fields', driftAnswer, { query: driftQuery }),
   healDrift: post('/drift/{instance}/heal', 'drift', "put an instance's drifted objects back as delivered", 'deployer', healBody, { 200: healAnswer }, { params: instance }),

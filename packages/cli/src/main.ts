@@ -18,6 +18,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register>; all?: true }[
   { commands: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommands },
   { commands: ['token'], load: async () => (await import('./commands/token.ts')).registerTokenCommands },
   { commands: ['release'], load: async () => (await import('./commands/release.ts')).registerReleaseCommands },
+  { commands: ['freeze'], load: async () => (await import('./commands/freeze.ts')).registerFreezeCommands },
   { commands: ['operator'], load: async () => (await import('./commands/operator.ts')).registerOperatorCommands },
   { commands: ['node', 'op'], load: async () => (await import('./commands/nodes.ts')).registerNodeCommands },
   { commands: ['drift'], load: async () => (await import('./commands/drift.ts')).registerDriftCommands },

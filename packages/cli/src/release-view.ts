@@ -74,6 +74,8 @@ function gateWord(r: Ring, finished: boolean): string {
   if (r.approval.approvedBy) return `approved by ${r.approval.approvedBy}`;
   if (finished) return '';
   if (r.gate?.kind === 'metrics') return 'metric gates measuring';
+  if (r.gate?.kind === 'window') return r.gate.opensAt ? `window opens ${r.gate.opensAt}` : 'window (never opens again)';
+  if (r.gate?.kind === 'freeze') return `freeze: ${r.gate.reason ?? ''}`;
   if (r.gate) return r.gate.kind === 'soak' ? `soak until ${r.gate.until!.slice(11, 19)}` : r.gate.kind;
   return r.approval.required && r.state === 'pending' ? 'needs approval' : '';
 }
@@ -89,6 +91,7 @@ export function formatRelease(rel: ReleaseView): string {
     `revision ${short(rel.revision)}${rel.image ? `  image ${rel.image.app}=${rel.image.image}` : ''}  created by ${rel.createdBy} ${ago(rel.createdAt)}`,
     progressLine(rel),
     ...(rel.reason ? [`reason: ${rel.reason}`] : []),
+    ...(rel.overrides ?? []).map((o) => `override: passes the ${o.gate} (${o.actor}: ${o.reason})`),
     '',
   ];
   const rows: string[][] = [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cronProblem, timeZoneProblem } from './window-check.ts';
 
 /**
  * The fleet format: one schema per kind of fleet file. Types, validation and the JSON Schema files
@@ -102,6 +103,19 @@ export const WavesSchema = z.union([
   z.strictObject({ byLabel: z.string().min(1).describe('cluster label whose values define the waves, in sorted order') }),
 ]);
 
+/** A deployment window: when a ring may start (and start new waves): from each start of a cron schedule, for a duration, in a time zone. */
+export const DeploymentWindowSchema = z.strictObject({
+  schedule: z.string().superRefine((s, ctx) => {
+    const problem = cronProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).describe('cron expression of the openings (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-4"'),
+  duration: DurationSchema.refine((d) => /[1-9]/.test(d), 'must be longer than zero').describe('how long the window stays open from each start, e.g. "7h"'),
+  timeZone: z.string().superRefine((tz, ctx) => {
+    const problem = timeZoneProblem(tz);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional().describe('IANA time zone of the schedule, e.g. "Europe/Berlin" (default UTC)'),
+});
+
 /** Per-ring rollout policy (used by flighting). */
 /** Placeholders a metric gate's query may use; each is filled in per measured cluster (and instance). */
 export const METRIC_QUERY_VARIABLES = ['cluster', 'instance', 'ring', 'app'] as const;
@@ -144,6 +158,7 @@ export const RingPolicySchema = z.strictObject({
     .refine((gates) => new Set(gates.map((g) => g.name)).size === gates.length, { message: 'metric gate names must be unique in a ring' })
     .optional()
     .describe('metric gates: Prometheus queries measured on each cluster of a wave once it is healthy'),
+  windows: z.array(DeploymentWindowSchema).min(1).optional().describe('deployment windows: the ring (and each new wave) starts only while one is open; none: always open'),
 });
 
 export const RingSchema = z.strictObject({
@@ -273,6 +288,7 @@ export type FleetFile = z.infer<typeof FleetFileSchema>;
 export type Ring = z.infer<typeof RingSchema>;
 export type RingPolicy = z.infer<typeof RingPolicySchema>;
 export type MetricGate = z.infer<typeof MetricGateSchema>;
+export type DeploymentWindow = z.infer<typeof DeploymentWindowSchema>;
 export type Region = z.infer<typeof RegionSchema>;
 export type ClusterSpec = z.infer<typeof ClusterSchema>;
 export type AppSpec = z.infer<typeof AppSchema>;

@@ -5,6 +5,7 @@ import { linkProps, navigate } from './navigation.ts';
 import { useLive, type LiveStatus } from './live.ts';
 import { queryClient } from './query.ts';
 import { Login } from './views/Login.tsx';
+import { FreezeBanner } from './components/FreezeBanner.tsx';
 
 export interface Session {
   me: Me;
@@ -102,6 +103,7 @@ export function App() {
         <button type="button" className="link" onClick={signOut}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
+        <FreezeBanner />
         <Outlet />
       </main>
     </SessionContext.Provider>

@@ -153,4 +153,13 @@ export function registerReleaseCommands(program: Command): void {
         show(outputFormat(cmd, FORMATS), await api(connection(cmd), name === 'abort' ? 'abortRelease' : 'rollbackRelease', { params: { id }, body: opts.reason ? { reason: opts.reason } : {} }));
       });
   }
+  clientOptions(release.command('override')
+    .description("let one release pass its rings' deployment windows or the freeze; needs the admin role")
+    .argument('<id>', 'release id')
+    .requiredOption('--gate <gate>', 'window or freeze')
+    .requiredOption('--reason <text>', 'why (required; shown on the release and in the audit)'))
+    .action(async (id: string, opts: { gate: string; reason: string }, cmd: Command) => {
+      if (opts.gate !== 'window' && opts.gate !== 'freeze') throw new UsageError(`--gate must be window or freeze (got "${opts.gate}")`);
+      show(outputFormat(cmd, FORMATS), await api(connection(cmd), 'overrideRelease', { params: { id }, body: { gate: opts.gate, reason: opts.reason } }));
+    });
 }

@@ -37,6 +37,8 @@ export interface FlightingOptions {
   prometheusUrl?: string;
   /** false: serve the API but do not run the engine loop (e.g. a read-only replica). */
   engine?: boolean;
+  /** The clock the engine decides by (default Date.now); tests shift it, e.g. to just before a deployment window opens. */
+  now?: () => number;
 }
 
 export interface Logger {
@@ -71,6 +73,6 @@ export function createContext(storage: Storage, options: FlightingOptions, recor
     record,
     manifestRepository: manifestRepository ?? options.manifestRepo.url,
     log,
-    now: () => Date.now(),
+    now: options.now ?? (() => Date.now()),
   };
 }

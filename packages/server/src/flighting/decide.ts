@@ -2,6 +2,7 @@ import type { EventInput } from '../ingest/event-schema.ts';
 import { isTerminal, type FlightState, type ResolvedPolicy, type StepKind } from './model.ts';
 import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
 import { decideMetricGates, type MeasureRequest, type Measurement } from './metric-gate.ts';
+import { frozen, holdAt, holdEvent, holdNext, type BoundaryFacts, type Hold } from './holds.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -67,6 +68,8 @@ export function decide(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
 class Plan {
   readonly actions: ReleaseAction[] = [];
   state: FlightState;
+  /** The freeze and the overrides (windows and freezes hold at boundaries). */
+  holds: BoundaryFacts | undefined;
   constructor(readonly rel: Release, readonly now: number, readonly o: DecideOptions) {
     this.state = rel.state;
   }
@@ -101,6 +104,7 @@ function decideRollout(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
   // observe and move every step in flight, whatever ring it is in; then decide on what they left
   if (!o.progressed && inflight.length) return { actions: [{ kind: 'deliver', step: 'deliver', clusters: inflight.map((s) => s.cluster) }], next: undefined, again: true };
   const plan = new Plan(rel, now, o);
+  plan.holds = snap.holds;
   if (rel.state === 'pending') {
     plan.emit(releaseEvent(rel, 'started'));
     plan.setState('in_progress');
@@ -146,6 +150,8 @@ function openRing(plan: Plan, ring: Ring): Decision | undefined {
     return plan.done(undefined);
   }
   if (rel.paused) return plan.paused(undefined);
+  const hold = holdAt(plan.holds, ring.policy, plan.now);
+  if (hold) return held(plan, ring.ring, hold, '');
   plan.emit(ringEvent(rel, ring.ring, 'started', 'started'));
   plan.push({ kind: 'start-ring', ring: ring.ring });
   return undefined;
@@ -159,6 +165,8 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measu
   const steps = ringSteps.filter((s) => s.wave === wave.wave);
   if (wave.state === 'pending') {
     if (rel.paused) return plan.paused(undefined);
+    const hold = holdAt(plan.holds, policy, now);
+    if (hold) return held(plan, ring.ring, hold, `wave-${wave.wave}-`);
     wave.deadlineAt = now + scaled(policy.progressDeadlineMs, o);
     wave.state = 'in_progress';
     plan.push({ kind: 'start-wave', ring: ring.ring, wave: wave.wave, deadlineAt: wave.deadlineAt });
@@ -174,7 +182,7 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measu
     }
     const active = ringSteps.filter((s) => s.state === 'in_progress').length;
     const pending = steps.filter((s) => s.state === 'pending');
-    if (pending.length && !rel.paused) {
+    if (pending.length && !rel.paused && !frozen(plan.holds)) {
       const room = policy.maxInFlight === null ? pending.length : Math.max(0, policy.maxInFlight - active);
       const starting = pending.slice(0, room).map((s) => s.cluster);
       if (starting.length) {
@@ -206,6 +214,14 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measu
     plan.push({ kind: 'finish-wave', ring: ring.ring, wave: wave.wave });
   }
   return undefined;
+}
+
+/** A ring or wave that may not start yet (freeze, closed window): the release shows what it waits for and looks again when the window opens. */
+function held(plan: Plan, ring: string, hold: Hold, at: string): Decision {
+  const e = holdEvent(hold);
+  plan.emit(ringEvent(plan.rel, ring, 'waiting', `${at}${e.key}`, e.data));
+  if (plan.state !== 'in_progress') plan.setState('in_progress');
+  return plan.done(holdNext(hold, plan.now));
 }
 
 /** Stops the rollout: the ring and release halt; with autoRollback the rollback starts at once. */

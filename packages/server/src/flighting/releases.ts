@@ -15,6 +15,8 @@ import { MeasurementStore } from './measurement-store.ts';
 import { measuringPastSoak, metricGateViews, type Measurement } from './metric-gate.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
+import { FreezeStore } from './freezes.ts';
+import { currentHold } from './holds.ts';
 
 // The bodies and queries of the release API are the contract's (@ringmaster/api).
 export { createReleaseBody, listReleasesQuery, approveReleaseBody as approveBody, releaseActionBody as actionBody, type CreateReleaseInput } from '@ringmaster/api';
@@ -271,6 +273,13 @@ function gateOf(rel: Release, ring: Ring, waves: Wave[]): ReleaseView['rings'][n
   return { kind: 'wave' };
 }
 
+/** The ring a freeze or a closed window holds shows that gate (window: when it opens; freeze: why). */
+const withHold = (held: ReturnType<typeof currentHold>) => (v: ReleaseView['rings'][number]): ReleaseView['rings'][number] => {
+  if (!held || held.ring !== v.ring) return v;
+  const h = held.hold;
+  return { ...v, gate: h.gate === 'window' ? { kind: 'window', opensAt: iso(h.opensAt) } : { kind: 'freeze', reason: h.reason } };
+};
+
 function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[], measurements: Measurement[] = [], now = Date.now()): ReleaseView['rings'][number] {
   const rw = waves.filter((w) => w.ring === r.ring);
   const gate = gateOf(rel, r, rw);
@@ -291,7 +300,7 @@ function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[], measure
 export async function getRelease(ctx: FlightingContext, id: string): Promise<ReleaseView> {
   const store = storeOf(ctx);
   const rel = await load(ctx, id);
-  const [rings, waves, steps, approvals, measurements] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id)]);
+  const [rings, waves, steps, approvals, measurements, holds] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id), new FreezeStore(ctx.storage).facts(id)]);
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
@@ -299,9 +308,10 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
     id: rel.id, revision: rel.revision, image: rel.override, state: rel.state, phase: rel.phase, paused: rel.paused, reason: rel.reason, message: rel.message,
     createdBy: rel.createdBy, createdAt: iso(rel.createdAt)!, updatedAt: iso(rel.updatedAt)!, finishedAt: iso(rel.finishedAt), summary: rel.summary,
     progress: { clusters: deliver.length, succeeded: count('succeeded'), failed: count('failed'), inFlight: count('in_progress'), pending: count('pending') },
-    rings: rings.map((r) => ringView(rel, r, waves, deliver, measurements, ctx.now())),
+    rings: rings.map((r) => ringView(rel, r, waves, deliver, measurements, ctx.now())).map(withHold(currentHold({ release: rel, rings, waves, deliver }, holds, ctx.now()))),
     rollback: rollback.length ? { clusters: rollback.map(stepView) } : null,
     approvals: approvals.map((a) => ({ ring: a.ring, actor: a.actor, at: iso(a.at)!, result: a.result, reason: a.reason })),
+    overrides: holds.overrides.map((o) => ({ ...o, at: iso(o.at)! })),
   };
 }
 

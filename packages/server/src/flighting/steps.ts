@@ -3,6 +3,7 @@ import type { ReleaseStepsTable, ReleasesTable } from './tables.ts';
 import type { ReleaseApprovalsTable, ReleaseRingsTable, ReleaseWavesTable } from './tables.ts';
 import type { ReleaseSummary } from '@ringmaster/api';
 import type { Measurement } from './metric-gate.ts';
+import type { BoundaryFacts } from './holds.ts';
 import { parsePhase, type FlightState, type ImageOverride, type ReleasePhase, type ResolvedPolicy, type StepDelivery, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 
 export type { ReleaseSummary };
@@ -110,4 +111,6 @@ export interface ReleaseSnapshot {
   rollback: Step[];
   /** Metric gate measurements taken so far (metric-gate.ts); absent reads as none. */
   measurements?: Measurement[];
+  /** The freeze in force and the release's overrides (absent: nothing holds it). */
+  holds?: BoundaryFacts;
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../storage/schema.ts';
+import { FreezeStore } from './freezes.ts';
 import { TERMINAL_STATES, phaseText, type FlightState, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 import { MeasurementStore } from './measurement-store.ts';
 import type { DeliveredTable, ReleaseRingsTable, ReleaseStepsTable, ReleaseWavesTable, ReleasesTable } from './tables.ts';
@@ -78,8 +79,8 @@ export class FlightStore {
   async snapshot(id: string): Promise<ReleaseSnapshot | undefined> {
     const release = await this.release(id);
     if (!release) return undefined;
-    const [rings, waves, steps, measurements] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id)]);
-    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements };
+    const [rings, waves, steps, measurements, holds] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id), new FreezeStore(this.storage).facts(id)]);
+    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements, holds };
   }
 
   async setRelease(id: string, now: number, set: { state?: FlightState; reason?: string | null; finished?: boolean; paused?: boolean }): Promise<void> {
@@ -257,7 +258,7 @@ export class FlightStore {
 
   async deleteRelease(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals', 'release_measurements'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
+      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals', 'release_measurements', 'release_overrides'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
       await trx.deleteFrom('releases').where('id', '=', id).execute();
     });
   }

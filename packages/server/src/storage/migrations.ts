@@ -5,6 +5,7 @@ import { metricGateMigrations } from '../flighting/measurement-store.ts';
 import { driftMigrations } from '../drift/migration.ts';
 import { requestMigrations } from '../requests/migration.ts';
 import { journeyClusterMigrations } from '../journey/clusters.ts';
+import { freezeMigrations } from '../flighting/freezes.ts';
 
 /** What a table group needs to know of the dialect. */
 interface TableBuilding {
@@ -252,5 +253,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...requestMigrations(dialect),
     ...journeyClusterMigrations(),
     ...metricGateMigrations(),
+    ...freezeMigrations(dialect),
   };
 }

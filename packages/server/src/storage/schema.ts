@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { FreezeTables } from '../flighting/freezes.ts';
 import type { FlightingTables } from '../flighting/tables.ts';
 import type { MeasurementTables } from '../flighting/measurement-store.ts';
 import type { JourneyClusterTables } from '../journey/clusters.ts';
@@ -172,7 +173,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, MeasurementTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, MeasurementTables, FreezeTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

@@ -160,6 +160,7 @@ export function ReleaseView({ id }: { id: string }) {
         <div><dt>Progress</dt><dd data-testid="progress">{rel.progress.succeeded}/{rel.progress.clusters} clusters done · {rel.progress.inFlight} in flight · {rel.progress.pending} pending{rel.progress.failed ? ` · ${rel.progress.failed} failed` : ''}</dd></div>
         {rel.message && <div><dt>Message</dt><dd>{rel.message}</dd></div>}
         {rel.reason && <div><dt>Reason</dt><dd>{rel.reason}</dd></div>}
+        {(rel.overrides ?? []).map((o, i) => <div key={`override-${i}`}><dt>Override</dt><dd>passes the {o.gate}: <strong>{o.actor}</strong> {when(o.at)} — {o.reason}</dd></div>)}
       </dl>
       {actions.length > 0 && (
         <div className="actions" role="group" aria-label="Release actions">
@@ -186,6 +187,8 @@ export function ReleaseView({ id }: { id: string }) {
                 {ring.gate?.kind === 'wave' && <span>clusters in flight</span>}
                 {ring.gate?.kind === 'paused' && <span>paused</span>}
                 {ring.gate?.kind === 'metrics' && <span>soak over, metric gates measuring</span>}
+                {ring.gate?.kind === 'window' && <strong>waits for its deployment window{ring.gate.opensAt ? <>: opens {when(ring.gate.opensAt)}</> : ' (it never opens again)'}</strong>}
+                {ring.gate?.kind === 'freeze' && <strong>held by the freeze: {ring.gate.reason}</strong>}
                 {ring.approval.approvedBy && <span>approved by <strong>{ring.approval.approvedBy}</strong> {when(ring.approval.approvedAt)}</span>}
                 {canApprove && (
                   <button type="button" className="primary" disabled={!!approveDenied || busy !== null} title={approveDenied ?? undefined}
