@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
+import { releaseAlertView } from './alerts.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
@@ -98,6 +99,7 @@ export const resolvedPolicy = z.object({
   approval: z.enum(['auto', 'manual']),
   autoRollback: z.boolean(),
   progressDeadlineMs: z.number(),
+  alerts: z.object({ action: z.enum(['fail', 'pause']) }).optional().describe('what a firing Alertmanager alert naming a cluster in flight does (absent: fail)'),
 });
 export type ResolvedPolicy = z.infer<typeof resolvedPolicy>;
 
@@ -150,6 +152,7 @@ export const releaseView = z.object({
   rings: z.array(ringView),
   rollback: z.object({ clusters: z.array(stepView) }).nullable(),
   approvals: z.array(z.object({ ring: z.string(), actor: z.string(), at: time, result: z.string(), reason: z.string().nullable() })),
+  alerts: z.array(releaseAlertView).optional().describe("Alertmanager alerts that named the release's clusters"),
 });
 export type ReleaseView = z.infer<typeof releaseView>;
 

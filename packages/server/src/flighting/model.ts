@@ -30,6 +30,7 @@ export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
     approval: policy?.approval ?? 'auto',
     autoRollback: policy?.autoRollback ?? false,
     progressDeadlineMs: parseDuration(policy?.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,
+    ...(policy?.alerts ? { alerts: { action: policy.alerts.action } } : {}),
   };
 }
 
