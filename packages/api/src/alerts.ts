@@ -4,13 +4,13 @@ import { isUnsafeKey, isoTime, limit, nullableTime } from './common.ts';
 /** At most this many alerts in one Alertmanager delivery (its `max_alerts` is unbounded by default; 1,000 is plenty). */
 export const MAX_ALERTS = 1000;
 
-/** A label or annotation map: bounded, and no key that would reach an object's prototype. */
-const labelMap = z.record(z.string().min(1).max(200), z.string().max(4000))
-  .superRefine((m, ctx) => {
-    const keys = Object.keys(m);
-    if (keys.length > 100) ctx.addIssue({ code: 'custom', message: `has ${keys.length} keys; at most 100 are accepted` });
-    for (const k of keys) if (isUnsafeKey(k)) ctx.addIssue({ code: 'custom', message: `the key "${k}" is not allowed (it would reach the prototype of every object)`, path: [k] });
-  });
+/** A label or annotation map: bounded, and no key that would reach an object's prototype (looked at before zod copies it, which drops `__proto__` silently). */
+const labelMap = z.unknown().superRefine((m, ctx) => {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return;
+  const keys = Object.keys(m);
+  if (keys.length > 100) ctx.addIssue({ code: 'custom', message: `has ${keys.length} keys; at most 100 are accepted` });
+  for (const k of keys) if (isUnsafeKey(k)) ctx.addIssue({ code: 'custom', message: `the key "${k}" is not allowed (it would reach the prototype of every object)`, path: [k] });
+}).pipe(z.record(z.string().min(1).max(200), z.string().max(4000)));
 
 /** An RFC 3339 time as Alertmanager writes it (`0001-01-01T00:00:00Z` for "no end yet"). */
 const amTime = z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 time');

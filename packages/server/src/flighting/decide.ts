@@ -1,6 +1,7 @@
 import type { EventInput } from '../ingest/event-schema.ts';
 import { isTerminal, type FlightState, type ResolvedPolicy, type StepKind } from './model.ts';
 import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
+import { decideAlerts, type AlertActed } from './alerts.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -25,7 +26,11 @@ export type ReleaseAction =
   | { kind: 'finish' }
   | { kind: 'halt'; ring: string; reason: string; autoRollback: boolean }
   | { kind: 'roll-back'; reason: string }
-  | { kind: 'finish-rollback'; failure: string | null };
+  | { kind: 'finish-rollback'; failure: string | null }
+  /** Pauses the release (a firing alert, by the ring's alerts policy). */
+  | { kind: 'pause'; reason: string }
+  /** Marks alerts as looked at (alerts.ts). */
+  | { kind: 'ack-alerts'; alerts: AlertActed[] };
 
 export interface Decision {
   actions: ReleaseAction[];
@@ -57,6 +62,8 @@ const ringEvent = (rel: Release, ring: string, status: string, key: string, data
  */
 export function decide(snap: ReleaseSnapshot, now: number, o: DecideOptions): Decision {
   if (isTerminal(snap.release.state)) return { actions: [], next: undefined };
+  const alerted = decideAlerts(snap);
+  if (alerted.length) return { actions: alerted, next: 0 };
   return snap.release.phase === 'rollback' ? decideRollback(snap, now, o) : decideRollout(snap, now, o);
 }
 

@@ -12,6 +12,7 @@ import { recordFleetClusters } from '../journey/clusters.ts';
 import { FlightStore, type NewRing } from './store.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
+import { AlertStore, alertView } from './alert-store.ts';
 
 // The bodies and queries of the release API are the contract's (@ringmaster/api).
 export { createReleaseBody, listReleasesQuery, approveReleaseBody as approveBody, releaseActionBody as actionBody, type CreateReleaseInput } from '@ringmaster/api';
@@ -284,7 +285,7 @@ function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[]): Releas
 export async function getRelease(ctx: FlightingContext, id: string): Promise<ReleaseView> {
   const store = storeOf(ctx);
   const rel = await load(ctx, id);
-  const [rings, waves, steps, approvals] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id)]);
+  const [rings, waves, steps, approvals, alerts] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new AlertStore(ctx.storage).alerts(id)]);
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
@@ -295,6 +296,7 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
     rings: rings.map((r) => ringView(rel, r, waves, deliver)),
     rollback: rollback.length ? { clusters: rollback.map(stepView) } : null,
     approvals: approvals.map((a) => ({ ring: a.ring, actor: a.actor, at: iso(a.at)!, result: a.result, reason: a.reason })),
+    alerts: alerts.map(alertView),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { ReleaseStepsTable, ReleasesTable } from './tables.ts';
 import type { ReleaseApprovalsTable, ReleaseRingsTable, ReleaseWavesTable } from './tables.ts';
 import type { ReleaseSummary } from '@ringmaster/api';
+import type { ReleaseAlert } from './alerts.ts';
 import { parsePhase, type FlightState, type ImageOverride, type ReleasePhase, type ResolvedPolicy, type StepDelivery, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 
 export type { ReleaseSummary };
@@ -107,4 +108,6 @@ export interface ReleaseSnapshot {
   deliver: Step[];
   /** Rollback steps (none until a rollback started). */
   rollback: Step[];
+  /** Alertmanager alerts that named the release's clusters (alerts.ts). */
+  alerts?: ReleaseAlert[];
 }

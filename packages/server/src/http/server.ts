@@ -20,6 +20,7 @@ import { registerAppRoutes } from '../journey/routes-apps.ts';
 import { registerSettingsRoutes } from '../journey/routes-settings.ts';
 import { registerAuthRoutes } from '../auth/routes.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
+import { registerAlertRoutes } from '../flighting/alert-routes.ts';
 import { registerDriftRoutes } from '../drift/routes.ts';
 import { registerOperationRoutes } from '../operations/routes.ts';
 import { registerRequestRoutes, registerTicketWebhook } from '../requests/routes.ts';
@@ -162,6 +163,7 @@ async function mountRoutes(app: FastifyInstance, plane: ControlPlane, options: S
     await registerLiveRoutes(api, plane);
     await registerDashboardRoutes(api, plane);
     await registerReleaseRoutes(api, { storage: plane.storage, flighting: plane.flighting });
+    await registerAlertRoutes(api, plane.flighting);
     await registerDriftRoutes(api, { storage: plane.storage, flighting: plane.flighting, drift: plane.drift });
     await registerOperationRoutes(api, { flighting: plane.flighting });
     await registerRequestRoutes(api, plane.requests);

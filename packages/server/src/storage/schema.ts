@@ -3,6 +3,7 @@ import type { FlightingTables } from '../flighting/tables.ts';
 import type { JourneyClusterTables } from '../journey/clusters.ts';
 import type { DriftTables } from '../drift/tables.ts';
 import type { RequestTables } from '../requests/tables.ts';
+import type { AlertTables } from '../flighting/alert-store.ts';
 
 /** Times are milliseconds since the epoch in BIGINT columns, so both dialects sort and subtract them alike. */
 export interface EventsTable {
@@ -171,7 +172,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, AlertTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;
