@@ -152,7 +152,8 @@ export const SecretRefSchema = z.union([
 /** One notification: which release events go to which incoming webhook, in which format. */
 export const NotificationSchema = z.strictObject({
   name: NameSchema.describe('names the notification in the delivery log'),
-  on: z.array(z.enum(['waiting_for_approval', 'halted', 'rolled_back', 'succeeded'])).min(1).describe('the release events that are sent'),
+  // not `on`: YAML 1.1 reads an unquoted `on` key as the boolean true
+  events: z.array(z.enum(['waiting_for_approval', 'halted', 'rolled_back', 'succeeded'])).min(1).describe('the release events that are sent'),
   format: z.enum(['slack', 'teams', 'generic']).describe('slack: {text, blocks}; teams: a MessageCard; generic: JSON {event, release, ring, state, reason, link}'),
   url: SecretRefSchema,
   rings: z.array(NameSchema).optional().describe('only events of these rings (a release event counts for every ring it touched); default all'),

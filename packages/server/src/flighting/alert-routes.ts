@@ -58,7 +58,18 @@ export async function registerAlertRoutes(api: FastifyInstance, flighting: Fligh
         });
       }
     }
-    await new AlertStore(flighting.ctx.storage).record(records, flighting.ctx.now());
+    const alerts = new AlertStore(flighting.ctx.storage);
+    // a resolution reaches every release the alert was recorded against, active or not
+    const resolved = body.alerts.filter((a) => a.status === 'resolved');
+    for (const f of await alerts.firings(resolved.map((a) => a.fingerprint))) {
+      const a = resolved.find((x) => x.fingerprint === f.fingerprint && (time(x.startsAt) ?? 0) === Number(f.starts_at));
+      if (!a || records.some((r) => r.releaseId === f.release_id && r.fingerprint === f.fingerprint)) continue;
+      records.push({
+        releaseId: f.release_id, fingerprint: f.fingerprint, startsAt: Number(f.starts_at), alert: a.labels.alertname!, summary: null, cluster: f.cluster, instance: f.instance,
+        ring: f.ring, status: 'resolved', labels: a.labels, endsAt: time(a.endsAt),
+      });
+    }
+    await alerts.record(records, flighting.ctx.now());
     const matched = records.map((r) => ({ release: r.releaseId, cluster: r.cluster, alert: r.alert, status: r.status }));
     req.audit = { target: 'webhook/alertmanager', details: { alerts: body.alerts.length, matched } };
     if (records.length) flighting.engine.wake();

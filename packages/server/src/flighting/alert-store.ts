@@ -147,6 +147,13 @@ export class AlertStore {
     return rows.map(toAlert);
   }
 
+  /** The recorded firings of these alerts, in any release (a resolution also reaches a release that ended since). */
+  async firings(fingerprints: string[]): Promise<Array<Pick<ReleaseAlertsTable, 'release_id' | 'fingerprint' | 'starts_at' | 'cluster' | 'instance' | 'ring'>>> {
+    if (fingerprints.length === 0) return [];
+    return this.db.selectFrom('release_alerts').select(['release_id', 'fingerprint', 'starts_at', 'cluster', 'instance', 'ring'])
+      .where('fingerprint', 'in', fingerprints).where('status', '=', 'firing').execute();
+  }
+
   /**
    * Records alerts in one transaction: a new one is inserted, a known one whose status changed is
    * updated (and so looked at again by the engine); a repeated delivery changes nothing.

@@ -45,9 +45,9 @@ export function triggerOf(e: EventInput): Trigger | undefined {
   return undefined;
 }
 
-/** Whether a notification of the fleet covers this event of this release (its `on`, `rings` and `apps`). */
+/** Whether a notification of the fleet covers this event of this release (its `events`, `rings` and `apps`). */
 export function covers(n: NotificationSpec, t: Trigger, rel: Pick<Release, 'summary'>): boolean {
-  if (!n.on.includes(t.event)) return false;
+  if (!n.events.includes(t.event)) return false;
   const rings = t.ring ? [t.ring] : Object.keys(rel.summary.rings);
   if (n.rings && !n.rings.some((r) => rings.includes(r))) return false;
   if (n.apps && !n.apps.some((a) => rel.summary.apps.includes(a))) return false;
