@@ -3,7 +3,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@ringmaster/kube';
-import { startTestServer, type TestServer } from './helpers/harness.ts';
+import { BACKENDS, startTestServer, useBackends, type TestServer } from './helpers/harness.ts';
+import { AlertStore } from '../src/flighting/alert-store.ts';
 import { startAlertmanager, type TestAlertmanager } from './helpers/alertmanager.ts';
 import { FleetRepo, manifestRemote, tempDir } from './flighting/fixture.ts';
 
@@ -13,6 +14,7 @@ import { FleetRepo, manifestRemote, tempDir } from './flighting/fixture.ts';
 // no kube-apiserver has to run for.
 
 const cleanup: Array<() => Promise<void> | void> = [];
+const backends = useBackends();
 afterAll(async () => {
   for (const fn of cleanup.reverse()) {
     try {
@@ -166,4 +168,28 @@ describe('alerts that halt and notifications out', () => {
       return r.alerts?.[0]?.status === 'resolved' ? r : undefined;
     }, 'the alert to be resolved');
   }, 180_000);
+
+  it.each(BACKENDS)('keeps alerts and the delivery log on %s: a firing once, its resolution, one delivery per event', async (backend) => {
+    const storage = await backends.storage(backend);
+    try {
+      const alerts = new AlertStore(storage);
+      const firing = { releaseId: 'r1', fingerprint: 'abc123', startsAt: 1_000, alert: 'HighErrorRate', summary: 's', cluster: 'dev-1', instance: null, ring: 'dev', status: 'firing' as const, labels: { alertname: 'HighErrorRate' }, endsAt: null };
+      await alerts.record([firing], 2_000);
+      await alerts.record([firing], 2_500);
+      expect(await alerts.alerts('r1')).toEqual([expect.objectContaining({ status: 'firing', acted: false, action: null })]);
+      await alerts.acted('r1', [{ fingerprint: 'abc123', startsAt: 1_000, status: 'firing', action: 'fail' }], 3_000);
+      expect((await alerts.alerts('r1'))[0]).toMatchObject({ acted: true, action: 'fail' });
+      expect(await alerts.firings(['abc123'])).toHaveLength(1);
+      await alerts.record([{ ...firing, status: 'resolved', endsAt: 4_000 }], 4_000);
+      expect((await alerts.alerts('r1'))[0]).toMatchObject({ status: 'resolved', acted: false, action: 'fail', endsAt: 4_000 });
+      const row = {
+        dedupe_key: 'r1/halted/dev/n', notification: 'n', format: 'generic', event: 'halted', release_id: 'r1', ring: 'dev', url_ref: '{"env":"X"}', payload: '{}',
+        state: 'pending', attempts: 0, next_at: 0, last_status: null, last_error: null, created_at: 0, delivered_at: null,
+      };
+      for (let i = 0; i < 2; i++) await storage.db.insertInto('notification_deliveries').values(row).onConflict((oc) => oc.column('dedupe_key').doNothing()).execute();
+      expect(await storage.db.selectFrom('notification_deliveries').select('id').execute()).toHaveLength(1);
+    } finally {
+      await storage.close();
+    }
+  }, 120_000);
 });
