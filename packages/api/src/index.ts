@@ -12,6 +12,7 @@ export * from './meta.ts';
 export * from './drift.ts';
 export * from './operations.ts';
 export * from './requests.ts';
+export * from './alerts.ts';
 export * from './routes.ts';
 export * from './openapi.ts';
 export * from './client.ts';

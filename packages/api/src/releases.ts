@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
 import { metricGateView, resolvedMetricGate } from './metrics.ts';
 import { releaseOverride } from './freeze.ts';
+import { releaseAlertView } from './alerts.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
@@ -106,6 +107,7 @@ export const resolvedPolicy = z.object({
   progressDeadlineMs: z.number(),
   metrics: z.array(resolvedMetricGate).optional().describe('metric gates (absent: none)'),
   windows: z.array(deploymentWindow).optional().describe('deployment windows of the ring (none or absent: always open)'),
+  alerts: z.object({ action: z.enum(['fail', 'pause']) }).optional().describe('what a firing Alertmanager alert naming a cluster in flight does (absent: fail)'),
 });
 export type ResolvedPolicy = z.infer<typeof resolvedPolicy>;
 
@@ -164,6 +166,7 @@ export const releaseView = z.object({
   rollback: z.object({ clusters: z.array(stepView) }).nullable(),
   approvals: z.array(z.object({ ring: z.string(), actor: z.string(), at: time, result: z.string(), reason: z.string().nullable() })),
   overrides: z.array(releaseOverride).optional().describe('gates an admin let this release pass (window, freeze), with who and why'),
+  alerts: z.array(releaseAlertView).optional().describe("Alertmanager alerts that named the release's clusters"),
 });
 export type ReleaseView = z.infer<typeof releaseView>;
 

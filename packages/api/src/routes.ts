@@ -20,6 +20,7 @@ import {
 import {
   cancelBody, createRequestBody, decisionBody, listRequestsQuery, logsQuery, requestId, requestList, requestLogs, requestView, ticketWebhookAnswer, ticketWebhookBody,
 } from './requests.ts';
+import { alertmanagerAnswer, alertmanagerPayload, notificationList, notificationsQuery } from './alerts.ts';
 
 /** How a route's caller is known: a bearer token, nothing, or a signature over the body (webhooks). */
 export type RouteAuth = 'token' | 'none' | 'signature';
@@ -137,6 +138,9 @@ export const routes = {
   approveRequest: post('/requests/{id}/approve', 'requests', 'approve a request (a second person)', 'approver', decisionBody, { 200: requestView }, { params: rqId }),
   rejectRequest: post('/requests/{id}/reject', 'requests', 'reject a request', 'approver', decisionBody, { 200: requestView }, { params: rqId }),
   cancelRequest: post('/requests/{id}/cancel', 'requests', 'cancel a request that waits or runs', 'deployer', cancelBody, { 200: requestView }, { params: rqId }),
+  alertmanagerWebhook: post('/webhooks/alertmanager', 'releases', "Alertmanager's webhook: a firing alert naming a cluster in flight fails its step or pauses the release (token)", 'deployer',
+    alertmanagerPayload, { 200: alertmanagerAnswer }),
+  listNotifications: get('/notifications', 'releases', 'notification deliveries (Slack, Teams, generic webhooks), newest first', notificationList, { query: notificationsQuery }),
   requestLogs: get('/requests/{id}/logs', 'requests', "a request's log lines (follow=true: NDJSON until it ends)", requestLogs, { params: rqId, query: logsQuery }),
 } as const satisfies Record<string, RouteDef>;
 

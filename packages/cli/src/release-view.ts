@@ -109,8 +109,12 @@ export function formatRelease(rel: ReleaseView): string {
     ? '\n\nrollback (re-delivers what each cluster held before this release):\n'
       + table(['CLUSTER', 'STATE', 'COMMIT', 'REASON'], rel.rollback.clusters.map((c) => [c.cluster, clusterWord(c, finished), short(c.manifestCommit), (c.reason ?? '').slice(0, 80)]))
     : '';
+  const alerts = rel.alerts?.length
+    ? '\n\nalerts (Alertmanager):\n'
+      + table(['ALERT', 'STATUS', 'RING', 'CLUSTER', 'ACTION', 'SINCE', 'SUMMARY'], rel.alerts.map((a) => [a.alert, a.status, a.ring, a.instance ? `${a.cluster}/${a.instance}` : a.cluster, a.action ?? '-', ago(a.startsAt), (a.summary ?? '').slice(0, 80)]))
+    : '';
   // a blank line between the header and the table, and before the rollback
-  return head.join('\n') + '\n' + body + formatMetricGates(rel) + rollback;
+  return head.join('\n') + '\n' + body + formatMetricGates(rel) + rollback + alerts;
 }
 
 function ringLine(r: Ring, finished: boolean): string {

@@ -1,6 +1,6 @@
 // The public door of @ringmaster/fleet: model, load, validate, render, plan. Pure: files and Git only.
 export { API_VERSION, AppSchema, ClusterSchema, FleetFileSchema, InstanceSchema, DOCUMENT_SCHEMAS, METRIC_QUERY_VARIABLES } from './model.ts';
-export type { AppSpec, ClusterSpec, Delivery, FleetFile, InstanceSpec, Region, Ring, RingPolicy, MetricGate, DeploymentWindow, DocumentKind, DriftSpec, DriftIgnoreRule, PatchSpecInput } from './model.ts';
+export type { AppSpec, ClusterSpec, Delivery, FleetFile, InstanceSpec, Region, Ring, RingPolicy, MetricGate, DeploymentWindow, DocumentKind, DriftSpec, DriftIgnoreRule, PatchSpecInput, NotificationSpec } from './model.ts';
 export { FleetValidationError, GitError, RenderToolError, RingmasterError, formatIssue } from './errors.ts';
 export type { FleetIssue, SourceLocation } from './errors.ts';
 export type { Value, Values } from './types.ts';

@@ -46,6 +46,8 @@ export interface Fleet {
   kubernetes?: Kubernetes;
   /** How Helm charts are rendered (ringmaster.yaml `helm`). */
   helm?: FleetFile['helm'];
+  /** Incoming webhooks told about releases (ringmaster.yaml `notifications`). */
+  notifications?: FleetFile['notifications'];
   origin: ParsedDocument;
 }
 
@@ -211,11 +213,19 @@ export async function loadFleetFrom(source: FleetSource): Promise<Fleet> {
     if (!clusters.has(i.cluster) && !invalidNames.has(`Cluster/${i.cluster}`)) issues.push(missingRef(i.origin, ['cluster'], `instance "${i.name}"`, 'cluster', i.cluster, [...clusters.keys()], 'clusters/'));
   }
 
+  (fleetFile?.notifications ?? []).forEach((n, i) => {
+    for (const [key, known, what] of [['rings', ringNames, 'ring'], ['apps', new Set(apps.keys()), 'app']] as const) {
+      (n[key] ?? []).forEach((v, j) => {
+        if (!known.has(v)) issues.push(missingRef(fleetDoc!, ['notifications', i, key, j], `notification "${n.name}"`, what, v, [...known], what === 'ring' ? FLEET_FILE : 'apps/<name>/app.yaml'));
+      });
+    }
+  });
+
   if (issues.length > 0) throw new FleetValidationError(sortIssues(issues));
-  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, kubernetes: fleetFile!.kubernetes, helm: fleetFile!.helm, origin: fleetDoc! };
+  return { source, name: fleetFile!.name, rings, regions, clusters, apps, instances, kubernetes: fleetFile!.kubernetes, helm: fleetFile!.helm, notifications: fleetFile!.notifications, origin: fleetDoc! };
 }
 
-function missingRef(pd: ParsedDocument, path: string[], who: string, what: string, name: string, known: string[], where: string): FleetIssue {
+function missingRef(pd: ParsedDocument, path: Array<string | number>, who: string, what: string, name: string, known: string[], where: string): FleetIssue {
   const close = known.filter((k) => k.startsWith(name.slice(0, 3)) || name.startsWith(k.slice(0, 3)));
   return {
     code: 'missing-reference',

@@ -159,6 +159,9 @@ export const RingPolicySchema = z.strictObject({
     .optional()
     .describe('metric gates: Prometheus queries measured on each cluster of a wave once it is healthy'),
   windows: z.array(DeploymentWindowSchema).min(1).optional().describe('deployment windows: the ring (and each new wave) starts only while one is open; none: always open'),
+  alerts: z.strictObject({
+    action: z.enum(['fail', 'pause']).describe("fail: the cluster's step fails (counts against maxFailures); pause: the release pauses"),
+  }).optional().describe('what a firing Alertmanager alert naming a cluster in flight does (default fail)'),
 });
 
 export const RingSchema = z.strictObject({
@@ -185,6 +188,27 @@ export const HelmSettingsSchema = z
   })
   .describe('how Helm charts are rendered');
 
+/** Where a notification's webhook URL comes from: never the fleet repo itself (the URL is a credential). */
+export const SecretRefSchema = z.union([
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').describe('environment variable of the server holding the URL') }),
+  z.strictObject({ file: z.string().regex(/^\//, 'must be an absolute path').describe('file on the server holding the URL') }),
+], { error: (iss) => (typeof iss.input === 'string'
+  ? 'a webhook URL may not be written in the fleet repo (it is a credential): write { env: NAME } (an environment variable of the server) or { file: /path } (a secret file the server reads)'
+  : 'must be { env: NAME } (an environment variable name) or { file: /absolute/path } (a secret file)') })
+.describe('the webhook URL: { env: NAME } or { file: /absolute/path }, read by the server; never the URL itself');
+
+/** One notification: which release events go to which incoming webhook, in which format. */
+export const NotificationSchema = z.strictObject({
+  name: NameSchema.describe('names the notification in the delivery log'),
+  // not `on`: YAML 1.1 reads an unquoted `on` key as the boolean true
+  events: z.array(z.enum(['waiting_for_approval', 'halted', 'rolled_back', 'succeeded'])).min(1).describe('the release events that are sent'),
+  format: z.enum(['slack', 'teams', 'generic']).describe('slack: {text, blocks}; teams: a MessageCard; generic: JSON {event, release, ring, state, reason, link}'),
+  url: SecretRefSchema,
+  rings: z.array(NameSchema).optional().describe('only events of these rings (a release event counts for every ring it touched); default all'),
+  apps: z.array(NameSchema).optional().describe('only releases that change one of these apps; default all'),
+});
+export type NotificationSpec = z.infer<typeof NotificationSchema>;
+
 /** ringmaster.yaml at the root of the fleet repo: rings in promotion order, regions. */
 export const FleetFileSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
@@ -194,6 +218,7 @@ export const FleetFileSchema = z.strictObject({
   regions: z.array(RegionSchema).optional(),
   kubernetes: KubernetesSchema.optional().describe('default for every cluster'),
   helm: HelmSettingsSchema.optional(),
+  notifications: z.array(NotificationSchema).max(50).optional().describe('incoming webhooks (Slack, Teams, generic) told when a release waits for approval, halts, rolls back or succeeds'),
 });
 
 export const DeliverySchema = z.discriminatedUnion('mode', [

@@ -15,6 +15,7 @@ import { DriftDetector, type DriftOptions } from './drift/detector.ts';
 import { driftCounts } from './drift/store.ts';
 import type { RequestOptions } from './requests/context.ts';
 import { startRequests, type Requests } from './requests/service.ts';
+import { Notifier, type NotifierOptions } from './notify/notifier.ts';
 
 export interface ControlPlaneOptions extends StorageOptions {
   /** An already open storage (the control plane then does not close it). */
@@ -27,6 +28,8 @@ export interface ControlPlaneOptions extends StorageOptions {
   flighting?: FlightingOptions;
   /** Drift detection of what flighting delivered (on by default with flighting): audit logs, refresh period. */
   drift?: DriftOptions;
+  /** Notifications out (docs/flighting.md#notifications). Run with flighting. */
+  notifications?: NotifierOptions;
   /** The requests API (docs/requests.md). Runs with flighting. */
   requests?: RequestOptions;
 }
@@ -56,6 +59,8 @@ export interface ControlPlane {
   drift?: DriftDetector;
   /** The requests runner; undefined without flighting. */
   requests?: Requests;
+  /** Notifications out of the engine's release events; undefined without flighting. */
+  notifier?: Notifier;
   /** Stops the runner, the detector and the engine (in that order), then the storage it opened. */
   close(): Promise<void>;
 }
@@ -101,6 +106,15 @@ function startDrift(flighting: Flighting | undefined, options: DriftOptions | un
 }
 
 /** Opens (or takes) the storage and starts what runs on it: the write queue, the engine, drift detection and the requests runner. */
+/** Notifications follow the engine: its release events go out (with flighting, unless the engine is off). */
+function startNotifier(flighting: Flighting | undefined, storage: Storage, options: NotifierOptions | undefined, log: Logger): Notifier | undefined {
+  if (!flighting) return undefined;
+  const notifier = new Notifier(storage, flighting.ctx.options.fleetRepo, log, options);
+  flighting.engine.onEvents((events) => notifier.notify(events));
+  if (flighting.ctx.options.engine !== false) notifier.start();
+  return notifier;
+}
+
 export async function createControlPlane(options: ControlPlaneOptions & { log: Logger }): Promise<ControlPlane> {
   // a control plane that opens its own SQLite database runs the engine on it: one such process per data folder
   const storage = options.storage ?? (await openStorage({ ...options, exclusive: options.exclusive ?? true }));
@@ -131,17 +145,19 @@ export async function createControlPlane(options: ControlPlaneOptions & { log: L
   if (flighting) registerFlightingMetrics(metrics.registry, flighting, storage);
   const drift = startDrift(flighting, options.drift, log, metrics.registry, storage);
   const requests = startRequests({ flighting, options: options.requests, fleetRepository: initial.fleetRepository, log });
+  const notifier = startNotifier(flighting, storage, options.notifications, log);
 
   let closed: Promise<void> | undefined;
   const close = async () => {
     await requests?.runner.stop();
     await drift?.stop();
     await flighting?.engine.stop();
+    await notifier?.stop();
     flighting?.ctx.clients.close();
     if (ownsStorage) await storage.close();
   };
   return {
-    storage, writes, auth: new TokenAuthenticator(storage), directory, metrics, live, settings, record, flighting, drift, requests,
+    storage, writes, auth: new TokenAuthenticator(storage), directory, metrics, live, settings, record, flighting, drift, requests, notifier,
     close: () => (closed ??= close()),
   };
 }

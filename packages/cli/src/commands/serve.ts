@@ -13,6 +13,7 @@ interface ServeOptions {
   host: string;
   port: string;
   dataDir: string;
+  publicUrl?: string;
   databaseUrl?: string;
   fleetRepo?: string;
   fleetRepository?: string;
@@ -119,12 +120,14 @@ export function registerServeCommands(program: Command): void {
     .option('--cluster-context <cluster=context>', 'kubeconfig context of a cluster (repeatable; default: the fleet\'s delivery.direct.context)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--time-scale <factor>', 'multiply the fleet\'s soak and deadline durations (e.g. 0.01 for demos)')
     .option('--prometheus-url <url>', 'Prometheus for the fleet\'s metric gates (or RINGMASTER_PROMETHEUS_URL); asked only when the fleet declares gates')
+    .option('--public-url <url>', 'the server\'s URL as people open it: the release link in notifications (default: http://<host>:<port>)')
     .addHelpText('after', '\nWebhook secrets come from the environment, never from flags: RINGMASTER_GITHUB_WEBHOOK_SECRET,\nRINGMASTER_GITLAB_WEBHOOK_TOKEN, RINGMASTER_AZURE_WEBHOOK_SECRET or RINGMASTER_AZURE_WEBHOOK_USERNAME/PASSWORD,\nRINGMASTER_TICKET_WEBHOOK_SECRET. Requests (docs/requests.md) write DNS records through RINGMASTER_DNS_SERVER,\nRINGMASTER_DNS_ZONE, RINGMASTER_DNS_TSIG_KEY_NAME, RINGMASTER_DNS_TSIG_ALGORITHM and RINGMASTER_DNS_TSIG_SECRET_FILE,\nand call the ticketing system at RINGMASTER_TICKET_URL (signed with RINGMASTER_TICKET_SECRET).')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       const bodyLimit = Number(opts.bodyLimit);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port must be 0-65535 (got "${opts.port}")`);
       if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw usage(`--body-limit must be an integer ≥ 1024 (got "${opts.bodyLimit}")`);
+      if (opts.publicUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(opts.publicUrl)) throw usage(`--public-url must be an http:// or https:// URL (got "${opts.publicUrl}")`);
       let rings = opts.rings;
       if (!rings && opts.fleetRepo) {
         const fleet = await loadFleetFrom(await openSource(opts.fleetRepo, 'HEAD'));
@@ -140,6 +143,7 @@ export function registerServeCommands(program: Command): void {
         settings: { fleetRepository: opts.fleetRepository, manifestRepository: opts.manifestRepository, rings },
         flighting: flightingOptions(opts),
         requests: requestOptions(process.env),
+        notifications: { publicUrl: opts.publicUrl },
       });
       server.app.log.info({ url: server.url, database: server.storage.dialect, location: server.storage.location }, 'ringmaster serve is listening');
       await new Promise<void>((resolve) => {

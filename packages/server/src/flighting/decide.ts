@@ -3,6 +3,7 @@ import { isTerminal, type FlightState, type ResolvedPolicy, type StepKind } from
 import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
 import { decideMetricGates, type MeasureRequest, type Measurement } from './metric-gate.ts';
 import { frozen, holdAt, holdEvent, holdNext, type BoundaryFacts, type Hold } from './holds.ts';
+import { decideAlerts, type AlertActed } from './alerts.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -29,7 +30,11 @@ export type ReleaseAction =
   | { kind: 'finish' }
   | { kind: 'halt'; ring: string; reason: string; autoRollback: boolean }
   | { kind: 'roll-back'; reason: string }
-  | { kind: 'finish-rollback'; failure: string | null };
+  | { kind: 'finish-rollback'; failure: string | null }
+  /** Pauses the release (a firing alert, by the ring's alerts policy). */
+  | { kind: 'pause'; reason: string }
+  /** Marks alerts as looked at (alerts.ts). */
+  | { kind: 'ack-alerts'; alerts: AlertActed[] };
 
 export interface Decision {
   actions: ReleaseAction[];
@@ -61,6 +66,8 @@ const ringEvent = (rel: Release, ring: string, status: string, key: string, data
  */
 export function decide(snap: ReleaseSnapshot, now: number, o: DecideOptions): Decision {
   if (isTerminal(snap.release.state)) return { actions: [], next: undefined };
+  const alerted = decideAlerts(snap);
+  if (alerted.length) return { actions: alerted, next: 0 };
   return snap.release.phase === 'rollback' ? decideRollback(snap, now, o) : decideRollout(snap, now, o);
 }
 

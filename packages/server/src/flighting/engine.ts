@@ -8,6 +8,7 @@ import { EngineLease, type LeaseState } from './engine-lease.ts';
 import { decide, type ReleaseAction } from './decide.ts';
 import { FlightStore } from './store.ts';
 import { takeMeasurements } from './measure.ts';
+import { AlertStore } from './alert-store.ts';
 import { StepRunner, type EngineStats } from './step-runner.ts';
 import type { ReleaseSnapshot, Step } from './steps.ts';
 
@@ -33,6 +34,8 @@ export class FlightEngine {
   private readonly lease: EngineLease;
   /** Called after the engine changed what is delivered (a manifest commit recorded, a cluster step finished). */
   private readonly deliveryListeners: Array<() => void> = [];
+  /** Called with the journey events the engine recorded (the notifier listens). */
+  private readonly eventListeners: Array<(events: EventInput[]) => void> = [];
   private lastLease: LeaseState | undefined;
   /** The shared context, except that the engine's database is the lease's: on PostgreSQL, fenced by it. */
   private readonly ctx: FlightingContext;
@@ -96,6 +99,11 @@ export class FlightEngine {
   /** Calls `fn` each time the engine changed what is delivered, or took the lease over (so the drift detector looks at once). */
   onDelivery(fn: () => void): void {
     this.deliveryListeners.push(fn);
+  }
+
+  /** Calls `fn` with the journey events the engine recorded (release, ring and cluster events). */
+  onEvents(fn: (events: EventInput[]) => void): void {
+    this.eventListeners.push(fn);
   }
 
   private delivered(): void {
@@ -228,6 +236,8 @@ export class FlightEngine {
         await this.store.finishRollback(id, a.failure, now);
         this.delivered();
         break;
+      case 'pause': await this.store.setRelease(id, now, { paused: true, reason: a.reason, state: rel.state === 'waiting_for_approval' ? rel.state : 'paused' }); break;
+      case 'ack-alerts': await new AlertStore(this.ctx.storage).acted(id, a.alerts, now); break;
     }
     return false;
   }
@@ -237,6 +247,13 @@ export class FlightEngine {
       await this.ctx.record(events.map((e) => eventInputSchema.parse(Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)))));
     } catch (err) {
       this.ctx.log.warn({ err: (err as Error).message }, 'recording journey events failed');
+    }
+    for (const fn of this.eventListeners) {
+      try {
+        fn(events);
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message }, 'an event listener failed');
+      }
     }
   }
 

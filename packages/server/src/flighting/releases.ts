@@ -17,6 +17,7 @@ import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 import { FreezeStore } from './freezes.ts';
 import { currentHold } from './holds.ts';
+import { AlertStore, alertView } from './alert-store.ts';
 
 // The bodies and queries of the release API are the contract's (@ringmaster/api).
 export { createReleaseBody, listReleasesQuery, approveReleaseBody as approveBody, releaseActionBody as actionBody, type CreateReleaseInput } from '@ringmaster/api';
@@ -300,7 +301,7 @@ function ringView(rel: Release, r: Ring, waves: Wave[], deliver: Step[], measure
 export async function getRelease(ctx: FlightingContext, id: string): Promise<ReleaseView> {
   const store = storeOf(ctx);
   const rel = await load(ctx, id);
-  const [rings, waves, steps, approvals, measurements, holds] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id), new FreezeStore(ctx.storage).facts(id)]);
+  const [rings, waves, steps, approvals, measurements, holds, alerts] = await Promise.all([store.rings(id), store.waves(id), store.steps(id), store.approvals(id), new MeasurementStore(ctx.storage).list(id), new FreezeStore(ctx.storage).facts(id), new AlertStore(ctx.storage).alerts(id)]);
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
@@ -312,6 +313,7 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
     rollback: rollback.length ? { clusters: rollback.map(stepView) } : null,
     approvals: approvals.map((a) => ({ ring: a.ring, actor: a.actor, at: iso(a.at)!, result: a.result, reason: a.reason })),
     overrides: holds.overrides.map((o) => ({ ...o, at: iso(o.at)! })),
+    alerts: alerts.map(alertView),
   };
 }
 

@@ -4,6 +4,7 @@ import type { ReleaseApprovalsTable, ReleaseRingsTable, ReleaseWavesTable } from
 import type { ReleaseSummary } from '@ringmaster/api';
 import type { Measurement } from './metric-gate.ts';
 import type { BoundaryFacts } from './holds.ts';
+import type { ReleaseAlert } from './alerts.ts';
 import { parsePhase, type FlightState, type ImageOverride, type ReleasePhase, type ResolvedPolicy, type StepDelivery, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 
 export type { ReleaseSummary };
@@ -113,4 +114,6 @@ export interface ReleaseSnapshot {
   measurements?: Measurement[];
   /** The freeze in force and the release's overrides (absent: nothing holds it). */
   holds?: BoundaryFacts;
+  /** Alertmanager alerts that named the release's clusters (alerts.ts). */
+  alerts?: ReleaseAlert[];
 }

@@ -4,6 +4,7 @@ import { FreezeStore } from './freezes.ts';
 import { TERMINAL_STATES, phaseText, type FlightState, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 import { MeasurementStore } from './measurement-store.ts';
 import type { DeliveredTable, ReleaseRingsTable, ReleaseStepsTable, ReleaseWavesTable, ReleasesTable } from './tables.ts';
+import { AlertStore } from './alert-store.ts';
 import { toRelease, toRing, toStep, toWave, type Approval, type Release, type ReleaseSnapshot, type Ring, type Step, type Wave } from './steps.ts';
 
 /** What a store reads and writes through: the storage, or the engine's lease-fenced view of it. */
@@ -79,8 +80,8 @@ export class FlightStore {
   async snapshot(id: string): Promise<ReleaseSnapshot | undefined> {
     const release = await this.release(id);
     if (!release) return undefined;
-    const [rings, waves, steps, measurements, holds] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id), new FreezeStore(this.storage).facts(id)]);
-    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements, holds };
+    const [rings, waves, steps, measurements, holds, alerts] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id), new FreezeStore(this.storage).facts(id), new AlertStore(this.storage).alerts(id)]);
+    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements, holds, alerts };
   }
 
   async setRelease(id: string, now: number, set: { state?: FlightState; reason?: string | null; finished?: boolean; paused?: boolean }): Promise<void> {
@@ -258,7 +259,7 @@ export class FlightStore {
 
   async deleteRelease(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals', 'release_measurements', 'release_overrides'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
+      for (const t of ['release_steps', 'release_waves', 'release_rings', 'release_approvals', 'release_measurements', 'release_overrides', 'release_alerts', 'notification_deliveries'] as const) await trx.deleteFrom(t).where('release_id', '=', id).execute();
       await trx.deleteFrom('releases').where('id', '=', id).execute();
     });
   }

@@ -21,6 +21,8 @@ import { registerSettingsRoutes } from '../journey/routes-settings.ts';
 import { registerAuthRoutes } from '../auth/routes.ts';
 import { registerReleaseRoutes } from '../flighting/routes.ts';
 import { registerFreezeRoutes } from '../flighting/freeze-routes.ts';
+import { registerAlertRoutes } from '../flighting/alert-routes.ts';
+import { registerNotificationRoutes } from '../notify/routes.ts';
 import { registerDriftRoutes } from '../drift/routes.ts';
 import { registerOperationRoutes } from '../operations/routes.ts';
 import { registerRequestRoutes, registerTicketWebhook } from '../requests/routes.ts';
@@ -164,6 +166,8 @@ async function mountRoutes(app: FastifyInstance, plane: ControlPlane, options: S
     await registerDashboardRoutes(api, plane);
     await registerReleaseRoutes(api, { storage: plane.storage, flighting: plane.flighting });
     await registerFreezeRoutes(api, { storage: plane.storage, flighting: plane.flighting });
+    await registerAlertRoutes(api, plane.flighting);
+    await registerNotificationRoutes(api, plane.notifier);
     await registerDriftRoutes(api, { storage: plane.storage, flighting: plane.flighting, drift: plane.drift });
     await registerOperationRoutes(api, { flighting: plane.flighting });
     await registerRequestRoutes(api, plane.requests);
@@ -212,6 +216,8 @@ export async function startServer(options: StartOptions = {}): Promise<Ringmaste
   }
   const addr = server.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  // the release link of notifications: the URL the server listens on unless a public URL was given
+  if (server.plane.notifier && !server.plane.notifier.publicUrl) server.plane.notifier.publicUrl = url;
   return { ...server, url };
 }
 

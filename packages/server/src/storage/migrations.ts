@@ -6,6 +6,7 @@ import { driftMigrations } from '../drift/migration.ts';
 import { requestMigrations } from '../requests/migration.ts';
 import { journeyClusterMigrations } from '../journey/clusters.ts';
 import { freezeMigrations } from '../flighting/freezes.ts';
+import { alertMigrations } from '../flighting/alert-store.ts';
 
 /** What a table group needs to know of the dialect. */
 interface TableBuilding {
@@ -254,5 +255,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...journeyClusterMigrations(),
     ...metricGateMigrations(),
     ...freezeMigrations(dialect),
+    ...alertMigrations(dialect),
   };
 }

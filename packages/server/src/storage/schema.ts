@@ -5,6 +5,7 @@ import type { MeasurementTables } from '../flighting/measurement-store.ts';
 import type { JourneyClusterTables } from '../journey/clusters.ts';
 import type { DriftTables } from '../drift/tables.ts';
 import type { RequestTables } from '../requests/tables.ts';
+import type { AlertTables } from '../flighting/alert-store.ts';
 
 /** Times are milliseconds since the epoch in BIGINT columns, so both dialects sort and subtract them alike. */
 export interface EventsTable {
@@ -173,7 +174,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, MeasurementTables, FreezeTables {
+export interface Database extends FlightingTables, DriftTables, RequestTables, JourneyClusterTables, MeasurementTables, FreezeTables, AlertTables {
   events: EventsTable;
   event_changes: EventChangesTable;
   changes: ChangesTable;

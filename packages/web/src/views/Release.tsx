@@ -237,6 +237,21 @@ export function ReleaseView({ id }: { id: string }) {
         </>
       )}
 
+      {rel.alerts && rel.alerts.length > 0 && (
+        <>
+          <h2>Alerts</h2>
+          <ul data-testid="alerts">
+            {rel.alerts.map((a) => (
+              <li key={`${a.fingerprint}-${a.startsAt}`} className={a.status === 'firing' ? 'st-failed' : 'st-none'}>
+                <strong>{a.alert}</strong> {a.status} on {a.cluster}{a.instance ? `/${a.instance}` : ''} (ring {a.ring}) since {when(a.startsAt)}
+                {a.action === 'fail' ? ' — failed the cluster' : a.action === 'pause' ? ' — paused the release' : a.action === 'none' ? ' — cluster not in flight, nothing done' : ''}
+                {a.summary && <div className="reason">{a.summary}</div>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+
       <h2>Approvals</h2>
       {rel.approvals.length === 0 ? <p className="hint">None yet.</p> : (
         <ul data-testid="approvals">
