@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { isUnsafeKey } from './common.ts';
+import { releaseConcurrency } from './concurrency.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
-  'pending', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
+  'pending', 'queued', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
   'succeeded', 'failed', 'halted', 'aborted', 'rolled_back',
 ] as const;
 export type FlightState = (typeof FLIGHT_STATES)[number];
@@ -134,6 +135,7 @@ const releaseFacts = {
   createdBy: z.string(),
   finishedAt: maybeTime,
   summary: releaseSummary,
+  ...releaseConcurrency,
 };
 
 /** A release in a list: its facts and summary, without its rings. */

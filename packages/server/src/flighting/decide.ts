@@ -1,6 +1,7 @@
 import type { EventInput } from '../ingest/event-schema.ts';
 import { isTerminal, type FlightState, type ResolvedPolicy, type StepKind } from './model.ts';
 import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
+import { decideConcurrency, type ConcurrencyAction } from './concurrency.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -25,7 +26,8 @@ export type ReleaseAction =
   | { kind: 'finish' }
   | { kind: 'halt'; ring: string; reason: string; autoRollback: boolean }
   | { kind: 'roll-back'; reason: string }
-  | { kind: 'finish-rollback'; failure: string | null };
+  | { kind: 'finish-rollback'; failure: string | null }
+  | ConcurrencyAction;
 
 export interface Decision {
   actions: ReleaseAction[];
@@ -57,6 +59,8 @@ const ringEvent = (rel: Release, ring: string, status: string, key: string, data
  */
 export function decide(snap: ReleaseSnapshot, now: number, o: DecideOptions): Decision {
   if (isTerminal(snap.release.state)) return { actions: [], next: undefined };
+  const held = decideConcurrency(snap, now, o);
+  if (held) return held;
   return snap.release.phase === 'rollback' ? decideRollback(snap, now, o) : decideRollout(snap, now, o);
 }
 
@@ -120,7 +124,7 @@ function decideRollout(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
       return halt(plan, ring.ring, ring.policy, `${failed.length} cluster(s) failed in ring ${ring.ring} (maxFailures ${ring.policy.maxFailures}): ${failed.map((s) => `${s.cluster}: ${s.reason ?? 'failed'}`).join('; ')}`);
     }
     for (const wave of snap.waves.filter((w) => w.ring === ring.ring)) {
-      const waits = decideWave(plan, ring, { ...wave }, steps);
+      const waits = decideWave(plan, ring, { ...wave }, steps, snap.inFlightElsewhere?.[ring.ring] ?? 0);
       if (waits) return waits;
     }
     plan.emit(ringEvent(rel, ring.ring, 'succeeded', 'succeeded'));
@@ -149,7 +153,7 @@ function openRing(plan: Plan, ring: Ring): Decision | undefined {
 }
 
 /** One wave of a ring: start it, start its clusters within maxInFlight, fail them at the deadline, soak, finish. Returns a decision while the wave is not done. */
-function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[]): Decision | undefined {
+function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], elsewhere: number): Decision | undefined {
   const { rel, now, o } = plan;
   const policy = ring.policy;
   if (wave.state === 'succeeded' || wave.state === 'failed') return undefined;
@@ -169,7 +173,8 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[]): Deci
       for (const s of late) plan.push({ kind: 'fail-step', step: 'deliver', cluster: s.cluster, reason: `progress deadline exceeded: not healthy within ${within / 1000}s${note}${s.reason ? ` (last: ${s.reason})` : ''}` });
       if (late.length) return plan.done(0);
     }
-    const active = ringSteps.filter((s) => s.state === 'in_progress').length;
+    // maxInFlight counts the ring's clusters in progress across every release
+    const active = ringSteps.filter((s) => s.state === 'in_progress').length + elsewhere;
     const pending = steps.filter((s) => s.state === 'pending');
     if (pending.length && !rel.paused) {
       const room = policy.maxInFlight === null ? pending.length : Math.max(0, policy.maxInFlight - active);

@@ -7,6 +7,8 @@ import type { Storage } from '../storage/storage.ts';
 import { EngineLease, type LeaseState } from './engine-lease.ts';
 import { decide, type ReleaseAction } from './decide.ts';
 import { FlightStore } from './store.ts';
+import { dequeueRelease } from './releases.ts';
+import { supersededReason } from './concurrency.ts';
 import { StepRunner, type EngineStats } from './step-runner.ts';
 import type { ReleaseSnapshot, Step } from './steps.ts';
 
@@ -225,6 +227,11 @@ export class FlightEngine {
       case 'finish-rollback':
         await this.store.finishRollback(id, a.failure, now);
         this.delivered();
+        break;
+      case 'dequeue': await dequeueRelease(this.ctx, rel); break;
+      case 'supersede':
+        await this.store.abort(id, supersededReason(a.by), now);
+        this.ctx.log.info({ release: id, by: a.by }, 'release superseded');
         break;
     }
     return false;

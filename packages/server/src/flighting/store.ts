@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import { TERMINAL_STATES, phaseText, type FlightState, type StepInstance, type StepKind, type StepPhase } from './model.ts';
 import type { DeliveredTable, ReleaseRingsTable, ReleaseStepsTable, ReleaseWavesTable, ReleasesTable } from './tables.ts';
+import { concurrencyFacts } from './concurrency-store.ts';
 import { toRelease, toRing, toStep, toWave, type Approval, type Release, type ReleaseSnapshot, type Ring, type Step, type Wave } from './steps.ts';
 
 /** What a store reads and writes through: the storage, or the engine's lease-fenced view of it. */
@@ -77,8 +78,8 @@ export class FlightStore {
   async snapshot(id: string): Promise<ReleaseSnapshot | undefined> {
     const release = await this.release(id);
     if (!release) return undefined;
-    const [rings, waves, steps] = await Promise.all([this.rings(id), this.waves(id), this.steps(id)]);
-    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback') };
+    const [rings, waves, steps, concurrency] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), concurrencyFacts(this.db, release)]);
+    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), ...concurrency };
   }
 
   async setRelease(id: string, now: number, set: { state?: FlightState; reason?: string | null; finished?: boolean; paused?: boolean }): Promise<void> {

@@ -4,6 +4,7 @@ import { flightingMigrations } from '../flighting/migration.ts';
 import { driftMigrations } from '../drift/migration.ts';
 import { requestMigrations } from '../requests/migration.ts';
 import { journeyClusterMigrations } from '../journey/clusters.ts';
+import { releaseConcurrencyMigrations } from '../flighting/concurrency-migration.ts';
 
 /** What a table group needs to know of the dialect. */
 interface TableBuilding {
@@ -250,5 +251,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...driftMigrations(),
     ...requestMigrations(dialect),
     ...journeyClusterMigrations(),
+    ...releaseConcurrencyMigrations(),
   };
 }
