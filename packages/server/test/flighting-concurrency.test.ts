@@ -141,12 +141,12 @@ describe('concurrent releases', () => {
     const s = await setup('supersede');
     expect((await waitEnd(s, (await create(s, { revision: 'main' })).id)).state).toBe('succeeded');
 
-    // the older release's first cluster waits on held frontend Pods: a step in flight
-    const ca = s.repo.hold(['frontend']);
+    // the older release's first cluster waits on held backend Pods: a step in flight
+    const ca = s.repo.hold(['backend']);
     const ra = await create(s, { revision: ca });
-    await waitFor('the older release to wait on its frontend', async () => {
+    await waitFor('the older release to wait on its backend', async () => {
       const c = clustersOf(await get(s, ra.id)).find((x) => x.state === 'in_progress');
-      return c?.phase === 'stage:2:wait' ? c : undefined;
+      return c?.phase === 'stage:2:wait' && /backend/.test(c.reason ?? '') ? c : undefined;
     }, 120_000);
 
     s.repo.hold([]);
@@ -162,7 +162,7 @@ describe('concurrent releases', () => {
     expect(inFlight).toBeDefined();
     expect(clustersOf(stopping).filter((c) => c.cluster !== inFlight.cluster).map((c) => c.state)).toEqual(['pending']);
 
-    await releaseHold(fleet.cluster(inFlight.cluster).client, `${s.prefix}-${inFlight.cluster}`, 'frontend');
+    await releaseHold(fleet.cluster(inFlight.cluster).client, `${s.prefix}-${inFlight.cluster}`, 'backend');
     const ea = await waitEnd(s, ra.id);
     expect(ea.state).toBe('aborted');
     expect(ea.reason).toBe(`superseded by ${rb.id}`);
