@@ -3,10 +3,11 @@ import { isUnsafeKey } from './common.ts';
 import { metricGateView, resolvedMetricGate } from './metrics.ts';
 import { releaseOverride } from './freeze.ts';
 import { releaseAlertView } from './alerts.ts';
+import { releaseConcurrency } from './concurrency.ts';
 
 /** States a release, ring, wave or cluster step can be in. */
 export const FLIGHT_STATES = [
-  'pending', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
+  'pending', 'queued', 'waiting_for_approval', 'in_progress', 'soaking', 'paused',
   'succeeded', 'failed', 'halted', 'aborted', 'rolled_back',
 ] as const;
 export type FlightState = (typeof FLIGHT_STATES)[number];
@@ -149,6 +150,7 @@ const releaseFacts = {
   createdBy: z.string(),
   finishedAt: maybeTime,
   summary: releaseSummary,
+  ...releaseConcurrency,
 };
 
 /** A release in a list: its facts and summary, without its rings. */

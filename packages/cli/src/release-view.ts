@@ -2,6 +2,7 @@ import type { ReleaseView, StepView } from '@ringmaster/api';
 import { TERMINAL_STATES } from '@ringmaster/api';
 import { table } from './output.ts';
 import { formatMetricGates } from './metric-gates-view.ts';
+import { concurrencyWords } from './concurrency-view.ts';
 
 /** Release states after which nothing moves any more. */
 export const FINISHED: ReadonlySet<string> = new Set(TERMINAL_STATES);
@@ -52,7 +53,7 @@ export function progressLine(rel: ReleaseView): string {
 export function releaseWords(rel: ReleaseView): string {
   const n = rel.rollback?.clusters.length ?? 0;
   const clusters = `${n} cluster${n === 1 ? '' : 's'}`;
-  let words = rel.state + (rel.paused ? ' (paused)' : '');
+  let words = rel.state + (rel.paused ? ' (paused)' : '') + concurrencyWords(rel);
   if (rel.phase === 'rollback') {
     if (rel.state === 'rolled_back') words += ` — ${clusters} rolled back to what they held before`;
     else if (rel.state === 'failed') words += ` — the rollback of ${clusters} failed`;

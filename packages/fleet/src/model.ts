@@ -272,6 +272,13 @@ export const SourceSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** How a new release of an app meets an active one that changes the same app. */
+export const ReleasePolicySchema = z.strictObject({
+  overlap: z.enum(['queue', 'supersede']).optional()
+    .describe('queue (default): the new release waits until the active one ends; supersede: the active one stops at a clean boundary and the new one delivers what is left'),
+}).describe('how releases of this app meet each other');
+export type ReleasePolicy = z.infer<typeof ReleasePolicySchema>;
+
 /** apps/<name>/app.yaml: the app, its source, its default values and roles. */
 export const AppSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
@@ -294,6 +301,7 @@ export const AppSchema = z.strictObject({
     service: NameSchema.describe("the Service (in the instance's namespace) whose address the record points at"),
     prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be one DNS label').optional().describe('the record is <prefix>.<instance>.<zone> (default <instance>.<zone>)'),
   })).max(20).optional().describe("DNS records the requests API writes for each instance (an A record to the Service's load-balancer or cluster IP)"),
+  release: ReleasePolicySchema.optional(),
 });
 
 /** instances/*.yaml: one or more Instance documents (an app on a cluster). */

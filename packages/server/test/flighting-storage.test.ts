@@ -29,7 +29,9 @@ describe.each(BACKENDS)('releases on %s', (backend) => {
         return r;
       }, { timeout: 5_000, interval: 50 });
       expect(rel.rings.map((r: any) => r.state)).toEqual(['waiting_for_approval', 'pending', 'pending']);
-      expect((await server.call('POST', '/api/v1/releases', { body: { revision: 'main' } })).status).toBe(409);
+      // a second release of the same app queues behind the first (docs/flighting.md, Concurrent releases)
+      const second = await server.call('POST', '/api/v1/releases', { body: { revision: 'main' } });
+      expect([second.status, second.body.state, second.body.waitsFor]).toEqual([201, 'queued', [id]]);
 
       const deployer = await server.token('deployer');
       expect((await server.call('POST', `/api/v1/releases/${id}/approve`, { body: { ring: 'prod' }, token: deployer })).status).toBe(403);

@@ -4,11 +4,12 @@ import { api, clientOptions, connection, outputFormat, type Connection } from '.
 import { UsageError } from '../errors.ts';
 import { table, writeMachine, type OutputFormat } from '../output.ts';
 import { formatRelease, isFinished, releaseChanges } from '../release-view.ts';
+import { concurrencyWords } from '../concurrency-view.ts';
 
 const FORMATS: OutputFormat[] = ['table', 'json', 'yaml'];
 
 /** What `release list` shows of a release. */
-type ListedRelease = Pick<ReleaseListItem, 'id' | 'revision' | 'image' | 'state' | 'paused' | 'createdBy' | 'createdAt'> & { summary: Pick<ReleaseListItem['summary'], 'clusters' | 'apps'> };
+type ListedRelease = Pick<ReleaseListItem, 'id' | 'revision' | 'image' | 'state' | 'paused' | 'createdBy' | 'createdAt'> & Partial<Pick<ReleaseListItem, 'waitsFor' | 'supersededBy'>> & { summary: Pick<ReleaseListItem['summary'], 'clusters' | 'apps'> };
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '-');
 
@@ -33,7 +34,7 @@ async function listReleases(conn: Connection, filter: { state?: string; app?: st
 
 function listTable(releases: ListedRelease[]): string {
   return table(['ID', 'STATE', 'REVISION', 'IMAGE', 'APPS', 'CLUSTERS', 'CREATED BY', 'CREATED'],
-    releases.map((r) => [r.id, r.state + (r.paused ? ' (paused)' : ''), short(r.revision), r.image ? `${r.image.app}=${r.image.image}` : '', r.summary.apps.join(',') || '-', String(r.summary.clusters), r.createdBy, r.createdAt]));
+    releases.map((r) => [r.id, r.state + (r.paused ? ' (paused)' : '') + concurrencyWords(r), short(r.revision), r.image ? `${r.image.app}=${r.image.image}` : '', r.summary.apps.join(',') || '-', String(r.summary.clusters), r.createdBy, r.createdAt]));
 }
 
 /** The release `approve` acts on when no id is given: the only one waiting for approval. */

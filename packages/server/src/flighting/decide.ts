@@ -4,6 +4,7 @@ import type { Release, ReleaseSnapshot, Ring, Step, Wave } from './steps.ts';
 import { decideMetricGates, type MeasureRequest, type Measurement } from './metric-gate.ts';
 import { frozen, holdAt, holdEvent, holdNext, type BoundaryFacts, type Hold } from './holds.ts';
 import { decideAlerts, type AlertActed } from './alerts.ts';
+import { decideConcurrency, type ConcurrencyAction } from './concurrency.ts';
 
 /**
  * What the engine does next for a release. The decision names the work; the runner does it (the
@@ -34,7 +35,8 @@ export type ReleaseAction =
   /** Pauses the release (a firing alert, by the ring's alerts policy). */
   | { kind: 'pause'; reason: string }
   /** Marks alerts as looked at (alerts.ts). */
-  | { kind: 'ack-alerts'; alerts: AlertActed[] };
+  | { kind: 'ack-alerts'; alerts: AlertActed[] }
+  | ConcurrencyAction;
 
 export interface Decision {
   actions: ReleaseAction[];
@@ -68,6 +70,8 @@ export function decide(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
   if (isTerminal(snap.release.state)) return { actions: [], next: undefined };
   const alerted = decideAlerts(snap);
   if (alerted.length) return { actions: alerted, next: 0 };
+  const held = decideConcurrency(snap, now, o);
+  if (held) return held;
   return snap.release.phase === 'rollback' ? decideRollback(snap, now, o) : decideRollout(snap, now, o);
 }
 
@@ -134,7 +138,7 @@ function decideRollout(snap: ReleaseSnapshot, now: number, o: DecideOptions): De
       return halt(plan, ring.ring, ring.policy, `${failed.length} cluster(s) failed in ring ${ring.ring} (maxFailures ${ring.policy.maxFailures}): ${failed.map((s) => `${s.cluster}: ${s.reason ?? 'failed'}`).join('; ')}`);
     }
     for (const wave of snap.waves.filter((w) => w.ring === ring.ring)) {
-      const waits = decideWave(plan, ring, { ...wave }, steps, snap.measurements ?? []);
+      const waits = decideWave(plan, ring, { ...wave }, steps, snap.measurements ?? [], snap.inFlightElsewhere?.[ring.ring] ?? 0);
       if (waits) return waits;
     }
     plan.emit(ringEvent(rel, ring.ring, 'succeeded', 'succeeded'));
@@ -165,7 +169,7 @@ function openRing(plan: Plan, ring: Ring): Decision | undefined {
 }
 
 /** One wave of a ring: start it, start its clusters within maxInFlight, fail them at the deadline, soak, finish. Returns a decision while the wave is not done. */
-function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measurements: Measurement[]): Decision | undefined {
+function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measurements: Measurement[], elsewhere: number): Decision | undefined {
   const { rel, now, o } = plan;
   const policy = ring.policy;
   if (wave.state === 'succeeded' || wave.state === 'failed') return undefined;
@@ -187,7 +191,8 @@ function decideWave(plan: Plan, ring: Ring, wave: Wave, ringSteps: Step[], measu
       for (const s of late) plan.push({ kind: 'fail-step', step: 'deliver', cluster: s.cluster, reason: `progress deadline exceeded: not healthy within ${within / 1000}s${note}${s.reason ? ` (last: ${s.reason})` : ''}` });
       if (late.length) return plan.done(0);
     }
-    const active = ringSteps.filter((s) => s.state === 'in_progress').length;
+    // maxInFlight counts the ring's clusters in progress across every release
+    const active = ringSteps.filter((s) => s.state === 'in_progress').length + elsewhere;
     const pending = steps.filter((s) => s.state === 'pending');
     if (pending.length && !rel.paused && !frozen(plan.holds)) {
       const room = policy.maxInFlight === null ? pending.length : Math.max(0, policy.maxInFlight - active);

@@ -9,6 +9,8 @@ import { decide, type ReleaseAction } from './decide.ts';
 import { FlightStore } from './store.ts';
 import { takeMeasurements } from './measure.ts';
 import { AlertStore } from './alert-store.ts';
+import { dequeueRelease } from './releases.ts';
+import { supersededReason } from './concurrency.ts';
 import { StepRunner, type EngineStats } from './step-runner.ts';
 import type { ReleaseSnapshot, Step } from './steps.ts';
 
@@ -238,6 +240,11 @@ export class FlightEngine {
         break;
       case 'pause': await this.store.setRelease(id, now, { paused: true, reason: a.reason, state: rel.state === 'waiting_for_approval' ? rel.state : 'paused' }); break;
       case 'ack-alerts': await new AlertStore(this.ctx.storage).acted(id, a.alerts, now); break;
+      case 'dequeue': await dequeueRelease(this.ctx, rel); break;
+      case 'supersede':
+        await this.store.abort(id, supersededReason(a.by), now);
+        this.ctx.log.info({ release: id, by: a.by }, 'release superseded');
+        break;
     }
     return false;
   }

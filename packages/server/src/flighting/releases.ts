@@ -13,6 +13,8 @@ import { FlightStore, type NewRing } from './store.ts';
 import { checkMetricGates } from './measure.ts';
 import { MeasurementStore } from './measurement-store.ts';
 import { measuringPastSoak, metricGateViews, type Measurement } from './metric-gate.ts';
+import { admit, waitsFor, type ActiveRelease } from './concurrency.ts';
+import { activeReleases, markSuperseded, replan } from './concurrency-store.ts';
 import type { DeliveredTable } from './tables.ts';
 import type { Release, ReleaseSummary, Ring, Step, Wave } from './steps.ts';
 import { FreezeStore } from './freezes.ts';
@@ -148,20 +150,33 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
 
   await checkMetricGates(ctx, fleet);
 
-  const active = await store.findActive();
-  if (active) throw new ConflictError(`release ${active.id} is ${active.state}; finish, abort or roll it back before creating another`);
-
   const now = ctx.now();
   const id = releaseId(now);
   const summary = summaryOf(fleet, byCluster, skipped);
+  // a release overlapping an active one (a shared app) queues behind it or supersedes it, by the apps' policy
+  const admitted = admit(summary.apps, await activeReleases(ctx.storage.db), (app) => fleet.apps.get(app)?.release?.overlap ?? 'queue');
   await store.insertRelease({
-    id, revision: sha, override: override ? JSON.stringify(override) : null, state: 'pending', phase: 'rollout', paused: 0, reason: null,
+    id, revision: sha, override: override ? JSON.stringify(override) : null, state: admitted.state, phase: 'rollout', paused: 0, reason: null,
     message: input.message ?? null, created_by: principal.name, created_at: now, updated_at: now, finished_at: null, summary: JSON.stringify(summary),
+    superseded_by: null, only_instances: input.instances ? JSON.stringify(input.instances) : null,
   }, rolloutRows(id, fleet, byCluster, now));
+  await markSuperseded(ctx.storage.db, admitted.supersede, id, now);
   // the journey takes clusters' regions and labels from the fleet model, as this release sees it
   await recordFleetClusters(ctx.storage.db, fleet, now).catch((err: Error) => ctx.log.warn({ err: err.message }, 'recording the fleet\'s clusters failed'));
   await ctx.record([{ kind: 'release', release: id, commit: sha, status: 'created', message: input.message, author: principal.name, idempotencyKey: `release:${id}:created`, ...(override ? { app: override.app, image: override.image } : {}), data: { summary } }]).catch((err: Error) => ctx.log.warn({ err: err.message }, 'recording the release event failed'));
   return getRelease(ctx, id);
+}
+
+/**
+ * Takes a queued release out of the queue: its plan is made again against what the manifest repo
+ * holds now (the releases it waited for have delivered, or stopped, since), so it delivers exactly
+ * what is left; then it is pending and starts.
+ */
+export async function dequeueRelease(ctx: FlightingContext, rel: Release): Promise<void> {
+  const rendered = await ctx.renderer.render(rel.revision, rel.override, { validate: true });
+  const { byCluster, skipped } = changesOf(rendered, await storeOf(ctx).delivered(), rel.only ? new Set(rel.only) : null);
+  const now = ctx.now();
+  await replan(ctx.storage.db, rel.id, JSON.stringify(summaryOf(rendered.fleet, byCluster, skipped)), rolloutRows(rel.id, rendered.fleet, byCluster, now), now);
 }
 
 /** The store of the release actions: through the shared storage (the engine writes through its own, fenced one). */
@@ -255,6 +270,11 @@ export async function rollbackRelease(ctx: FlightingContext, id: string, princip
   return getRelease(ctx, id);
 }
 
+/** What a release waits for (queued: the earlier overlapping releases still active) and the release that supersedes it. */
+function concurrencyView(rel: Release, active: ActiveRelease[]): { waitsFor: string[]; supersededBy: string | null } {
+  return { waitsFor: rel.state === 'queued' ? waitsFor({ id: rel.id, createdAt: rel.createdAt, apps: rel.summary.apps }, active) : [], supersededBy: rel.supersededBy ?? null };
+}
+
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
 function stepView(s: Step): StepView {
@@ -305,7 +325,9 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
   const deliver = steps.filter((s) => s.step === 'deliver');
   const rollback = steps.filter((s) => s.step === 'rollback');
   const count = (state: string) => deliver.filter((s) => s.state === state).length;
+  const active = await activeReleases(ctx.storage.db);
   return {
+    ...concurrencyView(rel, active),
     id: rel.id, revision: rel.revision, image: rel.override, state: rel.state, phase: rel.phase, paused: rel.paused, reason: rel.reason, message: rel.message,
     createdBy: rel.createdBy, createdAt: iso(rel.createdAt)!, updatedAt: iso(rel.updatedAt)!, finishedAt: iso(rel.finishedAt), summary: rel.summary,
     progress: { clusters: deliver.length, succeeded: count('succeeded'), failed: count('failed'), inFlight: count('in_progress'), pending: count('pending') },
@@ -321,10 +343,11 @@ export async function getRelease(ctx: FlightingContext, id: string): Promise<Rel
 export async function listReleases(ctx: FlightingContext, q: z.infer<typeof listReleasesQuery>) {
   const rows = await storeOf(ctx).list(q);
   const page = rows.slice(0, q.limit);
+  const active = await activeReleases(ctx.storage.db);
   return {
     releases: page.map((r) => ({
       id: r.id, revision: r.revision, image: r.override, state: r.state, phase: r.phase, paused: r.paused, reason: r.reason, message: r.message,
-      createdBy: r.createdBy, createdAt: iso(r.createdAt), finishedAt: iso(r.finishedAt), summary: r.summary,
+      createdBy: r.createdBy, createdAt: iso(r.createdAt), finishedAt: iso(r.finishedAt), summary: r.summary, ...concurrencyView(r, active),
     })),
     nextBefore: rows.length > q.limit ? page[page.length - 1]!.createdAt : null,
   };

@@ -50,6 +50,10 @@ export interface Release {
   updatedAt: number;
   finishedAt: number | null;
   summary: ReleaseSummary;
+  /** The newer release that stops this one at its next clean boundary. */
+  supersededBy?: string | null;
+  /** The instances the release was limited to (null: all). */
+  only?: string[] | null;
 }
 
 
@@ -58,6 +62,7 @@ export function toRelease(r: Selectable<ReleasesTable>): Release {
     id: r.id, revision: r.revision, override: r.override ? (JSON.parse(r.override) as ImageOverride) : null, state: r.state as FlightState,
     phase: r.phase as ReleasePhase, paused: r.paused === 1, reason: r.reason, message: r.message, createdBy: r.created_by,
     createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at, summary: JSON.parse(r.summary) as ReleaseSummary,
+    supersededBy: r.superseded_by, only: r.only_instances ? (JSON.parse(r.only_instances) as string[]) : null,
   };
 }
 
@@ -116,4 +121,8 @@ export interface ReleaseSnapshot {
   holds?: BoundaryFacts;
   /** Alertmanager alerts that named the release's clusters (alerts.ts). */
   alerts?: ReleaseAlert[];
+  /** Other releases' cluster steps in flight, per ring: they count against the ring's maxInFlight. */
+  inFlightElsewhere?: Record<string, number>;
+  /** The earlier releases still active that change an app this one changes (a queued release waits for them). */
+  waitsFor?: string[];
 }

@@ -5,6 +5,7 @@ import { TERMINAL_STATES, phaseText, type FlightState, type StepInstance, type S
 import { MeasurementStore } from './measurement-store.ts';
 import type { DeliveredTable, ReleaseRingsTable, ReleaseStepsTable, ReleaseWavesTable, ReleasesTable } from './tables.ts';
 import { AlertStore } from './alert-store.ts';
+import { concurrencyFacts } from './concurrency-store.ts';
 import { toRelease, toRing, toStep, toWave, type Approval, type Release, type ReleaseSnapshot, type Ring, type Step, type Wave } from './steps.ts';
 
 /** What a store reads and writes through: the storage, or the engine's lease-fenced view of it. */
@@ -80,8 +81,8 @@ export class FlightStore {
   async snapshot(id: string): Promise<ReleaseSnapshot | undefined> {
     const release = await this.release(id);
     if (!release) return undefined;
-    const [rings, waves, steps, measurements, holds, alerts] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id), new FreezeStore(this.storage).facts(id), new AlertStore(this.storage).alerts(id)]);
-    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements, holds, alerts };
+    const [rings, waves, steps, measurements, holds, alerts, concurrency] = await Promise.all([this.rings(id), this.waves(id), this.steps(id), new MeasurementStore(this.storage).list(id), new FreezeStore(this.storage).facts(id), new AlertStore(this.storage).alerts(id), concurrencyFacts(this.db, release)]);
+    return { release, rings, waves, deliver: steps.filter((s) => s.step === 'deliver'), rollback: steps.filter((s) => s.step === 'rollback'), measurements, holds, alerts, ...concurrency };
   }
 
   async setRelease(id: string, now: number, set: { state?: FlightState; reason?: string | null; finished?: boolean; paused?: boolean }): Promise<void> {

@@ -18,6 +18,10 @@ export interface ReleasesTable {
   finished_at: number | null;
   /** JSON summary of the plan (instances, clusters, per ring counts). */
   summary: string;
+  /** The newer release that stops this one at its next clean boundary (overlap policy supersede). */
+  superseded_by: string | null;
+  /** JSON array of the instances the release was limited to, or null (all). */
+  only_instances: string | null;
 }
 
 export interface ReleaseRingsTable {

@@ -7,6 +7,7 @@ import { requestMigrations } from '../requests/migration.ts';
 import { journeyClusterMigrations } from '../journey/clusters.ts';
 import { freezeMigrations } from '../flighting/freezes.ts';
 import { alertMigrations } from '../flighting/alert-store.ts';
+import { releaseConcurrencyMigrations } from '../flighting/concurrency-migration.ts';
 
 /** What a table group needs to know of the dialect. */
 interface TableBuilding {
@@ -253,6 +254,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...driftMigrations(),
     ...requestMigrations(dialect),
     ...journeyClusterMigrations(),
+    ...releaseConcurrencyMigrations(),
     ...metricGateMigrations(),
     ...freezeMigrations(dialect),
     ...alertMigrations(dialect),

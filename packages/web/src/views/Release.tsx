@@ -11,11 +11,12 @@ import { rowKeys } from '../components/rowKeys.ts';
 import { Stale } from '../components/Stale.tsx';
 import { label, StateBadge } from '../components/StateBadge.tsx';
 import { MetricGates } from '../components/MetricGates.tsx';
+import { ConcurrencyNote } from '../components/Concurrency.tsx';
 
 type Release = ReleaseView;
 
 const STATE_CLASS: Record<string, string> = {
-  succeeded: 'st-ok', in_progress: 'st-running', soaking: 'st-running', pending: 'st-none', waiting_for_approval: 'st-waiting',
+  succeeded: 'st-ok', in_progress: 'st-running', soaking: 'st-running', pending: 'st-none', queued: 'st-waiting', waiting_for_approval: 'st-waiting',
   paused: 'st-waiting', failed: 'st-failed', halted: 'st-failed', aborted: 'st-failed', rolled_back: 'st-failed',
 };
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
@@ -81,7 +82,7 @@ export function ReleasesView() {
               {data.releases.map((r) => (
                 <tr key={r.id} tabIndex={0} data-release={r.id} onKeyDown={rowKeys(() => navigate(`/releases/${encodeURIComponent(r.id)}`))}>
                   <th scope="row"><a {...linkProps(`/releases/${encodeURIComponent(r.id)}`)}>{r.id}</a></th>
-                  <td><State state={r.paused ? 'paused' : r.state} />{r.phase === 'rollback' && <small> (rollback)</small>}</td>
+                  <td><State state={r.paused ? 'paused' : r.state} />{r.phase === 'rollback' && <small> (rollback)</small>} <ConcurrencyNote rel={r} /></td>
                   <td><code>{shortSha(r.revision)}</code></td>
                   <td>{r.image ? <code>{r.image.image}</code> : '–'}</td>
                   <td>{r.summary.apps.join(', ')}</td>
@@ -150,6 +151,7 @@ export function ReleaseView({ id }: { id: string }) {
         <h1 id="release-title">Release {rel.id}</h1>
         <State state={rel.paused ? 'paused' : rel.state} />
         {rel.phase === 'rollback' && !finished && <span className="state st-failed">rolling back</span>}
+        <ConcurrencyNote rel={rel} />
       </div>
       <Stale loadedAt={loadedAt} failedAt={failedAt} error={error} />
       <dl className="facts">
