@@ -17,7 +17,7 @@ import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startLocalFleet, type LocalFleet } from '@ringmaster/kube';
-import { signTicketWebhook, startLocalBind, type LocalBind } from '@ringmaster/server';
+import { signTicketWebhook, startLocalBind, startPrometheus, type LocalBind, type TestPrometheus } from '@ringmaster/server';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'packages', 'cli', 'bin', 'ringmaster.js');
@@ -27,6 +27,7 @@ const color = process.stdout.isTTY;
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
 const say = (s: string) => process.stdout.write(s + '\n');
+const sayLine = say;
 const step = (s: string) => say(`\n${bold('▶ ' + s)}`);
 
 const people = {
@@ -132,6 +133,18 @@ try {
 } catch (e) {
   say(`BIND could not be started (${(e as Error).message}); requests run without DNS records`);
 }
+// The canary ring's metric gate asks a real Prometheus (Debian's package) on loopback. The demo's
+// workloads run on kwok and export nothing, so Prometheus scrapes a small exporter of the demo's own
+// that reports each cluster's appserver error ratio (1 % everywhere: the gate holds).
+let prometheus: TestPrometheus | undefined;
+try {
+  prometheus = await startPrometheus({ dir: join(work, 'prometheus') });
+  for (const c of clusterNames) prometheus.exporter.set('appserver_error_ratio', { cluster: c }, 0.01);
+  say(`Prometheus on ${prometheus.url}, scraping the demo's exporter of appserver_error_ratio per cluster every second`);
+} catch (e) {
+  say(`Prometheus could not be started (${(e as Error).message}); the metric gate is left out`);
+}
+process.on('exit', () => void prometheus?.stop());
 const secrets = join(work, 'secrets');
 mkdirSync(secrets, { mode: 0o700 });
 const ticketSecret = randomBytes(24).toString('hex');
@@ -151,7 +164,7 @@ const server = `http://127.0.0.1:${port}`;
 const log = openSync(join(work, 'serve.log'), 'a');
 const serve: ChildProcess = spawn(
   process.execPath,
-  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, ...(kube ? ['--management-context', 'management', '--argocd-repo-url', `file://${manifests}`] : []), '--time-scale', '0.05', '--log-level', 'warn'],
+  [bin, 'serve', '--port', String(port), '--data-dir', data, '--fleet-repo', fleet, '--fleet-repository', 'acme/fleet', '--manifest-repo', manifests, '--manifest-repository', 'acme/manifests', '--kubeconfig', kubeconfig, ...(kube ? ['--management-context', 'management', '--argocd-repo-url', `file://${manifests}`] : []), '--time-scale', '0.05', '--log-level', 'warn', ...(prometheus ? ['--prometheus-url', prometheus.url] : [])],
   { stdio: ['ignore', log, log], env: serveEnv },
 );
 let stopping = false;
@@ -236,9 +249,11 @@ function sed(file: string, from: string, to: string): void {
 const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_back']);
 
 /** Creates a release as CI would, approves manual rings as alice, and narrates its progress. */
-async function release(revision: string, message: string): Promise<string> {
-  const created = await api(ci, 'POST', '/releases', { revision, message });
-  say(`release ${created.id}: ${created.summary.instances} instance(s) on ${created.summary.clusters} cluster(s) — rings ${Object.entries(created.summary.rings).map(([r, n]) => `${r}: ${n}`).join(', ')}`);
+async function release(revision: string, message: string, opts: { instances?: string[]; tag?: string } = {}): Promise<string> {
+  const created = await api(ci, 'POST', '/releases', { revision, message, ...(opts.instances ? { instances: opts.instances } : {}) });
+  const tag = opts.tag ? `${opts.tag.padEnd(14)}` : '';
+  const say = (line: string) => sayLine(line.startsWith('  ') ? `  ${tag}${line.slice(2)}` : `${tag}${line}`);
+  say(`release ${created.id}${created.state === 'queued' ? ` queued behind ${created.waitsFor.join(', ')}` : ''}: ${created.summary.instances} instance(s) on ${created.summary.clusters} cluster(s) — rings ${Object.entries(created.summary.rings).map(([r, n]) => `${r}: ${n}`).join(', ')}`);
   const seen = new Map<string, string>();
   for (;;) {
     const rel = await api(viewer, 'GET', `/releases/${created.id}`);
@@ -264,6 +279,16 @@ async function release(revision: string, message: string): Promise<string> {
       seen.set('rollback', rel.rollback.state);
       say(`  rollback ${rel.rollback.state}`);
     }
+    for (const ring of rel.rings) {
+      for (const gate of ring.metrics ?? []) {
+        const done = gate.measurements.length;
+        if (done && seen.get(`gate/${ring.ring}`) !== String(done) && done % gate.count === 0) {
+          seen.set(`gate/${ring.ring}`, String(done));
+          const values = gate.measurements.map((m: { value: number | null }) => m.value).filter((v: number | null) => v !== null);
+          say(`  ${ring.ring.padEnd(7)} metric gate ${gate.gate}: ${done} measurement(s) of ${gate.query.replace(/\{\{cluster\}\}/, '…')}, max ${Math.max(...values)} (threshold max ${gate.threshold.max}), ${gate.measurements.filter((m: { ok: boolean }) => !m.ok).length} failed`);
+        }
+      }
+    }
     if (TERMINAL.has(rel.state)) {
       say(`release ${created.id} ${bold(rel.state)}${rel.reason ? ` — ${rel.reason}` : ''}`);
       return rel.state;
@@ -272,14 +297,37 @@ async function release(revision: string, message: string): Promise<string> {
   }
 }
 
-step('Change 1: appserver 7.5.0 — CI builds it, the fleet adopts it, and it is released ring by ring');
+if (prometheus) {
+  step('The platform team gates the canary ring on a metric: each canary cluster\'s appserver error ratio must stay under 5 %');
+  await fleetChange(people.maria, 'canary: a metric gate on the appserver error ratio', () => {
+    const file = join(fleet, 'ringmaster.yaml');
+    const text = readFileSync(file, 'utf8');
+    const canary = text.indexOf('- name: canary');
+    const at = text.indexOf('progressDeadline: 10m\n', canary) + 'progressDeadline: 10m\n'.length;
+    const gate = [
+      '      metrics:',
+      '        - name: error-rate',
+      `          query: 'max(appserver_error_ratio{cluster="{{cluster}}"})'`,
+      '          threshold: { max: 0.05 }',
+      '          interval: 20s',
+      '          count: 3',
+      '',
+    ].join('\n');
+    writeFileSync(file, text.slice(0, at) + gate + text.slice(at));
+  });
+  say('Prometheus checked the query when each release below was created; the gate measures every canary cluster once it is healthy');
+}
+
+step('Changes 1 and 2 at once: two teams release at the same time (appserver 7.5.0 by platform-apps, a metrics-agent setting by observability)');
 await appChange(people.maria, '7.5.0', 'Faster cache rebuild after a synchronizer restart');
 const rev1 = await fleetChange(people.maria, 'appserver 7.5.0 everywhere', () => sed('apps/appserver/app.yaml', 'tag: "7.4.1"', 'tag: "7.5.0"'));
-await release(rev1, 'appserver 7.5.0');
-
-step('Change 2: metrics-agent scrapes every 15 s — a fleet-only change');
 const rev2 = await fleetChange(people.sam, 'metrics-agent: scrape every 15s', () => sed('apps/metrics-agent/app.yaml', 'scrapeInterval: 30s', 'scrapeInterval: 15s'));
-await release(rev2, 'metrics-agent scrape interval');
+// the observability team releases what its own commit changed: the metrics-agent instances (the plan from rev1 to rev2)
+const agentInstances = [...new Set((JSON.parse(cli(['plan', '--repo', fleet, '--from', rev1, '--to', rev2, '-o', 'json'], [2])) as { instances: Array<{ instance: string }> }).instances.map((i) => i.instance))];
+await Promise.all([
+  release(rev1, 'appserver 7.5.0', { tag: '[appserver]' }),
+  sleep(300).then(() => release(rev2, 'metrics-agent scrape interval', { instances: agentInstances, tag: '[metrics-agent]' })),
+]);
 
 step('Change 3: appserver 7.5.1 has a bug — it never turns healthy in the first ring; the rollout halts and rolls back by itself');
 await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');

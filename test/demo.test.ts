@@ -30,10 +30,18 @@ describe('npm run demo', () => {
     expect(out).toContain('✓ fleet "example" is valid');
     expect(out).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+\/changes#token=rmt_/);
     // three releases reached an end; the bad one never got past its first ring
-    const ends = [...out.matchAll(/^release (r\S+) (succeeded|failed|halted|aborted|rolled_back)/gm)].map((m) => m[2]);
+    const ends = [...out.matchAll(/^(?:\[[\w-]+\] +)?release (r\S+) (succeeded|failed|halted|aborted|rolled_back)/gm)].map((m) => m[2]);
     expect(ends).toHaveLength(3);
-    // the first two went through every ring (Argo CD synced canary and most of prod); the bad one rolled back by itself
+    // the first two — two teams' releases at once — went through every ring (Argo CD synced canary and most of prod); the bad one rolled back by itself
     expect(ends).toEqual(['succeeded', 'succeeded', 'rolled_back']);
+    const started = (tag: string) => out.search(new RegExp(`^\\[${tag}\\] +release r\\S+: `, 'm'));
+    const ended = (tag: string) => out.search(new RegExp(`^\\[${tag}\\] +release r\\S+ succeeded`, 'm'));
+    expect(started('metrics-agent')).toBeGreaterThan(-1);
+    // the second team's release started while the first team's was still running
+    expect(started('metrics-agent')).toBeLessThan(ended('appserver'));
+    expect(started('appserver')).toBeLessThan(ended('metrics-agent'));
+    // the canary ring's metric gate measured on the real Prometheus and held
+    expect(out).toMatch(/canary +metric gate error-rate: \d+ measurement\(s\) of max\(appserver_error_ratio\{cluster="…"\}\), max 0\.01 \(threshold max 0\.05\), 0 failed/);
     expect(out).toMatch(/approved by alice \(approver\)/);
     expect(out).toMatch(/Deliver release r\S+ to dev-eu-1/);
     // what runs is said on screen: real Kubernetes, kwok nodes, real Argo CD — and no stand-in

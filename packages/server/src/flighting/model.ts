@@ -32,7 +32,7 @@ export function resolvePolicy(policy: RingPolicy | undefined): ResolvedPolicy {
     autoRollback: policy?.autoRollback ?? false,
     progressDeadlineMs: parseDuration(policy?.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,
     ...(policy?.metrics?.length ? { metrics: policy.metrics.map(resolveMetricGate) } : {}),
-    windows: (policy?.windows ?? []).map((w) => ({ schedule: w.schedule, durationMs: parseDuration(w.duration)!, timeZone: w.timeZone ?? 'UTC' })),
+    ...(policy?.windows?.length ? { windows: policy.windows.map((w) => ({ schedule: w.schedule, durationMs: parseDuration(w.duration)!, timeZone: w.timeZone ?? 'UTC' })) } : {}),
     ...(policy?.alerts ? { alerts: { action: policy.alerts.action } } : {}),
   };
 }
