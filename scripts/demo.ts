@@ -237,7 +237,7 @@ async function fleetChange(p: Person, message: string, edit: () => void): Promis
   edit();
   git(fleet, ['commit', '-q', '-am', message], p);
   const after = git(fleet, ['rev-parse', 'HEAD']);
-  say(dim(cli(['plan', '--repo', fleet, '--from', before, '--to', after, '--no-diff'], [2]).split('\n').slice(1, 3).join('\n')));
+  say(dim(cli(['plan', '--repo', fleet, '--from', before, '--to', after, '--no-diff'], [0, 2]).split('\n').slice(1, 3).join('\n')));
   await api(ci, 'POST', '/events', { kind: 'commit', repository: 'acme/fleet', commit: after, previousCommit: before, branch: 'main', author: p.name, authorEmail: p.email, message });
   return after;
 }
@@ -251,7 +251,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'halted', 'aborted', 'rolled_ba
 /** Creates a release as CI would, approves manual rings as alice, and narrates its progress. */
 async function release(revision: string, message: string, opts: { instances?: string[]; tag?: string } = {}): Promise<string> {
   const created = await api(ci, 'POST', '/releases', { revision, message, ...(opts.instances ? { instances: opts.instances } : {}) });
-  const tag = opts.tag ? `${opts.tag.padEnd(14)}` : '';
+  const tag = opts.tag ? `${opts.tag.padEnd(16)}` : '';
   const say = (line: string) => sayLine(line.startsWith('  ') ? `  ${tag}${line.slice(2)}` : `${tag}${line}`);
   say(`release ${created.id}${created.state === 'queued' ? ` queued behind ${created.waitsFor.join(', ')}` : ''}: ${created.summary.instances} instance(s) on ${created.summary.clusters} cluster(s) — rings ${Object.entries(created.summary.rings).map(([r, n]) => `${r}: ${n}`).join(', ')}`);
   const seen = new Map<string, string>();
@@ -318,21 +318,22 @@ if (prometheus) {
   say('Prometheus checked the query when each release below was created; the gate measures every canary cluster once it is healthy');
 }
 
-step('Changes 1 and 2 at once: two teams release at the same time (appserver 7.5.0 by platform-apps, a metrics-agent setting by observability)');
+step('Change 1: appserver 7.5.0 — CI builds it, the fleet adopts it, and it is released ring by ring');
 await appChange(people.maria, '7.5.0', 'Faster cache rebuild after a synchronizer restart');
 const rev1 = await fleetChange(people.maria, 'appserver 7.5.0 everywhere', () => sed('apps/appserver/app.yaml', 'tag: "7.4.1"', 'tag: "7.5.0"'));
-const rev2 = await fleetChange(people.sam, 'metrics-agent: scrape every 15s', () => sed('apps/metrics-agent/app.yaml', 'scrapeInterval: 30s', 'scrapeInterval: 15s'));
-// the observability team releases what its own commit changed: the metrics-agent instances (the plan from rev1 to rev2)
-const agentInstances = [...new Set((JSON.parse(cli(['plan', '--repo', fleet, '--from', rev1, '--to', rev2, '-o', 'json'], [2])) as { instances: Array<{ instance: string }> }).instances.map((i) => i.instance))];
-await Promise.all([
-  release(rev1, 'appserver 7.5.0', { tag: '[appserver]' }),
-  sleep(300).then(() => release(rev2, 'metrics-agent scrape interval', { instances: agentInstances, tag: '[metrics-agent]' })),
-]);
+await release(rev1, 'appserver 7.5.0');
 
-step('Change 3: appserver 7.5.1 has a bug — it never turns healthy in the first ring; the rollout halts and rolls back by itself');
+step('Changes 2 and 3 at once, by two teams: observability sets metrics-agent to scrape every 15 s while platform-apps ships appserver 7.5.1 — which has a bug: it never turns healthy in the first ring, so that release halts and rolls back by itself, and the other one goes on');
+const rev2 = await fleetChange(people.sam, 'metrics-agent: scrape every 15s', () => sed('apps/metrics-agent/app.yaml', 'scrapeInterval: 30s', 'scrapeInterval: 15s'));
 await appChange(people.sam, '7.5.1', 'Retry cache downloads in parallel');
 const rev3 = await fleetChange(people.sam, 'appserver 7.5.1', () => sed('apps/appserver/app.yaml', 'tag: "7.5.0"', 'tag: "7.5.1"'));
-await release(rev3, 'appserver 7.5.1');
+// each team releases what its own commit changed: platform-apps the appserver instances of the plan from rev2 to rev3
+const changedBy = (from: string, to: string) => [...new Set((JSON.parse(cli(['plan', '--repo', fleet, '--from', from, '--to', to, '-o', 'json'], [2])) as { instances: Array<{ instance: string }> }).instances.map((i) => i.instance))];
+const appserverInstances = changedBy(rev2, rev3);
+await Promise.all([
+  release(rev2, 'metrics-agent scrape interval', { tag: '[metrics-agent]' }),
+  sleep(300).then(() => release(rev3, 'appserver 7.5.1', { instances: appserverInstances, tag: '[appserver]' })),
+]);
 // the fleet repo still says 7.5.1 after the rollback: a tenant provisioned now would start on the bad
 // version, so the team reverts the fleet change (every cluster runs 7.5.0 already: nothing to release)
 await fleetChange(people.sam, 'Revert "appserver 7.5.1"', () => sed('apps/appserver/app.yaml', 'tag: "7.5.1"', 'tag: "7.5.0"'));

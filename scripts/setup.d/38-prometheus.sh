@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian's Prometheus for the flighting engine's metric gates: each test or demo runs its own
 # `prometheus` on 127.0.0.1:<free port> with its own config and data folder (startPrometheus in
-# packages/server/test/helpers/prometheus.ts). No system service is used.
+# packages/server/src/outside/local-prometheus.ts). No system service is used.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 have_prometheus() { command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ]; }
