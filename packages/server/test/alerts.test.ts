@@ -122,6 +122,9 @@ describe('alerts that halt and notifications out', () => {
     expect((await server.call('POST', '/api/v1/webhooks/alertmanager', { token: 'rm_not-a-token', body: amBody({ alertname: 'Forged', cluster: 'dev-1' }) })).status).toBe(401);
     const viewer = await server.token('viewer');
     expect((await server.call('POST', '/api/v1/webhooks/alertmanager', { token: viewer, body: amBody({ alertname: 'Forged', cluster: 'dev-1' }) })).status).toBe(403);
+    // a deployer scoped to another app may not fail this release's cluster
+    const otherApp = await server.token('deployer', { apps: ['some-other-app'] });
+    expect((await server.call('POST', '/api/v1/webhooks/alertmanager', { token: otherApp, body: amBody({ alertname: 'Forged', cluster: 'dev-1' }) })).status).toBe(403);
     const badVersion = await server.call('POST', '/api/v1/webhooks/alertmanager', { token: deployer, body: { ...amBody({ alertname: 'Bad', cluster: 'dev-1' }), version: '3' } });
     expect(badVersion.status).toBe(400);
     expect(badVersion.body.error.field).toBe('version');

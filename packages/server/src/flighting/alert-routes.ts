@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { alertmanagerPayload, type AlertmanagerAlert } from '@ringmaster/api';
 import { NotFoundError } from '../errors.ts';
+import { requireScopes, type Scope } from '../auth/roles.ts';
 import { parseInput } from '../http/errors.ts';
 import type { Flighting } from './routes.ts';
 import { AlertStore, type AlertRecord } from './alert-store.ts';
@@ -46,11 +47,14 @@ export async function registerAlertRoutes(api: FastifyInstance, flighting: Fligh
     if (!flighting) throw new NotFoundError('flighting is not configured on this server: start it with a fleet repo and a manifest repo (see docs/flighting.md)');
     const store = new FlightStore(flighting.ctx.storage);
     const records: AlertRecord[] = [];
+    // what the alerts would act on: every app and ring of the steps they name (a token scoped to one app may not fail another's clusters)
+    const touched: Scope[] = [];
     for (const id of await store.activeIds()) {
       const steps = await store.steps(id, 'deliver');
       for (const a of body.alerts) {
         const hit = stepOfAlert(a, steps);
         if (!hit) continue;
+        if (a.status === 'firing') touched.push(...hit.step.instances.map((i) => ({ app: i.app, ring: hit.step.ring })));
         const summary = a.annotations.summary ?? a.annotations.description ?? null;
         records.push({
           releaseId: id, fingerprint: a.fingerprint, startsAt: time(a.startsAt) ?? 0, alert: a.labels.alertname!, summary: summary?.slice(0, 1000) ?? null,
@@ -58,6 +62,7 @@ export async function registerAlertRoutes(api: FastifyInstance, flighting: Fligh
         });
       }
     }
+    requireScopes(req.principal!, 'deployer', touched);
     const alerts = new AlertStore(flighting.ctx.storage);
     // a resolution reaches every release the alert was recorded against, active or not
     const resolved = body.alerts.filter((a) => a.status === 'resolved');
