@@ -174,7 +174,10 @@ export async function createRelease(ctx: FlightingContext, input: CreateReleaseI
  */
 export async function dequeueRelease(ctx: FlightingContext, rel: Release): Promise<void> {
   const rendered = await ctx.renderer.render(rel.revision, rel.override, { validate: true });
-  const { byCluster, skipped } = changesOf(rendered, await storeOf(ctx).delivered(), rel.only ? new Set(rel.only) : null);
+  // never more than it planned when it was created: its creator was authorised for those apps and
+  // rings, and its overlap with other releases was judged on them
+  const planned = new Set((await storeOf(ctx).stepTargets(rel.id)).flatMap((r) => r.instances.map((i) => i.instance)));
+  const { byCluster, skipped } = changesOf(rendered, await storeOf(ctx).delivered(), planned);
   const now = ctx.now();
   await replan(ctx.storage.db, rel.id, JSON.stringify(summaryOf(rendered.fleet, byCluster, skipped)), rolloutRows(rel.id, rendered.fleet, byCluster, now), now);
 }
