@@ -118,19 +118,10 @@ export const alertView = (a: ReleaseAlert): ReleaseAlertView => ({
   startsAt: new Date(a.startsAt).toISOString(), endsAt: a.endsAt === null ? null : new Date(a.endsAt).toISOString(), receivedAt: new Date(a.receivedAt).toISOString(),
 });
 
-/** A received alert matched to a release's cluster. */
-export interface AlertRecord {
+/** A received alert matched to a release's cluster: what is stored before the engine looked at it. */
+export interface AlertRecord extends Omit<ReleaseAlert, 'action' | 'acted' | 'receivedAt'> {
   releaseId: string;
-  fingerprint: string;
-  startsAt: number;
-  alert: string;
-  summary: string | null;
-  cluster: string;
-  instance: string | null;
-  ring: string;
-  status: 'firing' | 'resolved';
   labels: Record<string, string>;
-  endsAt: number | null;
 }
 
 /** The SQL of release_alerts. */

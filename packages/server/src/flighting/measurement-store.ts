@@ -2,21 +2,10 @@ import type { Kysely, Migration } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import type { Measurement } from './metric-gate.ts';
 
-/** One metric gate measurement of a release: a gate's query on one cluster (and instance), at one time. Times are epoch ms. */
-export interface ReleaseMeasurementsTable {
+/** One metric gate measurement of a release: a gate's query on one cluster (and instance), at one time (epoch ms); `ok` as 0/1. */
+export interface ReleaseMeasurementsTable extends Omit<Measurement, 'ok'> {
   release_id: string;
-  ring: string;
-  wave: number;
-  cluster: string;
-  gate: string;
-  /** The instance measured, or '' when the query names no instance or app. */
-  instance: string;
-  /** 0 for the first measurement of this (cluster, gate, instance). */
-  seq: number;
-  at: number;
-  value: number | null;
   ok: number;
-  error: string | null;
 }
 
 export interface MeasurementTables {

@@ -30,6 +30,7 @@ export interface Measurement {
   gate: string;
   /** The instance measured, or '' when the query names no instance or app. */
   instance: string;
+  /** 0 for the first measurement of this (cluster, gate, instance). */
   seq: number;
   at: number;
   value: number | null;
